@@ -1,0 +1,123 @@
+//! Request and response bodies of the accounts endpoints, with the reference's field names.
+//! Request fields are optional in Rust so that every missing field is reported at once, by
+//! name, as DRF does; the OpenAPI document marks the required ones.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::http::error::FieldErrors;
+
+/// Takes a required text field: "required" when absent, "blank" when empty.
+pub fn required(errors: &mut FieldErrors, field: &str, value: Option<String>) -> String {
+    match value {
+        None => {
+            errors.add(field, "This field is required.");
+            String::new()
+        }
+        Some(text) if text.trim().is_empty() => {
+            errors.add(field, "This field may not be blank.");
+            String::new()
+        }
+        Some(text) => text,
+    }
+}
+
+/// Checks an optional free-text field's length.
+pub fn bounded(errors: &mut FieldErrors, field: &str, value: Option<String>, max: usize) -> Option<String> {
+    let text = value?.trim().to_owned();
+    if text.chars().count() > max {
+        errors.add(field, format!("Ensure this field has no more than {max} characters."));
+    }
+    Some(text)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TokenObtainPairRequest {
+    #[schema(required = true, value_type = String)]
+    pub username: Option<String>,
+    #[schema(required = true, value_type = String, format = Password)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPair {
+    pub access: String,
+    pub refresh: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TokenRefreshRequest {
+    #[schema(required = true, value_type = String)]
+    pub refresh: Option<String>,
+}
+
+/// `PUT`/`PATCH /api/accounts/me/` (the reference's `UserRequest`).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UserUpdateRequest {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone_number: Option<String>,
+    /// Read-only for the account holder: sending a different value is refused.
+    pub is_active: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    #[schema(required = true, value_type = String, format = Password)]
+    pub old_password: Option<String>,
+    #[schema(required = true, value_type = String, format = Password)]
+    pub new_password: Option<String>,
+    #[schema(required = true, value_type = String, format = Password)]
+    pub new_password_confirm: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageResponse {
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PatientRegistrationRequest {
+    #[schema(required = true, value_type = String)]
+    pub username: Option<String>,
+    pub email: Option<String>,
+    #[schema(required = true, value_type = String, format = Password)]
+    pub password: Option<String>,
+    #[schema(required = true, value_type = String, format = Password)]
+    pub password_confirm: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// International (`+923001234567`) or national in the configured default region; stored
+    /// as E.164.
+    pub phone_number: Option<String>,
+    /// Consent to the processing of health data; must be `true`.
+    #[schema(required = true, value_type = bool)]
+    pub consent: Option<bool>,
+    pub date_of_birth: Option<NaiveDate>,
+    /// `MALE`, `FEMALE` or `OTHER`.
+    pub gender: Option<String>,
+    pub allergies: Option<Vec<String>>,
+    pub chronic_conditions: Option<Vec<String>>,
+}
+
+/// The reference's `PatientRegistration`, plus the new account's id and role.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PatientRegistration {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone_number: String,
+    pub user_type: super::model::UserType,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserListQuery {
+    /// Admins only: `ADMIN`, `HOSPITAL`, `DOCTOR` or `PATIENT`.
+    pub user_type: Option<String>,
+}

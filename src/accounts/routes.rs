@@ -1,0 +1,389 @@
+//! `/api/accounts/...`: the caller's own account, password change, patient registration, the
+//! user list and the admin dashboard.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::{
+    dto::{
+        ChangePasswordRequest, MessageResponse, PatientRegistration, PatientRegistrationRequest, UserListQuery,
+        UserUpdateRequest, bounded, required,
+    },
+    model::{
+        DashboardStats, Password, PendingPrincipal, PhoneNumber, Principal, User, UserType, Username, policy,
+        validate_email,
+    },
+    repo,
+};
+use crate::{
+    audit::{self, AuditEvent, RequestMeta},
+    http::{
+        error::{ApiError, ErrorBody, FieldErrors, violated_constraint},
+        extract::Body,
+        pagination::{Page, PageParams, PageRequest},
+    },
+    state::AppState,
+};
+
+const USERNAME_TAKEN: &str = "A user with that username already exists.";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api/accounts/me/")
+            .route(web::get().to(me))
+            .route(web::put().to(replace_me))
+            .route(web::patch().to(patch_me)),
+    )
+    .route("/api/accounts/change-password/", web::post().to(change_password))
+    .route("/api/accounts/patients/register/", web::post().to(register_patient))
+    .route("/api/accounts/users/", web::get().to(list_users))
+    .route("/api/accounts/dashboard-stats/", web::get().to(dashboard_stats));
+}
+
+async fn load_user(state: &AppState, principal: &Principal) -> Result<User, ApiError> {
+    repo::get_user(&state.db, principal.user_id).await?.ok_or(ApiError::InvalidToken)
+}
+
+/// The current user. Also answers a user who must still change a generated password.
+#[utoipa::path(get, path = "/api/accounts/me/", tag = "accounts", security(("jwtAuth" = [])),
+    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+pub async fn me(state: web::Data<AppState>, caller: PendingPrincipal) -> Result<web::Json<User>, ApiError> {
+    Ok(web::Json(load_user(&state, &caller.principal).await?))
+}
+
+/// Replace the current user's profile (`username` required).
+#[utoipa::path(put, path = "/api/accounts/me/", tag = "accounts", security(("jwtAuth" = [])),
+    request_body = UserUpdateRequest,
+    responses((status = 200, body = User), (status = 400), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub async fn replace_me(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    Body(body): Body<UserUpdateRequest>,
+) -> Result<web::Json<User>, ApiError> {
+    update_me(&state, &caller, &meta, body, true).await.map(web::Json)
+}
+
+/// Change some fields of the current user's profile.
+#[utoipa::path(patch, path = "/api/accounts/me/", tag = "accounts", security(("jwtAuth" = [])),
+    request_body = UserUpdateRequest,
+    responses((status = 200, body = User), (status = 400), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub async fn patch_me(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    Body(body): Body<UserUpdateRequest>,
+) -> Result<web::Json<User>, ApiError> {
+    update_me(&state, &caller, &meta, body, false).await.map(web::Json)
+}
+
+async fn update_me(
+    state: &AppState,
+    caller: &Principal,
+    meta: &RequestMeta,
+    body: UserUpdateRequest,
+    replace: bool,
+) -> Result<User, ApiError> {
+    let current = load_user(state, caller).await?;
+    let mut errors = FieldErrors::new();
+
+    let username = match body.username {
+        None if replace => {
+            errors.add("username", "This field is required.");
+            None
+        }
+        None => None,
+        Some(raw) => Username::parse(&raw).map_err(|m| errors.add("username", m)).ok(),
+    };
+    if let Some(name) = &username
+        && repo::username_taken(&state.db, name.as_str(), Some(caller.user_id)).await?
+    {
+        errors.add("username", USERNAME_TAKEN);
+    }
+    let email = body.email.and_then(|raw| validate_email(&raw).map_err(|m| errors.add("email", m)).ok());
+    let first_name = bounded(&mut errors, "first_name", body.first_name, 150);
+    let last_name = bounded(&mut errors, "last_name", body.last_name, 150);
+    let phone = match body.phone_number {
+        None => None,
+        Some(raw) if raw.trim().is_empty() => Some(None),
+        Some(raw) => PhoneNumber::parse(&raw, &state.settings.accounts.default_phone_region)
+            .map(|p| Some(p.into_inner()))
+            .map_err(|m| errors.add("phone_number", m))
+            .ok(),
+    };
+    if body.is_active.is_some_and(|active| active != current.is_active) {
+        errors.add("is_active", "You cannot change the active status of your own account.");
+    }
+    errors.into_result()?;
+
+    let change = repo::ProfileChange {
+        username: username.map_or(current.username.clone(), |u| u.as_str().to_owned()),
+        email: email.unwrap_or(current.email.clone()),
+        first_name: first_name.unwrap_or(current.first_name.clone()),
+        last_name: last_name.unwrap_or(current.last_name.clone()),
+        phone_number: phone.unwrap_or_else(|| Some(current.phone_number.0.clone()).filter(|p| !p.is_empty())),
+    };
+    let changed: Vec<&str> = [
+        ("username", change.username != current.username),
+        ("email", change.email != current.email),
+        ("first_name", change.first_name != current.first_name),
+        ("last_name", change.last_name != current.last_name),
+        ("phone_number", change.phone_number.as_deref().unwrap_or("") != current.phone_number.0),
+    ]
+    .into_iter()
+    .filter_map(|(field, differs)| differs.then_some(field))
+    .collect();
+
+    let mut tx = state.db.begin().await?;
+    let updated = match repo::update_profile(&mut *tx, caller.user_id, &change).await {
+        Ok(user) => user,
+        Err(err) if violated_constraint(&err) == Some(repo::USERNAME_UNIQUE) => {
+            return Err(ApiError::Validation(FieldErrors::single("username", USERNAME_TAKEN)));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    if !changed.is_empty() {
+        let event = AuditEvent::new("profile_updated")
+            .by(caller)
+            .target("user", caller.user_id)
+            .details(json!({ "fields": changed }));
+        audit::record(&mut tx, meta, event).await?;
+    }
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// Change the current user's password. Every other login of the user is revoked; the login
+/// making the change stays. Also the way out of a forced password change.
+#[utoipa::path(post, path = "/api/accounts/change-password/", tag = "accounts", security(("jwtAuth" = [])),
+    request_body = ChangePasswordRequest,
+    responses((status = 200, body = MessageResponse), (status = 400), (status = 401, body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    caller: PendingPrincipal,
+    meta: RequestMeta,
+    Body(body): Body<ChangePasswordRequest>,
+) -> Result<web::Json<MessageResponse>, ApiError> {
+    let caller = caller.principal;
+    let mut errors = FieldErrors::new();
+    let old = required(&mut errors, "old_password", body.old_password);
+    let new = required(&mut errors, "new_password", body.new_password);
+    let confirm = required(&mut errors, "new_password_confirm", body.new_password_confirm);
+    errors.into_result()?;
+
+    let user = load_user(&state, &caller).await?;
+    let ip = meta.ip.clone().unwrap_or_default();
+    // The old password is a credential: guessing it through this endpoint is throttled like a login.
+    state
+        .login_throttle
+        .check(&user.username, &ip)
+        .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
+    let stored = repo::password_hash(&state.db, caller.user_id).await?;
+    if !state.hasher.verify(&Password::unchecked(&old), stored.as_deref()).await? {
+        state
+            .login_throttle
+            .record_failure(&user.username, &ip)
+            .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
+        return Err(ApiError::Validation(FieldErrors::single("old_password", "Old password is incorrect.")));
+    }
+
+    let mut errors = FieldErrors::new();
+    if new != confirm {
+        errors.add("new_password_confirm", "The two password fields didn't match.");
+    }
+    if new == old {
+        errors.add("new_password", "The new password must differ from the current one.");
+    }
+    let inputs = [user.username.as_str(), user.email.as_str(), user.first_name.as_str(), user.last_name.as_str()];
+    let password = Password::parse(&new, &inputs)
+        .map_err(|problems| problems.into_iter().for_each(|p| errors.add("new_password", p)))
+        .ok();
+    errors.into_result()?;
+    let Some(password) = password else {
+        return Err(ApiError::Internal(anyhow::anyhow!("password rules passed without a password")));
+    };
+
+    let hash = state.hasher.hash(&password).await?;
+    let mut tx = state.db.begin().await?;
+    repo::set_password(&mut *tx, caller.user_id, &hash).await?;
+    let revoked =
+        repo::revoke_other_families(&mut *tx, caller.user_id, Some(caller.session_id), "password_changed").await?;
+    let event = AuditEvent::new("password_changed")
+        .by(&caller)
+        .target("user", caller.user_id)
+        .details(json!({ "other_logins_revoked": revoked }));
+    audit::record(&mut tx, &meta, event).await?;
+    tx.commit().await?;
+    Ok(web::Json(MessageResponse { message: "Password changed successfully.".into() }))
+}
+
+/// Register as a patient. Consent to the processing of health data is required.
+#[utoipa::path(post, path = "/api/accounts/patients/register/", tag = "accounts",
+    request_body = PatientRegistrationRequest,
+    responses((status = 201, body = PatientRegistration), (status = 400, description = "Field errors")))]
+pub async fn register_patient(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Body(body): Body<PatientRegistrationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = FieldErrors::new();
+    let username = Username::parse(&required(&mut errors, "username", body.username.clone()))
+        .map_err(|m| {
+            if !errors.contains("username") {
+                errors.add("username", m);
+            }
+        })
+        .ok();
+    if let Some(name) = &username
+        && repo::username_taken(&state.db, name.as_str(), None).await?
+    {
+        errors.add("username", USERNAME_TAKEN);
+    }
+    let email = validate_email(body.email.as_deref().unwrap_or_default())
+        .map_err(|m| errors.add("email", m))
+        .unwrap_or_default();
+    let first_name = bounded(&mut errors, "first_name", body.first_name, 150).unwrap_or_default();
+    let last_name = bounded(&mut errors, "last_name", body.last_name, 150).unwrap_or_default();
+    let phone = match body.phone_number.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => PhoneNumber::parse(raw, &state.settings.accounts.default_phone_region)
+            .map_err(|m| errors.add("phone_number", m))
+            .ok(),
+    };
+    let password_text = required(&mut errors, "password", body.password);
+    let confirm = required(&mut errors, "password_confirm", body.password_confirm);
+    let inputs = [body.username.as_deref().unwrap_or_default(), email.as_str(), first_name.as_str(), last_name.as_str()];
+    let password = if password_text.is_empty() {
+        None
+    } else {
+        Password::parse(&password_text, &inputs)
+            .map_err(|problems| problems.into_iter().for_each(|p| errors.add("password", p)))
+            .ok()
+    };
+    if !confirm.is_empty() && !password_text.is_empty() && confirm != password_text {
+        errors.add("password_confirm", "Passwords do not match.");
+    }
+    match body.consent {
+        None => errors.add("consent", "This field is required."),
+        Some(false) => errors.add("consent", "You must consent to the processing of your health data to register."),
+        Some(true) => {}
+    }
+    let gender = body.gender.map(|g| g.trim().to_ascii_uppercase());
+    if gender.as_deref().is_some_and(|g| !["MALE", "FEMALE", "OTHER"].contains(&g)) {
+        errors.add("gender", "Select a valid choice: MALE, FEMALE or OTHER.");
+    }
+    if body.date_of_birth.is_some_and(|dob| dob > chrono::Utc::now().date_naive()) {
+        errors.add("date_of_birth", "The date of birth cannot be in the future.");
+    }
+    errors.into_result()?;
+    let (Some(username), Some(password)) = (username, password) else {
+        return Err(ApiError::Internal(anyhow::anyhow!("registration passed validation incomplete")));
+    };
+
+    let hash = state.hasher.hash(&password).await?;
+    let mut tx = state.db.begin().await?;
+    let new_user = repo::NewUser {
+        username: username.as_str(),
+        email: &email,
+        first_name: &first_name,
+        last_name: &last_name,
+        phone_number: phone.as_ref().map(PhoneNumber::as_str),
+        user_type: UserType::Patient,
+        password_hash: &hash,
+        is_active: true,
+        must_change_password: false,
+        is_demo: false,
+    };
+    let user = match repo::insert_user(&mut *tx, &new_user).await {
+        Ok(user) => user,
+        Err(err) if violated_constraint(&err) == Some(repo::USERNAME_UNIQUE) => {
+            return Err(ApiError::Validation(FieldErrors::single("username", USERNAME_TAKEN)));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let profile = repo::NewPatientProfile {
+        date_of_birth: body.date_of_birth,
+        gender,
+        allergies: clean_list(body.allergies),
+        chronic_conditions: clean_list(body.chronic_conditions),
+    };
+    repo::insert_patient_profile(&mut *tx, super::model::UserId(user.id), &profile).await?;
+    let event = AuditEvent {
+        actor_id: Some(user.id),
+        actor_type: Some(UserType::Patient.as_str()),
+        ..AuditEvent::new("patient_registered").target("user", user.id)
+    };
+    audit::record(&mut tx, &meta, event).await?;
+    tx.commit().await?;
+
+    Ok(HttpResponse::Created().json(PatientRegistration {
+        id: user.id,
+        username: user.username,
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        phone_number: user.phone_number.0,
+        user_type: user.user_type,
+    }))
+}
+
+fn clean_list(items: Option<Vec<String>>) -> Vec<String> {
+    items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|item| item.trim().chars().take(200).collect::<String>())
+        .filter(|item| !item.is_empty())
+        .take(100)
+        .collect()
+}
+
+/// Users: an admin sees every user (optionally of one `user_type`); anyone else gets a list
+/// holding only themselves.
+#[utoipa::path(get, path = "/api/accounts/users/", tag = "accounts", security(("jwtAuth" = [])),
+    params(PageParams, UserListQuery),
+    responses((status = 200, body = Page<User>), (status = 400), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody, description = "Invalid page")))]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    page: PageRequest,
+    query: web::Query<UserListQuery>,
+) -> Result<web::Json<Page<User>>, ApiError> {
+    if !policy::may_list_all_users(&caller) {
+        let me = load_user(&state, &caller).await?;
+        let results = if page.page == 1 { vec![me] } else { Vec::new() };
+        return Ok(web::Json(page.respond(1, results)?));
+    }
+    let user_type = match query.user_type.as_deref().filter(|t| !t.is_empty()) {
+        None => None,
+        Some(raw) => Some(UserType::parse(raw).ok_or_else(|| {
+            ApiError::Validation(FieldErrors::single(
+                "user_type",
+                "Select a valid choice: ADMIN, HOSPITAL, DOCTOR or PATIENT.",
+            ))
+        })?),
+    };
+    let mut conn = state.db.acquire().await?;
+    let (users, count) = repo::list_users(&mut conn, user_type, page.limit(), page.offset()).await?;
+    let body = page.respond(count, users)?;
+    let event = AuditEvent::new("users_listed")
+        .by(&caller)
+        .details(json!({ "user_type": user_type.map(UserType::as_str), "page": page.page }));
+    audit::record_alone(&state.db, &meta, event).await?;
+    Ok(web::Json(body))
+}
+
+/// Counts for the admin dashboard.
+#[utoipa::path(get, path = "/api/accounts/dashboard-stats/", tag = "accounts", security(("jwtAuth" = [])),
+    responses((status = 200, body = DashboardStats), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn dashboard_stats(
+    state: web::Data<AppState>,
+    caller: Principal,
+) -> Result<web::Json<DashboardStats>, ApiError> {
+    policy::require(policy::may_view_dashboard(&caller), "Only administrators can view dashboard statistics.")?;
+    Ok(web::Json(repo::dashboard_stats(&state.db).await?))
+}

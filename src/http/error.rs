@@ -1,0 +1,200 @@
+//! The one error type of the HTTP layer and its JSON shapes, as Django REST Framework clients
+//! expect them: `{"detail": ..., "code": ...}` for errors, `{"field": ["message", ...]}` for
+//! validation. A 5xx never carries its cause (which may hold patient data): the cause is logged
+//! once, here, with the request's id in the surrounding span.
+
+use std::collections::BTreeMap;
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{StatusCode, header},
+};
+use serde_json::json;
+
+/// The body of every error that is not a validation error (for the OpenAPI document).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub detail: String,
+    pub code: String,
+}
+
+/// Validation messages by field name (`non_field_errors` for the rest), in a stable order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldErrors(BTreeMap<String, Vec<String>>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A single message for a single field.
+    pub fn single(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = Self::new();
+        errors.add(field, message);
+        errors
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.entry(field.to_owned()).or_default().push(message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn contains(&self, field: &str) -> bool {
+        self.0.contains_key(field)
+    }
+
+    /// `Ok(())` when nothing was added, the 400 otherwise.
+    pub fn into_result(self) -> Result<(), ApiError> {
+        if self.is_empty() { Ok(()) } else { Err(ApiError::Validation(self)) }
+    }
+}
+
+/// Every way a request can fail. Each variant's doc gives its status and stable `code`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400, field lists: the request's fields broke the rules.
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    /// 400 `parse_error`: the body could not be read at all.
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    /// 401 `not_authenticated`: no credentials were sent.
+    #[error("not authenticated")]
+    NotAuthenticated,
+    /// 401 `token_not_valid`: a token was sent but is expired, forged, spent or revoked.
+    #[error("token not valid")]
+    InvalidToken,
+    /// 401 `no_active_account`: wrong username or password, or an inactive account (one answer
+    /// for all, so that a client learns nothing about which accounts exist).
+    #[error("bad credentials")]
+    BadCredentials,
+    /// 403 `permission_denied`.
+    #[error("permission denied")]
+    Forbidden(&'static str),
+    /// 403 `password_change_required`: a generated password must be changed first.
+    #[error("password change required")]
+    PasswordChangeRequired,
+    /// 404 `not_found`: absent, or another tenant's.
+    #[error("not found")]
+    NotFound,
+    /// 404 `not_found` with DRF's pagination message.
+    #[error("invalid page")]
+    InvalidPage,
+    /// 405 `method_not_allowed`.
+    #[error("method not allowed")]
+    MethodNotAllowed(String),
+    /// 409 `conflict`: the request is valid but the current state forbids it.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// 413 `payload_too_large`.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 415 `unsupported_media_type`.
+    #[error("unsupported media type")]
+    UnsupportedMediaType(String),
+    /// 429 `throttled`, with `Retry-After`.
+    #[error("throttled")]
+    Throttled { retry_after_secs: u64 },
+    /// 500 `server_error`: the cause is logged, never sent.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "invalid",
+            Self::Malformed(_) => "parse_error",
+            Self::NotAuthenticated => "not_authenticated",
+            Self::InvalidToken => "token_not_valid",
+            Self::BadCredentials => "no_active_account",
+            Self::Forbidden(_) => "permission_denied",
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::NotFound | Self::InvalidPage => "not_found",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::Throttled { .. } => "throttled",
+            Self::Internal(_) => "server_error",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::Validation(_) => "Invalid input.".into(),
+            Self::Malformed(reason) => format!("Malformed request - {reason}"),
+            Self::NotAuthenticated => "Authentication credentials were not provided.".into(),
+            Self::InvalidToken => "Given token not valid for any token type".into(),
+            Self::BadCredentials => "No active account found with the given credentials".into(),
+            Self::Forbidden(detail) | Self::Conflict(detail) => (*detail).into(),
+            Self::PasswordChangeRequired => {
+                "You must change your password before using this endpoint.".into()
+            }
+            Self::NotFound => "Not found.".into(),
+            Self::InvalidPage => "Invalid page.".into(),
+            Self::MethodNotAllowed(method) => format!("Method \"{method}\" not allowed."),
+            Self::PayloadTooLarge => "Request body is too large.".into(),
+            Self::UnsupportedMediaType(media) => format!("Unsupported media type \"{media}\" in request."),
+            Self::Throttled { retry_after_secs } => {
+                format!("Request was throttled. Expected available in {retry_after_secs} seconds.")
+            }
+            Self::Internal(_) => "A server error occurred.".into(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) | Self::Malformed(_) => StatusCode::BAD_REQUEST,
+            Self::NotAuthenticated | Self::InvalidToken | Self::BadCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            Self::NotFound | Self::InvalidPage => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            Self::Validation(fields) => return response.json(&fields.0),
+            Self::Internal(cause) => {
+                tracing::error!(error.cause = ?cause, "request failed with a server error");
+            }
+            Self::Throttled { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            Self::NotAuthenticated | Self::InvalidToken => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"api\""));
+            }
+            _ => {}
+        }
+        response.json(json!({ "detail": self.detail(), "code": self.code() }))
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl From<crate::accounts::model::policy::Denied> for ApiError {
+    fn from(denied: crate::accounts::model::policy::Denied) -> Self {
+        Self::Forbidden(denied.0)
+    }
+}
+
+/// The name of the constraint a database error violated, if it was a constraint violation.
+pub fn violated_constraint(err: &sqlx::Error) -> Option<&str> {
+    err.as_database_error().and_then(|db| db.constraint())
+}

@@ -1,0 +1,66 @@
+//! The HTTP layer: every context's routes mounted in one app, the middleware stack, the JSON
+//! error mapping, extractors and the OpenAPI document.
+
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod pagination;
+
+use actix_cors::Cors;
+use actix_web::{
+    HttpRequest, HttpResponse,
+    dev::ServiceResponse,
+    http::{Method, StatusCode, header},
+    middleware::{ErrorHandlerResponse, ErrorHandlers},
+    web,
+};
+use utoipa::OpenApi as _;
+use utoipa_swagger_ui::SwaggerUi;
+
+use self::error::ApiError;
+
+/// Mounts every route of the service.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    crate::ops::routes::configure(cfg);
+    crate::accounts::auth::configure(cfg);
+    crate::accounts::routes::configure(cfg);
+    cfg.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/schema/", openapi::ApiDoc::openapi()));
+}
+
+/// DRF's 404 for any path nothing serves.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}
+
+/// CORS from the configured allow-list; every preflight is answered.
+pub fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([header::HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+/// Gives a JSON body to the framework's own 405 (a known path with another method).
+pub fn json_method_not_allowed<B: 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, |res: ServiceResponse<B>| {
+        let (req, _) = res.into_parts();
+        let response = method_not_allowed(&req);
+        Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, response).map_into_right_body()))
+    })
+}
+
+fn method_not_allowed(req: &HttpRequest) -> HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed(req.method().to_string()))
+}

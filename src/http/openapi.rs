@@ -1,0 +1,48 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations and served at
+//! `/api/schema/` (Swagger UI at `/api/docs/`).
+
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+};
+
+use crate::{accounts, ops};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "CareHub API", version = "1.0.0", description = "Multi-tenant healthcare booking and records API"),
+    paths(
+        accounts::auth::obtain_pair,
+        accounts::auth::refresh,
+        accounts::auth::blacklist,
+        accounts::routes::me,
+        accounts::routes::replace_me,
+        accounts::routes::patch_me,
+        accounts::routes::change_password,
+        accounts::routes::register_patient,
+        accounts::routes::list_users,
+        accounts::routes::dashboard_stats,
+        ops::routes::healthz,
+        ops::routes::readyz,
+        ops::routes::metrics,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Login, token rotation, logout"),
+        (name = "accounts", description = "Users, registration, passwords"),
+        (name = "ops", description = "Health, readiness, metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Declares the `jwtAuth` bearer scheme the operations refer to (the reference's name).
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".into());
+        components.add_security_scheme("jwtAuth", SecurityScheme::Http(scheme));
+    }
+}

@@ -1,0 +1,12 @@
+//! CareHub: a multi-tenant healthcare booking-and-records service. The binary (`src/main.rs`)
+//! is a thin command-line layer over this library.
+
+pub mod accounts;
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod ops;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,143 @@
+//! The `carehub` command: one binary for every process type (see the Procfile).
+
+use std::{io::BufRead as _, process::ExitCode, sync::Arc};
+
+use anyhow::Context as _;
+use carehub::{cli, config::Settings, startup, telemetry};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "carehub", version, about = "CareHub: healthcare booking and records")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply the database migrations (creates the database if missing).
+    Migrate,
+    /// Run the HTTP server on 0.0.0.0:$PORT.
+    Serve,
+    /// Run the job workers.
+    Work,
+    /// Run the clock (cron schedules); run exactly one.
+    Clock,
+    /// Migrate, then run web, workers and clock in one process (local development).
+    Dev {
+        /// Load the demo accounts first and print their credentials.
+        #[arg(long)]
+        demo_data: bool,
+    },
+    /// Create the demo accounts and print their credentials.
+    DemoData {
+        /// Remove earlier demo rows first.
+        #[arg(long)]
+        clear: bool,
+    },
+    /// Create or update an admin; the password comes from CAREHUB_ADMIN_PASSWORD or stdin.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "")]
+        email: String,
+    },
+    /// Recompute the audit log's hash chain; exits 1 and names the first broken row if any.
+    AuditVerify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(settings) => Arc::new(settings),
+        Err(err) => {
+            eprintln!("carehub: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log, settings.is_production());
+    match run(cli.command, settings) {
+        Ok(code) => code,
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "carehub failed");
+            eprintln!("carehub: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Migrate => tokio_runtime()?.block_on(async {
+            let db = startup::connect_db(&settings).await?;
+            startup::migrate(&db).await?;
+            tracing::info!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }),
+        // Web processes run under an actix System: the domain actors need one.
+        Command::Serve => actix_web::rt::System::new().block_on(async {
+            let db = startup::connect_db(&settings).await?;
+            let app = startup::Application::build(settings.clone(), db)?;
+            tracing::info!(port = app.port(), "serving");
+            app.run_until_stopped().await?;
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Work => tokio_runtime()?.block_on(async {
+            carehub_workers::run_workers(cli::cancel_on_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Clock => tokio_runtime()?.block_on(async {
+            carehub_workers::run_clock(cli::cancel_on_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Dev { demo_data } => actix_web::rt::System::new().block_on(async {
+            let db = startup::connect_db(&settings).await?;
+            startup::migrate(&db).await?;
+            if demo_data {
+                println!("{}", cli::demo_data::run(&db, false).await?);
+            }
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            let workers = tokio::spawn(carehub_workers::run_workers(shutdown.clone()));
+            let clock = tokio::spawn(carehub_workers::run_clock(shutdown.clone()));
+            let app = startup::Application::build(settings.clone(), db)?;
+            tracing::info!(port = app.port(), "serving (dev: web, workers and clock in one process)");
+            let served = app.run_until_stopped().await;
+            shutdown.cancel();
+            workers.await.context("workers task")??;
+            clock.await.context("clock task")??;
+            served?;
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::DemoData { clear } => tokio_runtime()?.block_on(async {
+            anyhow::ensure!(!settings.is_production(), "demo-data refuses to run in production");
+            let db = startup::connect_db(&settings).await?;
+            startup::migrate(&db).await?;
+            println!("{}", cli::demo_data::run(&db, clear).await?);
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::CreateAdmin { username, email } => tokio_runtime()?.block_on(async {
+            let password = match std::env::var("CAREHUB_ADMIN_PASSWORD") {
+                Ok(password) if !password.is_empty() => password,
+                _ => {
+                    eprintln!("Password (CAREHUB_ADMIN_PASSWORD is not set; reading one line from stdin):");
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line
+                }
+            };
+            let db = startup::connect_db(&settings).await?;
+            startup::migrate(&db).await?;
+            println!("{}", cli::admin::create_admin(&db, &username, &email, &password).await?);
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::AuditVerify => tokio_runtime()?.block_on(async {
+            let db = startup::connect_db(&settings).await?;
+            let intact = cli::admin::audit_verify(&db).await?;
+            Ok(if intact { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }),
+    }
+}

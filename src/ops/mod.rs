@@ -1,0 +1,4 @@
+//! Operations: liveness, readiness (Postgres and Redis), Prometheus metrics.
+
+pub mod metrics;
+pub mod routes;

@@ -1,0 +1,102 @@
+//! `GET /healthz` (alive), `GET /readyz` (Postgres and Redis answer), `GET /metrics`.
+
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use secrecy::ExposeSecret as _;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{http::error::ApiError, state::AppState};
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics));
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    pub status: &'static str,
+    pub postgres: &'static str,
+    pub redis: &'static str,
+    /// Names the failing dependencies when not ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
+pub async fn healthz() -> web::Json<Health> {
+    web::Json(Health { status: "ok" })
+}
+
+async fn postgres_ok(state: &AppState) -> bool {
+    let probe = sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.db);
+    matches!(tokio::time::timeout(CHECK_TIMEOUT, probe).await, Ok(Ok(1)))
+}
+
+async fn redis_ok(state: &AppState) -> bool {
+    let probe = async {
+        let mut conn = state.redis.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await
+    };
+    matches!(tokio::time::timeout(CHECK_TIMEOUT, probe).await, Ok(Ok(_)))
+}
+
+/// Ready to serve: Postgres and Redis both answer. 503 names the failing one.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let (postgres, redis) = tokio::join!(postgres_ok(&state), redis_ok(&state));
+    let failing: Vec<&str> = [("postgres", postgres), ("redis", redis)]
+        .into_iter()
+        .filter_map(|(name, ok)| (!ok).then_some(name))
+        .collect();
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let body = Readiness {
+        status: if failing.is_empty() { "ok" } else { "unavailable" },
+        postgres: word(postgres),
+        redis: word(redis),
+        detail: (!failing.is_empty()).then(|| format!("unavailable: {}", failing.join(", "))),
+    };
+    if failing.is_empty() {
+        HttpResponse::Ok().json(body)
+    } else {
+        tracing::warn!(failing = ?failing, "not ready");
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Prometheus text exposition. With `http.metrics_token` set, it requires that bearer token.
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
+              (status = 401, description = "Token required")))]
+pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let required = state.settings.http.metrics_token.expose_secret();
+    if !required.is_empty() {
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let matches = presented.is_some_and(|token| {
+            use sha2::{Digest, Sha256};
+            // Compare digests, so the comparison's time says nothing about the token.
+            Sha256::digest(token.as_bytes()) == Sha256::digest(required.as_bytes())
+        });
+        if !matches {
+            return Err(ApiError::NotAuthenticated);
+        }
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render()))
+}

@@ -1,0 +1,98 @@
+//! Building and running the web application, and the database connection it needs.
+
+use std::{net::TcpListener, sync::Arc, time::Duration};
+
+use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
+use anyhow::Context;
+use secrecy::ExposeSecret as _;
+use sqlx::{
+    PgPool, Postgres,
+    migrate::MigrateDatabase as _,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+use tracing_actix_web::TracingLogger;
+
+use crate::{
+    config::Settings,
+    http::{self, middleware},
+    ops,
+    state::AppState,
+};
+
+/// A bound, not yet running, web server.
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+impl Application {
+    /// Binds `0.0.0.0:$PORT` and builds the app.
+    pub fn build(settings: Arc<Settings>, db: PgPool) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(("0.0.0.0", settings.port))
+            .with_context(|| format!("binding port {}", settings.port))?;
+        Self::with_listener(settings, db, listener)
+    }
+
+    /// Builds the app on a listener the caller bound (tests bind port 0).
+    pub fn with_listener(settings: Arc<Settings>, db: PgPool, listener: TcpListener) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState::new(settings.clone(), db, ops::metrics::handle()?)?);
+        let origins = settings.http.cors_origins.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(http::configure)
+                .default_service(web::to(http::not_found))
+                .wrap(http::json_method_not_allowed())
+                .wrap(from_fn(middleware::security_headers))
+                .wrap(from_fn(middleware::observe))
+                .wrap(TracingLogger::<middleware::CareHubRootSpan>::new())
+                .wrap(http::cors(&origins))
+                .wrap(from_fn(middleware::request_id))
+                .wrap(from_fn(middleware::normalize_trailing_slash))
+        })
+        .shutdown_timeout(settings.http.shutdown_timeout_seconds)
+        .listen(listener)?;
+        if settings.http.workers > 0 {
+            server = server.workers(settings.http.workers);
+        }
+        Ok(Self { server: server.run(), port })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped (SIGTERM/SIGINT: in-flight requests finish first).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Connects to `DATABASE_URL`, creating the database if it does not exist yet.
+pub async fn connect_db(settings: &Settings) -> anyhow::Result<PgPool> {
+    let url = settings.database_url.expose_secret();
+    if !Postgres::database_exists(url).await.context("checking that the database exists")? {
+        Postgres::create_database(url).await.context("creating the database")?;
+        tracing::info!("created the database");
+    }
+    let options: PgConnectOptions = url.parse().context("DATABASE_URL")?;
+    pool_options(settings).connect_with(options).await.context("connecting to Postgres")
+}
+
+/// The pool settings every process uses.
+pub fn pool_options(settings: &Settings) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(settings.database.max_connections)
+        .acquire_timeout(Duration::from_secs(settings.database.acquire_timeout_seconds))
+}
+
+/// Applies the migrations compiled into the binary.
+pub async fn migrate(db: &PgPool) -> anyhow::Result<()> {
+    sqlx::migrate!("./migrations").run(db).await.context("applying migrations")?;
+    Ok(())
+}

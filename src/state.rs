@@ -1,0 +1,36 @@
+//! What every request handler shares: the pool, the settings and the long-lived services.
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use sqlx::PgPool;
+
+use crate::{
+    accounts::{password::PasswordHasher, throttle::LoginThrottle, tokens::TokenKeys},
+    config::Settings,
+};
+
+pub struct AppState {
+    pub db: PgPool,
+    pub settings: Arc<Settings>,
+    pub tokens: TokenKeys,
+    pub hasher: PasswordHasher,
+    pub login_throttle: LoginThrottle,
+    pub redis: redis::Client,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(settings: Arc<Settings>, db: PgPool, metrics: PrometheusHandle) -> anyhow::Result<Self> {
+        use secrecy::ExposeSecret as _;
+        Ok(Self {
+            tokens: TokenKeys::new(&settings.jwt_secret, settings.auth.access_ttl_minutes),
+            hasher: PasswordHasher::new()?,
+            login_throttle: LoginThrottle::new(&settings.auth),
+            redis: redis::Client::open(settings.redis_url.expose_secret())?,
+            db,
+            metrics,
+            settings,
+        })
+    }
+}
