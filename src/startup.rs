@@ -43,7 +43,6 @@ impl Application {
                 .app_data(state.clone())
                 .configure(http::configure)
                 .default_service(web::to(http::not_found))
-                .wrap(http::json_method_not_allowed())
                 .wrap(from_fn(middleware::security_headers))
                 .wrap(from_fn(middleware::observe))
                 .wrap(TracingLogger::<middleware::CareHubRootSpan>::new())

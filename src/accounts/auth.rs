@@ -14,14 +14,15 @@ use crate::{
     http::{
         error::{ApiError, ErrorBody, FieldErrors},
         extract::Body,
+        resource,
     },
     state::AppState,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/token/", web::post().to(obtain_pair))
-        .route("/api/token/refresh/", web::post().to(refresh))
-        .route("/api/token/blacklist/", web::post().to(blacklist));
+    cfg.service(resource("/api/token/").route(web::post().to(obtain_pair)))
+        .service(resource("/api/token/refresh/").route(web::post().to(refresh)))
+        .service(resource("/api/token/blacklist/").route(web::post().to(blacklist)));
 }
 
 /// The principal a login opens. Hospital users will carry their hospital's id once the

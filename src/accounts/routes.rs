@@ -21,6 +21,7 @@ use crate::{
         error::{ApiError, ErrorBody, FieldErrors, violated_constraint},
         extract::Body,
         pagination::{Page, PageParams, PageRequest},
+        resource,
     },
     state::AppState,
 };
@@ -29,15 +30,15 @@ const USERNAME_TAKEN: &str = "A user with that username already exists.";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/api/accounts/me/")
+        resource("/api/accounts/me/")
             .route(web::get().to(me))
             .route(web::put().to(replace_me))
             .route(web::patch().to(patch_me)),
     )
-    .route("/api/accounts/change-password/", web::post().to(change_password))
-    .route("/api/accounts/patients/register/", web::post().to(register_patient))
-    .route("/api/accounts/users/", web::get().to(list_users))
-    .route("/api/accounts/dashboard-stats/", web::get().to(dashboard_stats));
+    .service(resource("/api/accounts/change-password/").route(web::post().to(change_password)))
+    .service(resource("/api/accounts/patients/register/").route(web::post().to(register_patient)))
+    .service(resource("/api/accounts/users/").route(web::get().to(list_users)))
+    .service(resource("/api/accounts/dashboard-stats/").route(web::get().to(dashboard_stats)));
 }
 
 async fn load_user(state: &AppState, principal: &Principal) -> Result<User, ApiError> {

@@ -10,9 +10,7 @@ pub mod pagination;
 use actix_cors::Cors;
 use actix_web::{
     HttpRequest, HttpResponse,
-    dev::ServiceResponse,
-    http::{Method, StatusCode, header},
-    middleware::{ErrorHandlerResponse, ErrorHandlers},
+    http::{Method, header},
     web,
 };
 use utoipa::OpenApi as _;
@@ -52,15 +50,11 @@ pub fn cors(origins: &[String]) -> Cors {
     cors
 }
 
-/// Gives a JSON body to the framework's own 405 (a known path with another method).
-pub fn json_method_not_allowed<B: 'static>() -> ErrorHandlers<B> {
-    ErrorHandlers::new().handler(StatusCode::METHOD_NOT_ALLOWED, |res: ServiceResponse<B>| {
-        let (req, _) = res.into_parts();
-        let response = method_not_allowed(&req);
-        Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, response).map_into_right_body()))
-    })
+/// A resource whose unserved methods get DRF's JSON 405 (instead of falling through to 404).
+pub fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
 }
 
-fn method_not_allowed(req: &HttpRequest) -> HttpResponse {
-    actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed(req.method().to_string()))
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(req.method().to_string()))
 }

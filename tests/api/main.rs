@@ -1,1 +1,9 @@
+//! Integration tests: the real app over HTTP against a real Postgres (a database per test) and
+//! Redis. Run with `./scripts/test`.
 
+mod accounts;
+mod audit;
+mod auth;
+mod helpers;
+mod http;
+mod ops;

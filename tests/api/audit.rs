@@ -1,0 +1,154 @@
+//! The audit trail: rows carry who/what/where, the chain verifies, and tampering is caught.
+
+use carehub::audit::{ChainReport, verify_chain};
+use reqwest::StatusCode;
+use sqlx::PgPool;
+
+use crate::helpers::{TestApp, json_body};
+
+async fn some_activity(app: &TestApp) {
+    let user = app.register_patient("zainab").await;
+    app.login(&user).await;
+    app.login_response("zainab", "Wrong-Password-9").await;
+    app.login_response("ghost", "Wrong-Password-9").await;
+}
+
+#[sqlx::test]
+async fn audit_rows_carry_the_request_origin_and_id(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let user = app.register_patient("zainab").await;
+
+    let response = app
+        .client
+        .post(app.url("/api/token/"))
+        .header("x-request-id", "trace-abc-123")
+        .header("user-agent", "carehub-tests/1.0")
+        .json(&serde_json::json!({ "username": user.username, "password": "Wrong-Password-9" }))
+        .send()
+        .await
+        .expect("sent");
+
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()["x-request-id"], "trace-abc-123");
+    let rows = app.audit_rows("login_failed").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].request_id.as_deref(), Some("trace-abc-123"));
+    assert_eq!(rows[0].user_agent.as_deref(), Some("carehub-tests/1.0"));
+    assert_eq!(rows[0].ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(rows[0].target_id.as_deref(), Some(user.id.to_string().as_str()));
+    assert!(rows[0].details.get("password").is_none(), "no password in the trail");
+}
+
+#[sqlx::test]
+async fn the_chain_of_a_busy_log_verifies(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    some_activity(&app).await;
+    // Concurrent writers must still produce one unbroken chain.
+    futures::future::join_all((0..10).map(|n| app.login_response(&format!("ghost{n}"), "Wrong-Password-9"))).await;
+
+    let report = verify_chain(&db).await.expect("verify");
+
+    assert_eq!(report, ChainReport::Intact { rows: 14 });
+}
+
+#[sqlx::test]
+async fn the_application_cannot_update_delete_or_truncate_audit_rows(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    some_activity(&app).await;
+
+    let update = sqlx::query("update audit_log set action = 'nothing_happened'").execute(&db).await;
+    let delete = sqlx::query("delete from audit_log").execute(&db).await;
+    let truncate = sqlx::query("truncate audit_log").execute(&db).await;
+
+    for result in [update, delete, truncate] {
+        let err = result.expect_err("refused");
+        assert!(err.to_string().contains("append-only"), "{err}");
+    }
+    assert_eq!(verify_chain(&db).await.expect("verify"), ChainReport::Intact { rows: 4 });
+}
+
+#[sqlx::test]
+async fn an_edited_audit_row_is_detected_at_that_row(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    some_activity(&app).await;
+    let target: i64 = sqlx::query_scalar("select id from audit_log where action = 'login_failed' order by id limit 1")
+        .fetch_one(&db)
+        .await
+        .expect("row");
+
+    // Someone with superuser rights goes around the trigger.
+    let mut conn = db.acquire().await.expect("conn");
+    sqlx::query("set session_replication_role = replica").execute(&mut *conn).await.expect("bypass");
+    sqlx::query("update audit_log set details = '{\"username\": \"someone-else\"}' where id = $1")
+        .bind(target)
+        .execute(&mut *conn)
+        .await
+        .expect("tamper");
+    sqlx::query("set session_replication_role = origin").execute(&mut *conn).await.expect("restore");
+    drop(conn);
+
+    let report = verify_chain(&db).await.expect("verify");
+
+    assert!(matches!(report, ChainReport::Broken { row_id, .. } if row_id == target), "{report:?}");
+}
+
+#[sqlx::test]
+async fn a_deleted_audit_row_is_detected_at_its_successor(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    some_activity(&app).await;
+    let ids: Vec<i64> = sqlx::query_scalar("select id from audit_log order by id").fetch_all(&db).await.expect("ids");
+
+    let mut conn = db.acquire().await.expect("conn");
+    sqlx::query("set session_replication_role = replica").execute(&mut *conn).await.expect("bypass");
+    sqlx::query("delete from audit_log where id = $1").bind(ids[1]).execute(&mut *conn).await.expect("tamper");
+    sqlx::query("set session_replication_role = origin").execute(&mut *conn).await.expect("restore");
+    drop(conn);
+
+    let report = verify_chain(&db).await.expect("verify");
+
+    assert!(matches!(report, ChainReport::Broken { row_id, rows_checked: 1, .. } if row_id == ids[2]), "{report:?}");
+}
+
+#[sqlx::test]
+async fn the_cli_creates_an_admin_and_verifies_the_chain(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let options = db.connect_options();
+    let url = format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().expect("database name")
+    );
+    let carehub = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_carehub"))
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("CAREHUB_ADMIN_PASSWORD", "Granite-Falcon-Meadow-58")
+            .env("RUST_LOG", "error")
+            .output()
+            .expect("carehub runs")
+    };
+
+    let created = carehub(&["create-admin", "--username", "chief", "--email", "chief@example.com"]);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    assert!(String::from_utf8_lossy(&created.stdout).contains("created admin 'chief'"));
+    let login = app.login_response("chief", "Granite-Falcon-Meadow-58").await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let token = json_body(login).await["access"].as_str().expect("access").to_owned();
+    let me = json_body(app.get("/api/accounts/me/", Some(&token)).await).await;
+    assert_eq!(me["user_type"], "ADMIN");
+    assert_eq!(app.audit_rows("admin_created").await.len(), 1);
+
+    let verified = carehub(&["audit-verify"]);
+    assert!(verified.status.success());
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("intact"));
+
+    let mut conn = db.acquire().await.expect("conn");
+    sqlx::query("set session_replication_role = replica").execute(&mut *conn).await.expect("bypass");
+    sqlx::query("update audit_log set actor_id = 999").execute(&mut *conn).await.expect("tamper");
+    drop(conn);
+    let broken = carehub(&["audit-verify"]);
+    assert!(!broken.status.success());
+    assert!(String::from_utf8_lossy(&broken.stdout).contains("BROKEN"));
+}

@@ -1,0 +1,297 @@
+//! Login, refresh rotation and reuse detection, logout, bearer authentication, throttling.
+
+use carehub::accounts::model::UserType;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::helpers::{PASSWORD, TestApp, json_body};
+
+#[sqlx::test]
+async fn login_returns_a_token_pair_that_opens_the_account(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let user = app.user(UserType::Patient, "amina").await;
+
+    let tokens = app.login(&user).await;
+    let me = app.get("/api/accounts/me/", Some(&tokens.access)).await;
+
+    assert_eq!(me.status(), StatusCode::OK);
+    let body = json_body(me).await;
+    assert_eq!(body["id"], user.id);
+    assert_eq!(body["username"], "amina");
+    assert_eq!(body["user_type"], "PATIENT");
+    assert!(body.get("password_hash").is_none() && body.get("password").is_none());
+    let rows = app.audit_rows("login_succeeded").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].actor_id, Some(user.id));
+}
+
+#[sqlx::test]
+async fn login_ignores_the_case_of_the_username(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    app.user(UserType::Patient, "Amina.K").await;
+
+    let response = app.login_response("aMINA.k", PASSWORD).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn wrong_password_and_unknown_user_get_the_same_401(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    app.user(UserType::Patient, "amina").await;
+
+    let wrong = app.login_response("amina", "Not-The-Password-1").await;
+    let unknown = app.login_response("nobody", "Not-The-Password-1").await;
+
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    let (wrong, unknown) = (json_body(wrong).await, json_body(unknown).await);
+    assert_eq!(wrong, unknown);
+    assert_eq!(wrong["detail"], "No active account found with the given credentials");
+    let failures = app.audit_rows("login_failed").await;
+    assert_eq!(failures.len(), 2);
+    assert_eq!(failures[0].details["reason"], "wrong_password");
+    assert_eq!(failures[1].details["reason"], "unknown_user");
+}
+
+#[sqlx::test]
+async fn an_inactive_account_cannot_log_in_even_with_its_password(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let pending = app.user_with(UserType::Hospital, "pending_hospital", false, false).await;
+
+    let response = app.login_response(&pending.username, &pending.password).await;
+
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let families: i64 = sqlx::query_scalar("select count(*) from refresh_token_families")
+        .fetch_one(&db)
+        .await
+        .expect("count");
+    assert_eq!(families, 0, "no login may be opened");
+}
+
+#[sqlx::test]
+async fn login_names_each_missing_field(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+
+    let response = app.post("/api/token/", &json!({ "username": "" }), None).await;
+
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body = json_body(response).await;
+    assert_eq!(body["username"], json!(["This field may not be blank."]));
+    assert_eq!(body["password"], json!(["This field is required."]));
+}
+
+#[sqlx::test]
+async fn login_accepts_a_form_encoded_body(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    app.user(UserType::Patient, "amina").await;
+
+    let response = app
+        .client
+        .post(app.url("/api/token/"))
+        .form(&[("username", "amina"), ("password", PASSWORD)])
+        .send()
+        .await
+        .expect("sent");
+
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn refresh_rotates_and_spends_the_presented_token(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let user = app.user(UserType::Patient, "amina").await;
+    let first = app.login(&user).await;
+
+    let response = app.post("/api/token/refresh/", &json!({ "refresh": first.refresh }), None).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json_body(response).await;
+    let (access, refresh) = (body["access"].as_str().expect("access"), body["refresh"].as_str().expect("refresh"));
+    assert_ne!(refresh, first.refresh);
+    assert_eq!(app.get("/api/accounts/me/", Some(access)).await.status(), StatusCode::OK);
+    let next = app.post("/api/token/refresh/", &json!({ "refresh": refresh }), None).await;
+    assert_eq!(next.status(), StatusCode::OK, "the new refresh token works");
+}
+
+#[sqlx::test]
+async fn a_spent_refresh_token_presented_again_revokes_the_whole_login(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let user = app.user(UserType::Patient, "amina").await;
+    let first = app.login(&user).await;
+    let rotated = json_body(app.post("/api/token/refresh/", &json!({ "refresh": first.refresh }), None).await).await;
+    let other_login = app.login(&user).await;
+
+    let replay = app.post("/api/token/refresh/", &json!({ "refresh": first.refresh }), None).await;
+
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json_body(replay).await["code"], "token_not_valid");
+    let successor = app.post("/api/token/refresh/", &json!({ "refresh": rotated["refresh"] }), None).await;
+    assert_eq!(successor.status(), StatusCode::UNAUTHORIZED, "the rotated token dies with its family");
+    let access = rotated["access"].as_str().expect("access");
+    assert_eq!(app.get("/api/accounts/me/", Some(access)).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/api/accounts/me/", Some(&first.access)).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/accounts/me/", Some(&other_login.access)).await.status(),
+        StatusCode::OK,
+        "another login of the same user is untouched"
+    );
+    let rows = app.audit_rows("refresh_token_reused").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].target_id.as_deref(), Some(user.id.to_string().as_str()));
+}
+
+#[sqlx::test]
+async fn concurrent_refreshes_of_one_token_yield_at_most_one_new_pair(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let user = app.user(UserType::Patient, "amina").await;
+    let tokens = app.login(&user).await;
+
+    let body = json!({ "refresh": tokens.refresh });
+    let attempts = (0..8).map(|_| app.post("/api/token/refresh/", &body, None));
+    let statuses: Vec<StatusCode> = futures::future::join_all(attempts).await.iter().map(|r| r.status()).collect();
+
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert!(ok <= 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
+    let live: i64 = sqlx::query_scalar("select count(*) from refresh_token_families where revoked_at is null")
+        .fetch_one(&db)
+        .await
+        .expect("count");
+    assert_eq!(live, 0, "a replay among concurrent refreshes revokes the login");
+}
+
+#[sqlx::test]
+async fn refresh_refuses_garbage_and_names_a_missing_field(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+
+    let garbage = app.post("/api/token/refresh/", &json!({ "refresh": "not-a-token" }), None).await;
+    let missing = app.post("/api/token/refresh/", &json!({}), None).await;
+
+    assert_eq!(garbage.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json_body(missing).await["refresh"], json!(["This field is required."]));
+}
+
+#[sqlx::test]
+async fn blacklist_logs_out_refresh_and_access_alike(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let user = app.user(UserType::Patient, "amina").await;
+    let tokens = app.login(&user).await;
+
+    let response = app.post("/api/token/blacklist/", &json!({ "refresh": tokens.refresh }), None).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let refresh = app.post("/api/token/refresh/", &json!({ "refresh": tokens.refresh }), None).await;
+    assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/api/accounts/me/", Some(&tokens.access)).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.audit_rows("logout").await.len(), 1);
+    let again = app.post("/api/token/blacklist/", &json!({ "refresh": tokens.refresh }), None).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test]
+async fn requests_without_or_with_bad_tokens_get_drf_401s(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+
+    let none = app.get("/api/accounts/me/", None).await;
+    let bad = app.get("/api/accounts/me/", Some("eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl")).await;
+
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json_body(none).await["detail"], "Authentication credentials were not provided.");
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json_body(bad).await["detail"], "Given token not valid for any token type");
+}
+
+#[sqlx::test]
+async fn a_token_signed_with_another_secret_is_refused(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let user = app.user(UserType::Admin, "root").await;
+    let tokens = app.login(&user).await;
+    let forger = carehub::accounts::tokens::TokenKeys::new(&secrecy::SecretString::from("f".repeat(48)), 60);
+    let claims_part = tokens.access.split('.').nth(1).expect("payload");
+    let claims: carehub::accounts::tokens::AccessClaims = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims_part).expect("b64"),
+    )
+    .expect("claims");
+    let forged = forger.issue_access(&claims.principal()).expect("forged");
+
+    let response = app.get("/api/accounts/me/", Some(&forged)).await;
+
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test]
+async fn failed_logins_lock_a_username_with_retry_after(db: PgPool) {
+    let app = TestApp::spawn_with(&db, |s| {
+        s.auth.failed_login_burst_per_username = 3;
+        s.auth.failed_login_replenish_seconds_per_username = 120;
+    })
+    .await;
+    let user = app.user(UserType::Patient, "amina").await;
+
+    for _ in 0..3 {
+        assert_eq!(app.login_response("amina", "Wrong-Guess-123").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = app.login_response("AMINA", "Wrong-Guess-123").await;
+
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = locked.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((100..=121).contains(&retry_after), "{retry_after}");
+    assert!(json_body(locked).await["detail"].as_str().expect("detail").contains("throttled"));
+    let right_password = app.login_response(&user.username, &user.password).await;
+    assert_eq!(right_password.status(), StatusCode::TOO_MANY_REQUESTS, "a locked username is refused before its password is checked");
+    let other = app.user(UserType::Patient, "bilal").await;
+    assert_eq!(app.login_response(&other.username, &other.password).await.status(), StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn failed_logins_lock_a_client_address_across_usernames(db: PgPool) {
+    let app = TestApp::spawn_with(&db, |s| {
+        s.http.trust_proxy = true;
+        s.auth.failed_login_burst_per_ip = 4;
+    })
+    .await;
+    let user = app.user(UserType::Patient, "amina").await;
+    let from = |ip: &'static str, username: &str, password: &str| {
+        app.client
+            .post(app.url("/api/token/"))
+            .header("x-forwarded-for", ip)
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+    };
+
+    for n in 0..4 {
+        let response = from("203.0.113.9", &format!("guess{n}"), "Wrong-Guess-123").await.expect("sent");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = from("203.0.113.9", "guess9", "Wrong-Guess-123").await.expect("sent");
+    let elsewhere = from("198.51.100.7", &user.username, &user.password).await.expect("sent");
+
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.headers().contains_key("retry-after"));
+    assert_eq!(elsewhere.status(), StatusCode::OK, "other addresses are not affected");
+}
+
+#[sqlx::test]
+async fn successful_logins_from_one_address_are_never_throttled(db: PgPool) {
+    let app = TestApp::spawn_with(&db, |s| {
+        s.auth.failed_login_burst_per_ip = 2;
+        s.auth.failed_login_burst_per_username = 2;
+    })
+    .await;
+    let mut staff = Vec::new();
+    for n in 0..6 {
+        staff.push(app.user(UserType::Doctor, &format!("doctor{n}")).await);
+    }
+
+    for round in 0..3 {
+        for user in &staff {
+            let response = app.login_response(&user.username, &user.password).await;
+            assert_eq!(response.status(), StatusCode::OK, "round {round}, {}", user.username);
+        }
+    }
+    let body: Value = json_body(app.login_response(&staff[0].username, &staff[0].password).await).await;
+    assert!(body["access"].is_string());
+}
