@@ -15,14 +15,7 @@ use serde::Deserialize;
 const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
 /// Environment variables read under their bare (Heroku-style) names.
-const PLAIN_ENV: [&str; 6] = [
-    "DATABASE_URL",
-    "REDIS_URL",
-    "PORT",
-    "WORKER_PORT",
-    "JWT_SECRET",
-    "OTP_SECRET",
-];
+const PLAIN_ENV: [&str; 6] = ["DATABASE_URL", "REDIS_URL", "PORT", "WORKER_PORT", "JWT_SECRET", "OTP_SECRET"];
 
 /// Everything a CareHub process needs to know at start-up.
 #[derive(Debug, Clone, Deserialize)]
@@ -122,10 +115,7 @@ impl Settings {
         if !self.is_production() {
             return Ok(());
         }
-        let defaults: Self = Figment::new()
-            .merge(Toml::string(DEFAULT_TOML))
-            .extract()
-            .map_err(Box::new)?;
+        let defaults: Self = Figment::new().merge(Toml::string(DEFAULT_TOML)).extract().map_err(Box::new)?;
         let weak = |value: &SecretString, default: &SecretString| {
             value.expose_secret() == default.expose_secret() || value.expose_secret().len() < 32
         };

@@ -28,8 +28,8 @@ pub struct Application {
 impl Application {
     /// Binds `0.0.0.0:$PORT` and builds the app.
     pub fn build(settings: Arc<Settings>, db: PgPool) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(("0.0.0.0", settings.port))
-            .with_context(|| format!("binding port {}", settings.port))?;
+        let listener =
+            TcpListener::bind(("0.0.0.0", settings.port)).with_context(|| format!("binding port {}", settings.port))?;
         Self::with_listener(settings, db, listener)
     }
 

@@ -11,9 +11,7 @@ pub fn init(settings: &LogSettings, production: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.level));
     let registry = tracing_subscriber::registry().with(filter);
     let result = if production || settings.format == "json" {
-        registry
-            .with(fmt::layer().json().flatten_event(true).with_current_span(true))
-            .try_init()
+        registry.with(fmt::layer().json().flatten_event(true).with_current_span(true)).try_init()
     } else {
         registry.with(fmt::layer().with_target(false)).try_init()
     };
@@ -24,12 +22,6 @@ pub fn init(settings: &LogSettings, production: bool) {
 /// Logs for tests: silent unless `TEST_LOG` is set.
 pub fn init_for_tests() {
     if std::env::var_os("TEST_LOG").is_some() {
-        init(
-            &LogSettings {
-                format: "pretty".into(),
-                level: "debug,sqlx=warn,h2=warn,hyper=warn".into(),
-            },
-            false,
-        );
+        init(&LogSettings { format: "pretty".into(), level: "debug,sqlx=warn,h2=warn,hyper=warn".into() }, false);
     }
 }

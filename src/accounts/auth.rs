@@ -56,10 +56,7 @@ pub async fn obtain_pair(
     errors.into_result()?;
 
     let ip = meta.ip.clone().unwrap_or_default();
-    state
-        .login_throttle
-        .check(&username, &ip)
-        .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
+    state.login_throttle.check(&username, &ip).map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
 
     let candidate = repo::find_login_candidate(&state.db, &username).await?;
     let password_ok = state

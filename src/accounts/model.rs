@@ -261,12 +261,7 @@ pub fn validate_email(raw: &str) -> Result<String, &'static str> {
 /// (upper, lower, digit, `!@#$%^&*`), from the thread's CSPRNG.
 pub fn generate_password(length: usize) -> Password {
     use rand::{RngExt as _, seq::SliceRandom as _};
-    const CLASSES: [&[u8]; 4] = [
-        b"ABCDEFGHJKLMNPQRSTUVWXYZ",
-        b"abcdefghijkmnpqrstuvwxyz",
-        b"23456789",
-        b"!@#$%^&*",
-    ];
+    const CLASSES: [&[u8]; 4] = [b"ABCDEFGHJKLMNPQRSTUVWXYZ", b"abcdefghijkmnpqrstuvwxyz", b"23456789", b"!@#$%^&*"];
     let mut rng = rand::rng();
     let all: Vec<u8> = CLASSES.concat();
     let mut chars: Vec<u8> = CLASSES.iter().map(|class| class[rng.random_range(0..class.len())]).collect();

@@ -21,9 +21,7 @@ fn argon2() -> anyhow::Result<Argon2<'static>> {
 }
 
 fn hash_blocking(password: &str) -> anyhow::Result<String> {
-    let hash = argon2()?
-        .hash_password(password.as_bytes())
-        .map_err(|e| anyhow::anyhow!("argon2 hash: {e}"))?;
+    let hash = argon2()?.hash_password(password.as_bytes()).map_err(|e| anyhow::anyhow!("argon2 hash: {e}"))?;
     Ok(hash.to_string())
 }
 
@@ -36,9 +34,7 @@ impl PasswordHasher {
     /// The PHC string of `password`.
     pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
         let password = password.expose().to_owned();
-        tokio::task::spawn_blocking(move || hash_blocking(&password))
-            .await
-            .context("password hashing task")?
+        tokio::task::spawn_blocking(move || hash_blocking(&password)).await.context("password hashing task")?
     }
 
     /// Whether `password` matches `stored`; with no stored hash (unknown user) the same work is

@@ -26,16 +26,11 @@ pub struct LoginCandidate {
     pub user_type: String,
 }
 
-pub async fn find_login_candidate(
-    db: impl PgExecutor<'_>,
-    username: &str,
-) -> sqlx::Result<Option<LoginCandidate>> {
-    sqlx::query_as(
-        "select id, password_hash, is_active, user_type from users where lower(username) = lower($1)",
-    )
-    .bind(username)
-    .fetch_optional(db)
-    .await
+pub async fn find_login_candidate(db: impl PgExecutor<'_>, username: &str) -> sqlx::Result<Option<LoginCandidate>> {
+    sqlx::query_as("select id, password_hash, is_active, user_type from users where lower(username) = lower($1)")
+        .bind(username)
+        .fetch_optional(db)
+        .await
 }
 
 pub async fn get_user(db: impl PgExecutor<'_>, id: UserId) -> sqlx::Result<Option<User>> {
@@ -47,18 +42,17 @@ pub async fn get_user(db: impl PgExecutor<'_>, id: UserId) -> sqlx::Result<Optio
 }
 
 pub async fn password_hash(db: impl PgExecutor<'_>, id: UserId) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("select password_hash from users where id = $1")
-        .bind(id)
-        .fetch_optional(db)
-        .await
+    sqlx::query_scalar("select password_hash from users where id = $1").bind(id).fetch_optional(db).await
 }
 
 pub async fn username_taken(db: impl PgExecutor<'_>, username: &str, except: Option<UserId>) -> sqlx::Result<bool> {
-    sqlx::query_scalar("select exists(select 1 from users where lower(username) = lower($1) and id is distinct from $2)")
-        .bind(username)
-        .bind(except)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar(
+        "select exists(select 1 from users where lower(username) = lower($1) and id is distinct from $2)",
+    )
+    .bind(username)
+    .bind(except)
+    .fetch_one(db)
+    .await
 }
 
 /// The live state of a login, checked on every authenticated request.
@@ -69,7 +63,11 @@ pub struct SessionState {
     pub session_live: bool,
 }
 
-pub async fn session_state(db: impl PgExecutor<'_>, session_id: Uuid, user: UserId) -> sqlx::Result<Option<SessionState>> {
+pub async fn session_state(
+    db: impl PgExecutor<'_>,
+    session_id: Uuid,
+    user: UserId,
+) -> sqlx::Result<Option<SessionState>> {
     sqlx::query_as(
         "select u.is_active, u.must_change_password, \
                 (f.revoked_at is null and f.expires_at > now()) as session_live \
@@ -103,14 +101,15 @@ pub async fn start_session(
     .execute(&mut *conn)
     .await?;
     let refresh = insert_refresh_token(conn, family, expires_at).await?;
-    sqlx::query("update users set last_login = now() where id = $1")
-        .bind(user)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query("update users set last_login = now() where id = $1").bind(user).execute(&mut *conn).await?;
     Ok((family, refresh))
 }
 
-async fn insert_refresh_token(conn: &mut PgConnection, family: Uuid, expires_at: DateTime<Utc>) -> sqlx::Result<String> {
+async fn insert_refresh_token(
+    conn: &mut PgConnection,
+    family: Uuid,
+    expires_at: DateTime<Utc>,
+) -> sqlx::Result<String> {
     let (token, hash) = tokens::new_refresh_token();
     sqlx::query("insert into refresh_tokens (token_hash, family_id, expires_at) values ($1, $2, $3)")
         .bind(hash)

@@ -256,7 +256,8 @@ pub async fn register_patient(
     };
     let password_text = required(&mut errors, "password", body.password);
     let confirm = required(&mut errors, "password_confirm", body.password_confirm);
-    let inputs = [body.username.as_deref().unwrap_or_default(), email.as_str(), first_name.as_str(), last_name.as_str()];
+    let inputs =
+        [body.username.as_deref().unwrap_or_default(), email.as_str(), first_name.as_str(), last_name.as_str()];
     let password = if password_text.is_empty() {
         None
     } else {

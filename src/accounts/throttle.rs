@@ -47,10 +47,7 @@ impl LoginThrottle {
                 settings.failed_login_burst_per_ip,
                 settings.failed_login_replenish_seconds_per_ip,
             )),
-            locked_until: Cache::builder()
-                .max_capacity(1_000_000)
-                .time_to_live(Duration::from_secs(longest))
-                .build(),
+            locked_until: Cache::builder().max_capacity(1_000_000).time_to_live(Duration::from_secs(longest)).build(),
             clock: DefaultClock::default(),
         }
     }

@@ -103,12 +103,7 @@ mod tests {
     use super::*;
 
     fn principal() -> Principal {
-        Principal {
-            user_id: UserId(7),
-            user_type: UserType::Doctor,
-            hospital_id: Some(3),
-            session_id: Uuid::new_v4(),
-        }
+        Principal { user_id: UserId(7), user_type: UserType::Doctor, hospital_id: Some(3), session_id: Uuid::new_v4() }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use sqlx::{PgConnection, PgPool, Row};
 use crate::accounts::model::Principal;
 
 /// Serializes appends to the chain across every process (an arbitrary, fixed advisory lock key).
-const CHAIN_LOCK_KEY: i64 = 0x0CA2_E4AB_0A0D_17;
+const CHAIN_LOCK_KEY: i64 = 0x000C_A2E4_AB0A_0D17;
 
 /// The hash the first row points back to.
 const GENESIS: [u8; 32] = [0; 32];
@@ -103,17 +103,13 @@ fn timestamp_text(at: DateTime<Utc>) -> String {
 /// Appends `event` to the chain inside the caller's transaction (so that the row commits or
 /// rolls back with the change it records). Holds the chain lock until that transaction ends.
 pub async fn record(conn: &mut PgConnection, meta: &RequestMeta, event: AuditEvent) -> anyhow::Result<()> {
-    sqlx::query("select pg_advisory_xact_lock($1)")
-        .bind(CHAIN_LOCK_KEY)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query("select pg_advisory_xact_lock($1)").bind(CHAIN_LOCK_KEY).execute(&mut *conn).await?;
     let prev_hash: Vec<u8> = sqlx::query_scalar("select hash from audit_log order by id desc limit 1")
         .fetch_optional(&mut *conn)
         .await?
         .unwrap_or_else(|| GENESIS.to_vec());
-    let id: i64 = sqlx::query_scalar("select nextval(pg_get_serial_sequence('audit_log', 'id'))")
-        .fetch_one(&mut *conn)
-        .await?;
+    let id: i64 =
+        sqlx::query_scalar("select nextval(pg_get_serial_sequence('audit_log', 'id'))").fetch_one(&mut *conn).await?;
     // Postgres keeps microseconds: hash exactly what will be read back.
     let occurred_at = Utc::now().trunc_subsecs(6);
     let canonical = Canonical {

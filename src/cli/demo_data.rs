@@ -77,11 +77,13 @@ pub async fn run(db: &PgPool, clear: bool) -> anyhow::Result<String> {
         let password = fixed.as_deref().map_or_else(|| generate_password(16), Password::unchecked);
         let hash = hasher.hash(&password).await?;
         let id = if let Some(id) = ensure_not_real(&mut tx, demo.username).await? {
-            sqlx::query("update users set password_hash = $2, is_active = true, must_change_password = false where id = $1")
-                .bind(id)
-                .bind(&hash)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "update users set password_hash = $2, is_active = true, must_change_password = false where id = $1",
+            )
+            .bind(id)
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?;
             id
         } else {
             let user = repo::insert_user(
@@ -111,13 +113,15 @@ pub async fn run(db: &PgPool, clear: bool) -> anyhow::Result<String> {
             }
             user.id
         };
-        writeln!(out, "  {:<9} username: {:<14} password: {}", demo.user_type.as_str(), demo.username, password.expose())?;
-        audit::record(
-            &mut tx,
-            &cli_meta("demo-data"),
-            AuditEvent::new("demo_account_prepared").target("user", id),
-        )
-        .await?;
+        writeln!(
+            out,
+            "  {:<9} username: {:<14} password: {}",
+            demo.user_type.as_str(),
+            demo.username,
+            password.expose()
+        )?;
+        audit::record(&mut tx, &cli_meta("demo-data"), AuditEvent::new("demo_account_prepared").target("user", id))
+            .await?;
     }
     tx.commit().await?;
     Ok(out)

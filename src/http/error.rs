@@ -131,9 +131,7 @@ impl ApiError {
             Self::InvalidToken => "Given token not valid for any token type".into(),
             Self::BadCredentials => "No active account found with the given credentials".into(),
             Self::Forbidden(detail) | Self::Conflict(detail) => (*detail).into(),
-            Self::PasswordChangeRequired => {
-                "You must change your password before using this endpoint.".into()
-            }
+            Self::PasswordChangeRequired => "You must change your password before using this endpoint.".into(),
             Self::NotFound => "Not found.".into(),
             Self::InvalidPage => "Invalid page.".into(),
             Self::MethodNotAllowed(method) => format!("Method \"{method}\" not allowed."),

@@ -84,9 +84,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(64 * 1024, |state| state.settings.http.body_limit_bytes);
+        let limit =
+            req.app_data::<web::Data<AppState>>().map_or(64 * 1024, |state| state.settings.http.body_limit_bytes);
         let kind = body_kind(req.headers());
         let declared = req
             .headers()
@@ -132,9 +131,8 @@ async fn authenticate(req: HttpRequest) -> Result<PendingPrincipal, ApiError> {
     let token = bearer_token(&req).ok_or(ApiError::NotAuthenticated)?;
     let claims = state.tokens.decode_access(&token).ok_or(ApiError::InvalidToken)?;
     let principal = claims.principal();
-    let session = repo::session_state(&state.db, principal.session_id, principal.user_id)
-        .await?
-        .ok_or(ApiError::InvalidToken)?;
+    let session =
+        repo::session_state(&state.db, principal.session_id, principal.user_id).await?.ok_or(ApiError::InvalidToken)?;
     if !session.session_live || !session.is_active {
         return Err(ApiError::InvalidToken);
     }
@@ -174,9 +172,7 @@ impl FromRequest for Principal {
 /// The client's address: the peer, or with `http.trust_proxy` the first `X-Forwarded-For` hop
 /// (as a Heroku-style router sets it).
 pub fn client_ip(req: &HttpRequest) -> String {
-    let trust_proxy = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| state.settings.http.trust_proxy);
+    let trust_proxy = req.app_data::<web::Data<AppState>>().is_some_and(|state| state.settings.http.trust_proxy);
     if trust_proxy
         && let Some(forwarded) = req
             .headers()
@@ -196,11 +192,8 @@ impl FromRequest for RequestMeta {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let user_agent = req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().take(512).collect());
+        let user_agent =
+            req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(512).collect());
         let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
         std::future::ready(Ok(Self { ip: Some(client_ip(req)), user_agent, request_id }))
     }

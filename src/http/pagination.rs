@@ -49,11 +49,8 @@ impl PageRequest {
 
     fn link(&self, page: i64) -> String {
         let mut url = self.url.clone();
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(key, _)| key != "page")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+        let kept: Vec<(String, String)> =
+            url.query_pairs().filter(|(key, _)| key != "page").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         {
             let mut pairs = url.query_pairs_mut();
             pairs.clear();
@@ -118,12 +115,19 @@ mod tests {
 
     #[test]
     fn links_keep_filters_and_replace_the_page() {
-        let req = TestRequest::get().uri("/api/accounts/users/?user_type=PATIENT&page=2&page_size=10").to_http_request();
+        let req =
+            TestRequest::get().uri("/api/accounts/users/?user_type=PATIENT&page=2&page_size=10").to_http_request();
         let page = parse(&req).expect("valid");
         assert_eq!((page.page, page.page_size, page.offset()), (2, 10, 10));
         let body = page.respond(35, vec![1]).expect("in range");
-        assert_eq!(body.next.as_deref(), Some("http://localhost:8080/api/accounts/users/?user_type=PATIENT&page_size=10&page=3"));
-        assert_eq!(body.previous.as_deref(), Some("http://localhost:8080/api/accounts/users/?user_type=PATIENT&page_size=10"));
+        assert_eq!(
+            body.next.as_deref(),
+            Some("http://localhost:8080/api/accounts/users/?user_type=PATIENT&page_size=10&page=3")
+        );
+        assert_eq!(
+            body.previous.as_deref(),
+            Some("http://localhost:8080/api/accounts/users/?user_type=PATIENT&page_size=10")
+        );
     }
 
     #[test]

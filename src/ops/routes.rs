@@ -59,10 +59,8 @@ async fn redis_ok(state: &AppState) -> bool {
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let (postgres, redis) = tokio::join!(postgres_ok(&state), redis_ok(&state));
-    let failing: Vec<&str> = [("postgres", postgres), ("redis", redis)]
-        .into_iter()
-        .filter_map(|(name, ok)| (!ok).then_some(name))
-        .collect();
+    let failing: Vec<&str> =
+        [("postgres", postgres), ("redis", redis)].into_iter().filter_map(|(name, ok)| (!ok).then_some(name)).collect();
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     let body = Readiness {
         status: if failing.is_empty() { "ok" } else { "unavailable" },
@@ -99,7 +97,5 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
             return Err(ApiError::NotAuthenticated);
         }
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render()))
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render()))
 }

@@ -23,13 +23,12 @@ async fn registration_creates_a_patient_with_consent_and_an_e164_phone(db: PgPoo
     assert_eq!(created["phone_number"], "+923007654321");
     assert_eq!(created["user_type"], "PATIENT");
     assert!(created.get("password").is_none() && created.get("password_confirm").is_none());
-    let (consent, allergies): (bool, Vec<String>) = sqlx::query_as(
-        "select consent_given_at is not null, allergies from patient_profiles where user_id = $1",
-    )
-    .bind(created["id"].as_i64())
-    .fetch_one(&db)
-    .await
-    .expect("profile");
+    let (consent, allergies): (bool, Vec<String>) =
+        sqlx::query_as("select consent_given_at is not null, allergies from patient_profiles where user_id = $1")
+            .bind(created["id"].as_i64())
+            .fetch_one(&db)
+            .await
+            .expect("profile");
     assert!(consent);
     assert_eq!(allergies, vec!["Penicillin"]);
     let rows = app.audit_rows("patient_registered").await;
@@ -132,7 +131,11 @@ async fn me_patch_changes_names_and_normalizes_the_phone(db: PgPool) {
     let tokens = app.login(&user).await;
 
     let response = app
-        .patch("/api/accounts/me/", &json!({ "first_name": "Zara", "phone_number": "+92 301 1112223" }), Some(&tokens.access))
+        .patch(
+            "/api/accounts/me/",
+            &json!({ "first_name": "Zara", "phone_number": "+92 301 1112223" }),
+            Some(&tokens.access),
+        )
         .await;
 
     assert_eq!(response.status(), StatusCode::OK);
@@ -170,7 +173,8 @@ async fn a_user_cannot_change_their_own_active_status(db: PgPool) {
     let user = app.register_patient("zainab").await;
     let tokens = app.login(&user).await;
 
-    let response = app.patch("/api/accounts/me/", &json!({ "is_active": false, "first_name": "Q" }), Some(&tokens.access)).await;
+    let response =
+        app.patch("/api/accounts/me/", &json!({ "is_active": false, "first_name": "Q" }), Some(&tokens.access)).await;
 
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(json_body(response).await["is_active"].is_array());

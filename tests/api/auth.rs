@@ -63,10 +63,8 @@ async fn an_inactive_account_cannot_log_in_even_with_its_password(db: PgPool) {
     let response = app.login_response(&pending.username, &pending.password).await;
 
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let families: i64 = sqlx::query_scalar("select count(*) from refresh_token_families")
-        .fetch_one(&db)
-        .await
-        .expect("count");
+    let families: i64 =
+        sqlx::query_scalar("select count(*) from refresh_token_families").fetch_one(&db).await.expect("count");
     assert_eq!(families, 0, "no login may be opened");
 }
 
@@ -241,7 +239,11 @@ async fn failed_logins_lock_a_username_with_retry_after(db: PgPool) {
     assert!((100..=121).contains(&retry_after), "{retry_after}");
     assert!(json_body(locked).await["detail"].as_str().expect("detail").contains("throttled"));
     let right_password = app.login_response(&user.username, &user.password).await;
-    assert_eq!(right_password.status(), StatusCode::TOO_MANY_REQUESTS, "a locked username is refused before its password is checked");
+    assert_eq!(
+        right_password.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a locked username is refused before its password is checked"
+    );
     let other = app.user(UserType::Patient, "bilal").await;
     assert_eq!(app.login_response(&other.username, &other.password).await.status(), StatusCode::OK);
 }

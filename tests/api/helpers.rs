@@ -77,10 +77,7 @@ impl TestApp {
         let (port, handle) = ready_rx.recv().expect("app started");
         Self {
             address: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
+            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
             db: db.clone(),
             handle,
             thread: Some(thread),
@@ -133,11 +130,7 @@ impl TestApp {
     }
 
     pub async fn user_with(&self, user_type: UserType, username: &str, active: bool, must_change: bool) -> TestUser {
-        let hash = PasswordHasher::new()
-            .expect("hasher")
-            .hash(&Password::unchecked(PASSWORD))
-            .await
-            .expect("hash");
+        let hash = PasswordHasher::new().expect("hasher").hash(&Password::unchecked(PASSWORD)).await.expect("hash");
         let user = repo::insert_user(
             &self.db,
             &NewUser {
@@ -167,11 +160,7 @@ impl TestApp {
         let response = self.post("/api/accounts/patients/register/", &registration(username), None).await;
         assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
         let body: Value = response.json().await.expect("json");
-        TestUser {
-            id: body["id"].as_i64().expect("id"),
-            username: username.to_owned(),
-            password: PASSWORD.to_owned(),
-        }
+        TestUser { id: body["id"].as_i64().expect("id"), username: username.to_owned(), password: PASSWORD.to_owned() }
     }
 
     pub fn login_response(&self, username: &str, password: &str) -> impl Future<Output = Response> + use<> {

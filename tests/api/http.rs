@@ -60,13 +60,8 @@ async fn responses_carry_security_headers_and_a_request_id(db: PgPool) {
     let app = TestApp::spawn(&db).await;
 
     let response = app.get("/api/accounts/me/", None).await;
-    let bogus_id = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "bad id with spaces")
-        .send()
-        .await
-        .expect("sent");
+    let bogus_id =
+        app.client.get(app.url("/healthz")).header("x-request-id", "bad id with spaces").send().await.expect("sent");
 
     let headers = response.headers();
     assert_eq!(headers["x-content-type-options"], "nosniff");

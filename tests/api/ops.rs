@@ -59,7 +59,11 @@ async fn metrics_count_requests_by_route_template(db: PgPool) {
     let text = response.text().await.expect("text");
     let line = text
         .lines()
-        .find(|l| l.starts_with("http_requests_total{") && l.contains("route=\"/api/accounts/me/\"") && l.contains("status=\"401\""))
+        .find(|l| {
+            l.starts_with("http_requests_total{")
+                && l.contains("route=\"/api/accounts/me/\"")
+                && l.contains("status=\"401\"")
+        })
         .unwrap_or_else(|| panic!("no counter for the route template in:\n{text}"));
     let count: f64 = line.rsplit(' ').next().expect("value").parse().expect("number");
     assert!(count >= 2.0, "{line}");
@@ -103,7 +107,18 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
     }
     let user = &schema["components"]["schemas"]["User"]["properties"];
-    for field in ["id", "username", "email", "first_name", "last_name", "full_name", "phone_number", "user_type", "is_active", "date_joined"] {
+    for field in [
+        "id",
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "full_name",
+        "phone_number",
+        "user_type",
+        "is_active",
+        "date_joined",
+    ] {
         assert!(user.get(field).is_some(), "User.{field} missing");
     }
     assert!(schema["components"]["securitySchemes"]["jwtAuth"].is_object());
