@@ -92,7 +92,10 @@ impl Settings {
             .merge(Toml::file(dir.join(format!("{env}.toml"))))
             .merge(Env::prefixed("CAREHUB__").split("__"))
             .merge(Env::raw().only(&PLAIN_ENV));
-        let settings: Self = figment.extract().map_err(Box::new)?;
+        let mut settings: Self = figment.extract().map_err(Box::new)?;
+        // CAREHUB_ENV decides, even when its file is absent: a production process must never
+        // run its checks as "development" because a config file was not deployed.
+        settings.env = env;
         settings.check()?;
         Ok(settings)
     }

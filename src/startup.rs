@@ -14,7 +14,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::{
     config::Settings,
-    http::{self, middleware},
+    http::{self, error::ApiError, middleware},
     ops,
     state::AppState,
 };
@@ -36,11 +36,16 @@ impl Application {
     /// Builds the app on a listener the caller bound (tests bind port 0).
     pub fn with_listener(settings: Arc<Settings>, db: PgPool, listener: TcpListener) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState::new(settings.clone(), db, ops::metrics::handle()?)?);
+        let state = web::Data::new(AppState::new(settings.clone(), db, ops::metrics::handle())?);
         let origins = settings.http.cors_origins.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|err, _| ApiError::Malformed(format!("query string - {err}")).into()),
+                )
+                .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
                 .configure(http::configure)
                 .default_service(web::to(http::not_found))
                 .wrap(from_fn(middleware::security_headers))

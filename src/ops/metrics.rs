@@ -10,22 +10,23 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 const LATENCY_BUCKETS: [f64; 14] =
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
-/// The recorder's handle; installs the recorder on first use.
-pub fn handle() -> anyhow::Result<PrometheusHandle> {
-    if let Some(handle) = HANDLE.get() {
-        return Ok(handle.clone());
-    }
-    let recorder = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), &LATENCY_BUCKETS)?
-        .build_recorder();
-    let handle = recorder.handle();
-    // Another thread may have won the race; only the winner installs its recorder.
-    if HANDLE.set(handle.clone()).is_ok() {
-        metrics::set_global_recorder(recorder).map_err(|e| anyhow::anyhow!("metrics recorder: {e}"))?;
-        describe();
-        return Ok(handle);
-    }
-    HANDLE.get().cloned().ok_or_else(|| anyhow::anyhow!("metrics recorder missing"))
+/// The recorder's handle; installs the recorder on first use. Other threads wait for the
+/// installation to finish, so no app records into the no-op recorder meanwhile.
+pub fn handle() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), &LATENCY_BUCKETS)
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            if let Err(err) = metrics::set_global_recorder(recorder) {
+                tracing::error!(error = %err, "another metrics recorder is installed; /metrics will be empty");
+            }
+            describe();
+            handle
+        })
+        .clone()
 }
 
 fn describe() {

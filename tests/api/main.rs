@@ -4,6 +4,7 @@
 mod accounts;
 mod audit;
 mod auth;
+mod cli;
 mod helpers;
 mod http;
 mod ops;

@@ -61,6 +61,7 @@ async fn metrics_count_requests_by_route_template(db: PgPool) {
         .lines()
         .find(|l| {
             l.starts_with("http_requests_total{")
+                && l.contains("method=\"GET\"")
                 && l.contains("route=\"/api/accounts/me/\"")
                 && l.contains("status=\"401\"")
         })
