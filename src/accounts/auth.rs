@@ -99,6 +99,22 @@ pub async fn obtain_pair(
     Ok(HttpResponse::Ok().json(TokenPair { access, refresh }))
 }
 
+fn refresh_field(body: TokenRefreshRequest) -> Result<String, ApiError> {
+    let mut errors = FieldErrors::new();
+    let token = required(&mut errors, "refresh", body.refresh);
+    errors.into_result().map(|()| token)
+}
+
+/// Locks the presented refresh token's row for this transaction; 401 unless its login is live
+/// (not revoked, not expired, its user active). A *spent* token is returned: the caller decides.
+async fn lock_live(conn: &mut sqlx::PgConnection, token: &str) -> Result<repo::PresentedRefresh, ApiError> {
+    let presented = repo::lock_refresh_token(conn, token).await?.ok_or(ApiError::InvalidToken)?;
+    if presented.family_revoked || presented.expired || !presented.user_active {
+        return Err(ApiError::InvalidToken);
+    }
+    Ok(presented)
+}
+
 /// Rotate a refresh token: the presented token is spent and a new pair is issued. A spent
 /// token presented again revokes the whole login (it was stolen or replayed).
 #[utoipa::path(post, path = "/api/token/refresh/", tag = "auth",
@@ -113,15 +129,9 @@ pub async fn refresh(
     meta: RequestMeta,
     Body(body): Body<TokenRefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut errors = FieldErrors::new();
-    let token = required(&mut errors, "refresh", body.refresh);
-    errors.into_result()?;
-
+    let token = refresh_field(body)?;
     let mut tx = state.db.begin().await?;
-    let presented = repo::lock_refresh_token(&mut tx, &token).await?.ok_or(ApiError::InvalidToken)?;
-    if presented.family_revoked || presented.expired || !presented.user_active {
-        return Err(ApiError::InvalidToken);
-    }
+    let presented = lock_live(&mut tx, &token).await?;
     let principal = principal_for(presented.user_id, &presented.user_type, presented.family_id)?;
     if presented.spent {
         repo::revoke_family(&mut *tx, presented.family_id, "refresh_token_reuse").await?;
@@ -157,15 +167,9 @@ pub async fn blacklist(
     meta: RequestMeta,
     Body(body): Body<TokenRefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut errors = FieldErrors::new();
-    let token = required(&mut errors, "refresh", body.refresh);
-    errors.into_result()?;
-
+    let token = refresh_field(body)?;
     let mut tx = state.db.begin().await?;
-    let presented = repo::lock_refresh_token(&mut tx, &token).await?.ok_or(ApiError::InvalidToken)?;
-    if presented.family_revoked || presented.expired {
-        return Err(ApiError::InvalidToken);
-    }
+    let presented = lock_live(&mut tx, &token).await?;
     let principal = principal_for(presented.user_id, &presented.user_type, presented.family_id)?;
     repo::revoke_family(&mut *tx, presented.family_id, "logout").await?;
     audit::record(

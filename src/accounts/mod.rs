@@ -5,6 +5,7 @@ pub mod auth;
 pub mod dto;
 pub mod model;
 pub mod password;
+pub mod registration;
 pub mod repo;
 pub mod routes;
 pub mod throttle;

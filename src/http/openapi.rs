@@ -19,7 +19,7 @@ use crate::{accounts, ops};
         accounts::routes::replace_me,
         accounts::routes::patch_me,
         accounts::routes::change_password,
-        accounts::routes::register_patient,
+        accounts::registration::register_patient,
         accounts::routes::list_users,
         accounts::routes::dashboard_stats,
         ops::routes::healthz,
