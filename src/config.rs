@@ -27,7 +27,13 @@ pub struct Settings {
     pub worker_port: u16,
     pub jwt_secret: SecretString,
     pub otp_secret: SecretString,
+    pub sms_provider: String,
+    pub twilio_account_sid: String,
+    pub twilio_auth_token: SecretString,
+    pub twilio_from: String,
+    pub twilio_api_base: String,
     pub database: DatabaseSettings,
+    pub jobs: JobSettings,
     pub http: HttpSettings,
     pub auth: AuthSettings,
     pub accounts: AccountSettings,
@@ -61,6 +67,21 @@ pub struct AuthSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct JobSettings {
+    pub namespace: String,
+    pub poll_interval_ms: u64,
+    pub sms_concurrency: usize,
+    pub max_attempts: usize,
+    pub backoff_initial_ms: u64,
+    pub backoff_max_ms: u64,
+    pub shutdown_timeout_seconds: u64,
+    pub relay_batch_size: i64,
+    pub relay_idle_ms: u64,
+    pub purge_sessions_schedule: String,
+    pub reminder_sweep_schedule: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct AccountSettings {
     pub default_phone_region: String,
 }
@@ -80,6 +101,8 @@ pub enum ConfigError {
         "refusing to start in production: {0} is the development default; set a strong secret (at least 32 characters)"
     )]
     DevelopmentSecret(&'static str),
+    #[error("refusing to start: {0}")]
+    Sms(&'static str),
 }
 
 impl Settings {
@@ -113,10 +136,65 @@ impl Settings {
         self.env == "production"
     }
 
+    /// How the job workers run, from this configuration.
+    pub fn worker_settings(&self) -> anyhow::Result<carehub_workers::WorkerSettings> {
+        use std::time::Duration;
+        let sms = if self.sms_provider == "twilio" {
+            carehub_workers::sms::SmsProvider::twilio(carehub_workers::sms::TwilioConfig {
+                account_sid: self.twilio_account_sid.clone(),
+                auth_token: self.twilio_auth_token.clone(),
+                from: self.twilio_from.clone(),
+                api_base: self.twilio_api_base.clone(),
+            })?
+        } else {
+            carehub_workers::sms::SmsProvider::Console
+        };
+        let jobs = &self.jobs;
+        Ok(carehub_workers::WorkerSettings {
+            redis_url: self.redis_url.expose_secret().to_owned(),
+            namespace: jobs.namespace.clone(),
+            poll_interval: Duration::from_millis(jobs.poll_interval_ms),
+            sms_concurrency: jobs.sms_concurrency.max(1),
+            max_attempts: jobs.max_attempts.max(1),
+            backoff_initial: Duration::from_millis(jobs.backoff_initial_ms),
+            backoff_max: Duration::from_millis(jobs.backoff_max_ms.max(jobs.backoff_initial_ms)),
+            shutdown_timeout: Duration::from_secs(jobs.shutdown_timeout_seconds),
+            relay_batch: jobs.relay_batch_size.max(1),
+            relay_idle: Duration::from_millis(jobs.relay_idle_ms),
+            sms,
+        })
+    }
+
+    /// The clock's schedules, from this configuration.
+    pub fn clock_settings(&self) -> carehub_workers::ClockSettings {
+        carehub_workers::ClockSettings {
+            purge_sessions: self.jobs.purge_sessions_schedule.clone(),
+            reminder_sweep: self.jobs.reminder_sweep_schedule.clone(),
+            shutdown_timeout: std::time::Duration::from_secs(self.jobs.shutdown_timeout_seconds),
+        }
+    }
+
     /// A production process must not run on a secret anyone can read in this repository.
     fn check(&self) -> Result<(), ConfigError> {
+        match self.sms_provider.as_str() {
+            "console" | "twilio" => {}
+            _ => return Err(ConfigError::Sms("SMS_PROVIDER must be \"console\" or \"twilio\"")),
+        }
+        let twilio_incomplete = self.twilio_account_sid.is_empty()
+            || self.twilio_auth_token.expose_secret().is_empty()
+            || self.twilio_from.is_empty();
+        if self.sms_provider == "twilio" && twilio_incomplete {
+            return Err(ConfigError::Sms(
+                "SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM",
+            ));
+        }
         if !self.is_production() {
             return Ok(());
+        }
+        if self.sms_provider == "console" {
+            return Err(ConfigError::Sms(
+                "the console SMS provider sends nothing; set SMS_PROVIDER=twilio in production",
+            ));
         }
         let defaults: Self = Figment::new().merge(Toml::string(DEFAULT_TOML)).extract().map_err(Box::new)?;
         let weak = |value: &SecretString, default: &SecretString| {
@@ -154,6 +232,13 @@ mod tests {
         let err = settings.check().expect_err("default OTP secret refused");
         assert!(err.to_string().contains("OTP_SECRET"), "{err}");
         settings.otp_secret = SecretString::from("y".repeat(48));
-        settings.check().expect("strong secrets accepted");
+        let err = settings.check().expect_err("console SMS refused");
+        assert!(err.to_string().contains("console"), "{err}");
+        settings.sms_provider = "twilio".into();
+        assert!(settings.check().is_err(), "twilio without credentials is refused");
+        settings.twilio_account_sid = "AC123".into();
+        settings.twilio_auth_token = SecretString::from("token");
+        settings.twilio_from = "+15005550006".into();
+        settings.check().expect("strong secrets and a real SMS provider accepted");
     }
 }

@@ -87,11 +87,17 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }),
         Command::Work => tokio_runtime()?.block_on(async {
-            carehub_workers::run_workers(cli::cancel_on_signal()).await?;
+            let db = startup::connect_db(&settings).await?;
+            let probe = startup::OpsServer::start(settings.clone(), settings.worker_port)?;
+            tracing::info!(port = probe.port(), "worker health and metrics");
+            let result = carehub_workers::run_workers(db, settings.worker_settings()?, cli::cancel_on_signal()).await;
+            probe.stop();
+            result?;
             Ok(ExitCode::SUCCESS)
         }),
         Command::Clock => tokio_runtime()?.block_on(async {
-            carehub_workers::run_clock(cli::cancel_on_signal()).await?;
+            let db = startup::connect_db(&settings).await?;
+            carehub_workers::run_clock(db, settings.clock_settings(), cli::cancel_on_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }),
         Command::Dev { demo_data } => actix_web::rt::System::new().block_on(async {
@@ -101,8 +107,10 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
                 println!("{}", cli::demo_data::run(&db, false).await?);
             }
             let shutdown = tokio_util::sync::CancellationToken::new();
-            let workers = tokio::spawn(carehub_workers::run_workers(shutdown.clone()));
-            let clock = tokio::spawn(carehub_workers::run_clock(shutdown.clone()));
+            let workers =
+                tokio::spawn(carehub_workers::run_workers(db.clone(), settings.worker_settings()?, shutdown.clone()));
+            let clock =
+                tokio::spawn(carehub_workers::run_clock(db.clone(), settings.clock_settings(), shutdown.clone()));
             let app = startup::Application::build(settings.clone(), db)?;
             tracing::info!(port = app.port(), "serving (dev: web, workers and clock in one process)");
             let served = app.run_until_stopped().await;

@@ -77,6 +77,61 @@ impl Application {
     }
 }
 
+/// The worker process's own small HTTP server on `WORKER_PORT`: `/healthz`, `/readyz` and
+/// `/metrics` (job counters and durations, queue depths). It runs on its own thread under an
+/// actix System, beside the tokio runtime of the workers.
+pub struct OpsServer {
+    handle: actix_web::dev::ServerHandle,
+    port: u16,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl OpsServer {
+    pub fn start(settings: Arc<Settings>, port: u16) -> anyhow::Result<Self> {
+        let listener =
+            TcpListener::bind(("0.0.0.0", port)).with_context(|| format!("binding the worker port {port}"))?;
+        let port = listener.local_addr()?.port();
+        let options: PgConnectOptions = settings.database_url.expose_secret().parse().context("DATABASE_URL")?;
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let served = actix_web::rt::System::new().block_on(async move {
+                let db = pool_options(&settings).max_connections(2).connect_lazy_with(options);
+                let state = web::Data::new(AppState::new(settings, db, ops::metrics::handle())?);
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(state.clone())
+                        .configure(ops::routes::configure)
+                        .default_service(web::to(http::not_found))
+                        .wrap(from_fn(middleware::observe))
+                })
+                .workers(1)
+                .disable_signals()
+                .listen(listener)?
+                .run();
+                let _ = ready_tx.send(server.handle());
+                server.await?;
+                Ok::<_, anyhow::Error>(())
+            });
+            if let Err(err) = served {
+                tracing::error!(error = %err, "worker ops server failed");
+            }
+        });
+        let handle = ready_rx.recv().context("worker ops server did not start")?;
+        Ok(Self { handle, port, thread: Some(thread) })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn stop(mut self) {
+        drop(self.handle.stop(true));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Connects to `DATABASE_URL`, creating the database if it does not exist yet.
 pub async fn connect_db(settings: &Settings) -> anyhow::Result<PgPool> {
     let url = settings.database_url.expose_secret();

@@ -289,6 +289,11 @@ pub mod policy {
         principal.is_admin()
     }
 
+    /// Queue operations (statistics, re-queueing dead jobs) are the admins'.
+    pub fn may_operate(principal: &Principal) -> bool {
+        principal.is_admin()
+    }
+
     pub fn require(allowed: bool, reason: &'static str) -> Result<(), Denied> {
         if allowed { Ok(()) } else { Err(Denied(reason)) }
     }

@@ -98,6 +98,9 @@ pub enum ApiError {
     /// 429 `throttled`, with `Retry-After`.
     #[error("throttled")]
     Throttled { retry_after_secs: u64 },
+    /// 503 `service_unavailable`: a dependency (Redis) does not answer.
+    #[error("unavailable: {0}")]
+    Unavailable(&'static str),
     /// 500 `server_error`: the cause is logged, never sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -119,6 +122,7 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Throttled { .. } => "throttled",
+            Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "server_error",
         }
     }
@@ -130,7 +134,7 @@ impl ApiError {
             Self::NotAuthenticated => "Authentication credentials were not provided.".into(),
             Self::InvalidToken => "Given token not valid for any token type".into(),
             Self::BadCredentials => "No active account found with the given credentials".into(),
-            Self::Forbidden(detail) | Self::Conflict(detail) => (*detail).into(),
+            Self::Forbidden(detail) | Self::Conflict(detail) | Self::Unavailable(detail) => (*detail).into(),
             Self::PasswordChangeRequired => "You must change your password before using this endpoint.".into(),
             Self::NotFound => "Not found.".into(),
             Self::InvalidPage => "Invalid page.".into(),
@@ -157,6 +161,7 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

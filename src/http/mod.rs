@@ -21,6 +21,7 @@ use self::error::ApiError;
 /// Mounts every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::ops::routes::configure(cfg);
+    crate::ops::queues::configure(cfg);
     crate::accounts::auth::configure(cfg);
     crate::accounts::routes::configure(cfg);
     cfg.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/schema/", openapi::ApiDoc::openapi()));

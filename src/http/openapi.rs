@@ -25,6 +25,8 @@ use crate::{accounts, ops};
         ops::routes::healthz,
         ops::routes::readyz,
         ops::routes::metrics,
+        ops::queues::queues,
+        ops::queues::retry,
     ),
     modifiers(&BearerAuth),
     tags(

@@ -1,4 +1,5 @@
 //! Operations: liveness, readiness (Postgres and Redis), Prometheus metrics.
 
 pub mod metrics;
+pub mod queues;
 pub mod routes;

@@ -30,6 +30,12 @@ pub struct Readiness {
     pub status: &'static str,
     pub postgres: &'static str,
     pub redis: &'static str,
+    /// Outbox rows committed but not yet pushed to Redis, and the oldest one's age: a growing
+    /// age means jobs are waiting (Redis or the workers are down).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbox_pending: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbox_oldest_age_seconds: Option<f64>,
     /// Names the failing dependencies when not ready.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -62,7 +68,10 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let failing: Vec<&str> =
         [("postgres", postgres), ("redis", redis)].into_iter().filter_map(|(name, ok)| (!ok).then_some(name)).collect();
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let backlog = if postgres { carehub_workers::outbox::backlog(&state.db).await.ok() } else { None };
     let body = Readiness {
+        outbox_pending: backlog.map(|(pending, _)| pending),
+        outbox_oldest_age_seconds: backlog.map(|(_, age)| age),
         status: if failing.is_empty() { "ok" } else { "unavailable" },
         postgres: word(postgres),
         redis: word(redis),

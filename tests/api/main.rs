@@ -7,4 +7,5 @@ mod auth;
 mod cli;
 mod helpers;
 mod http;
+mod jobs;
 mod ops;

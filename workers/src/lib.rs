@@ -1,42 +1,21 @@
-//! CareHub's background processes: the job workers (`carehub work`) and the clock that
-//! enqueues scheduled work (`carehub clock`).
+//! The job platform and CareHub's background processes: job payloads and queues, the Postgres
+//! outbox and its relay to Redis, the workers (`carehub work`) with their handlers and outbound
+//! clients (SMS), the clock (`carehub clock`) and queue statistics for operators.
 //!
-//! This crate is a dependency of the `carehub` package (whose binary starts it), so it must not
-//! depend on `carehub` itself: handlers reach the domain through the ports the web crate
-//! implements and passes in. The queues (SMS, file scan, recommendation, reminder), their
-//! handlers and the cron schedules arrive with the job platform; until then both processes start,
-//! report, and stop cleanly on SIGTERM/SIGINT.
+//! This crate is a dependency of the `carehub` package (whose binary starts it), so it does not
+//! depend on `carehub`: the web side enqueues through [`outbox::enqueue`] and
+//! [`sms::queue_sms`] inside its own transactions.
 
-use tokio_util::sync::CancellationToken;
+pub use apalis;
 
-/// Runs the job workers until `shutdown` is cancelled, then lets in-flight jobs finish.
-pub async fn run_workers(shutdown: CancellationToken) -> anyhow::Result<()> {
-    tracing::info!(queues = 0, "worker started (no queues registered yet)");
-    shutdown.cancelled().await;
-    tracing::info!("worker stopped");
-    Ok(())
-}
+pub mod clock;
+pub mod handlers;
+pub mod jobs;
+pub mod outbox;
+pub mod relay;
+pub mod runtime;
+pub mod sms;
+pub mod stats;
 
-/// Runs the clock (the cron schedules, one instance) until `shutdown` is cancelled.
-pub async fn run_clock(shutdown: CancellationToken) -> anyhow::Result<()> {
-    tracing::info!(schedules = 0, "clock started (no schedules registered yet)");
-    shutdown.cancelled().await;
-    tracing::info!("clock stopped");
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn workers_and_clock_stop_when_cancelled() {
-        let token = CancellationToken::new();
-        let workers = tokio::spawn(run_workers(token.clone()));
-        let clock = tokio::spawn(run_clock(token.clone()));
-        token.cancel();
-        let deadline = std::time::Duration::from_secs(5);
-        assert!(tokio::time::timeout(deadline, workers).await.expect("workers stop").expect("join").is_ok());
-        assert!(tokio::time::timeout(deadline, clock).await.expect("clock stops").expect("join").is_ok());
-    }
-}
+pub use clock::{ClockReport, ClockSettings, run_clock};
+pub use runtime::{WorkerSettings, run as run_workers};

@@ -1,0 +1,116 @@
+//! `GET /api/ops/queues/` and `POST /api/ops/queues/{queue}/jobs/{job_id}/retry/` (admin):
+//! queue depths read from Redis, the outbox backlog from Postgres, and re-queueing of dead jobs.
+
+use std::time::Duration;
+
+use actix_web::web;
+use carehub_workers::{
+    jobs::Queue,
+    outbox,
+    stats::{self, QueueStats},
+};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::{
+    accounts::model::{Principal, policy},
+    audit::{self, AuditEvent, RequestMeta},
+    http::{
+        error::{ApiError, ErrorBody},
+        resource,
+    },
+    state::AppState,
+};
+
+const REDIS_TIMEOUT: Duration = Duration::from_secs(3);
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/ops/queues/").route(web::get().to(queues)))
+        .service(resource("/api/ops/queues/{queue}/jobs/{job_id}/retry/").route(web::post().to(retry)));
+}
+
+/// The outbox rows not yet pushed to Redis.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutboxBacklog {
+    pub pending: i64,
+    pub oldest_age_seconds: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueuesOverview {
+    #[schema(value_type = Vec<Object>)]
+    pub queues: Vec<QueueStats>,
+    pub outbox: OutboxBacklog,
+}
+
+async fn redis(state: &AppState) -> Result<redis::aio::MultiplexedConnection, ApiError> {
+    tokio::time::timeout(REDIS_TIMEOUT, state.redis.get_multiplexed_async_connection())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or(ApiError::Unavailable("Redis is unavailable."))
+}
+
+/// Statistics of every queue, read from Redis; `None` when Redis does not answer.
+pub async fn all_queue_stats(state: &AppState) -> Option<Vec<QueueStats>> {
+    let mut conn = redis(state).await.ok()?;
+    let namespace = &state.settings.jobs.namespace;
+    let read = async {
+        let mut all = Vec::with_capacity(Queue::ALL.len());
+        for queue in Queue::ALL {
+            all.push(stats::queue_stats(&mut conn, namespace, queue).await?);
+        }
+        Ok::<_, redis::RedisError>(all)
+    };
+    match tokio::time::timeout(REDIS_TIMEOUT, read).await {
+        Ok(Ok(all)) => Some(all),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "reading queue statistics failed");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Every queue: pending, scheduled, active, done and dead jobs, live workers, the age of the
+/// oldest pending job; and the outbox rows not yet pushed.
+#[utoipa::path(get, path = "/api/ops/queues/", tag = "ops", security(("jwtAuth" = [])),
+    responses((status = 200, body = QueuesOverview), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 503, body = ErrorBody, description = "Redis is unavailable")))]
+pub async fn queues(state: web::Data<AppState>, caller: Principal) -> Result<web::Json<QueuesOverview>, ApiError> {
+    policy::require(policy::may_operate(&caller), "Only administrators can see the job queues.")?;
+    let queues = all_queue_stats(&state).await.ok_or(ApiError::Unavailable("Redis is unavailable."))?;
+    let (pending, oldest_age_seconds) = outbox::backlog(&state.db).await?;
+    Ok(web::Json(QueuesOverview { queues, outbox: OutboxBacklog { pending, oldest_age_seconds } }))
+}
+
+/// Re-queue a dead job (its attempts start again).
+#[utoipa::path(post, path = "/api/ops/queues/{queue}/jobs/{job_id}/retry/", tag = "ops", security(("jwtAuth" = [])),
+    params(("queue" = String, Path, description = "e.g. carehub:sms"), ("job_id" = String, Path)),
+    responses((status = 200, description = "Re-queued"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody, description = "No such queue, or no such dead job")))]
+pub async fn retry(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<serde_json::Value>, ApiError> {
+    policy::require(policy::may_operate(&caller), "Only administrators can retry jobs.")?;
+    let (queue_name, job_id) = path.into_inner();
+    let queue = Queue::parse(&queue_name).ok_or(ApiError::NotFound)?;
+    if job_id.len() > 64 {
+        return Err(ApiError::NotFound);
+    }
+    let mut conn = redis(&state).await?;
+    let moved = stats::retry_dead(&mut conn, &state.settings.jobs.namespace, queue, &job_id)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    if !moved {
+        return Err(ApiError::NotFound);
+    }
+    let event =
+        AuditEvent::new("job_retried").by(&caller).target("job", &job_id).details(json!({ "queue": queue.name() }));
+    audit::record_alone(&state.db, &meta, event).await?;
+    Ok(web::Json(json!({ "message": "Job re-queued.", "queue": queue.name(), "job_id": job_id })))
+}

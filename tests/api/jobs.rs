@@ -1,0 +1,540 @@
+//! The job platform against real Postgres and Redis (a Redis namespace per test), with wiremock
+//! speaking Twilio's Messages API: the outbox, the relay, SMS sending at most once, retries,
+//! dead jobs, panics, the clock, and the queue statistics.
+
+use std::{
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
+
+use carehub::config::Settings;
+use carehub_workers::{
+    WorkerSettings,
+    apalis::prelude::{BoxDynError, Monitor, TaskSink as _},
+    jobs::{Job, Queue, SendSms},
+    relay,
+    runtime::Context,
+    sms::{Purpose, SmsProvider, TwilioConfig, queue_sms},
+};
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{body_string_contains, header, method, path},
+};
+
+use crate::helpers::{TestApp, json_body};
+
+const TO: &str = "+923001234567";
+const TWILIO_PATH: &str = "/2010-04-01/Accounts/AC123/Messages.json";
+
+fn namespace() -> String {
+    format!("test-{}:", uuid::Uuid::new_v4().simple())
+}
+
+fn settings(namespace: &str, sms: SmsProvider) -> WorkerSettings {
+    let mut settings = Settings::for_tests().expect("settings").worker_settings().expect("worker settings");
+    settings.namespace = namespace.to_owned();
+    settings.poll_interval = Duration::from_millis(50);
+    settings.backoff_initial = Duration::from_millis(50);
+    settings.backoff_max = Duration::from_millis(200);
+    settings.max_attempts = 3;
+    settings.shutdown_timeout = Duration::from_secs(5);
+    settings.relay_idle = Duration::from_millis(200);
+    settings.sms = sms;
+    settings
+}
+
+fn twilio(server: &MockServer) -> SmsProvider {
+    SmsProvider::twilio(TwilioConfig {
+        account_sid: "AC123".into(),
+        auth_token: "twilio-secret".to_owned().into(),
+        from: "+15005550006".into(),
+        api_base: server.uri(),
+    })
+    .expect("twilio client")
+}
+
+fn twilio_created(sid: &str) -> ResponseTemplate {
+    ResponseTemplate::new(201).set_body_json(json!({ "sid": sid, "status": "queued" }))
+}
+
+/// Workers running in this test's runtime until stopped.
+struct Workers {
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Workers {
+    fn start(db: &PgPool, settings: WorkerSettings) -> Self {
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(carehub_workers::run_workers(db.clone(), settings, shutdown.clone()));
+        Self { shutdown, task }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(15), self.task)
+            .await
+            .expect("workers stop within 15 s")
+            .expect("join")
+            .expect("workers ran cleanly");
+    }
+}
+
+async fn commit_sms(db: &PgPool, body: &str) -> i64 {
+    let mut tx = db.begin().await.expect("tx");
+    let id = queue_sms(&mut tx, TO, body, Purpose::Test).await.expect("queued");
+    tx.commit().await.expect("commit");
+    id
+}
+
+async fn sms_status(db: &PgPool, id: i64) -> (String, i32, Option<String>) {
+    sqlx::query_as("select status, attempts, provider_message_id from sms_messages where id = $1")
+        .bind(id)
+        .fetch_one(db)
+        .await
+        .expect("message")
+}
+
+/// Polls `check` until it holds or `seconds` pass.
+async fn eventually<F, Fut>(seconds: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+async fn redis() -> redis::aio::MultiplexedConnection {
+    redis::Client::open("redis://127.0.0.1:6379")
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis")
+}
+
+async fn dead_ids(namespace: &str, queue: Queue) -> Vec<String> {
+    redis::cmd("SMEMBERS")
+        .arg(format!("{}:dead", queue.key(namespace)))
+        .query_async(&mut redis().await)
+        .await
+        .expect("dead")
+}
+
+#[sqlx::test]
+async fn a_job_written_in_a_rolled_back_transaction_is_never_sent(db: PgPool) {
+    let twilio_server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(twilio_created("SM1")).expect(1).mount(&twilio_server).await;
+    let mut tx = db.begin().await.expect("tx");
+    queue_sms(&mut tx, TO, "rolled back", Purpose::Test).await.expect("queued");
+    tx.rollback().await.expect("rollback");
+    let committed = commit_sms(&db, "committed").await;
+
+    let workers = Workers::start(&db, settings(&namespace(), twilio(&twilio_server)));
+    eventually(10, "the committed SMS is sent", || async { sms_status(&db, committed).await.0 == "SENT" }).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    workers.stop().await;
+
+    let requests = twilio_server.received_requests().await.expect("recorded");
+    assert_eq!(requests.len(), 1);
+    assert!(String::from_utf8_lossy(&requests[0].body).contains("committed"));
+    let messages: i64 = sqlx::query_scalar("select count(*) from sms_messages").fetch_one(&db).await.expect("count");
+    assert_eq!(messages, 1);
+}
+
+#[sqlx::test]
+async fn a_committed_sms_goes_to_twilio_once_with_its_wire_format(db: PgPool) {
+    let twilio_server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TWILIO_PATH))
+        // Basic auth of AC123:twilio-secret.
+        .and(header("authorization", "Basic QUMxMjM6dHdpbGlvLXNlY3JldA=="))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(body_string_contains("To=%2B923001234567"))
+        .and(body_string_contains("From=%2B15005550006"))
+        .and(body_string_contains("Body=Your+appointment+is+confirmed"))
+        .respond_with(twilio_created("SM0123456789abcdef"))
+        .expect(1)
+        .mount(&twilio_server)
+        .await;
+    let id = commit_sms(&db, "Your appointment is confirmed").await;
+
+    let workers = Workers::start(&db, settings(&namespace(), twilio(&twilio_server)));
+    eventually(10, "the SMS is sent", || async { sms_status(&db, id).await.0 == "SENT" }).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    workers.stop().await;
+
+    assert_eq!(sms_status(&db, id).await, ("SENT".into(), 1, Some("SM0123456789abcdef".into())));
+    let unsent: i64 =
+        sqlx::query_scalar("select count(*) from outbox where sent_at is null").fetch_one(&db).await.expect("count");
+    assert_eq!(unsent, 0, "the relay marked the outbox row sent");
+}
+
+#[sqlx::test]
+async fn otp_bodies_are_redacted_once_sent(db: PgPool) {
+    let mut tx = db.begin().await.expect("tx");
+    let id = queue_sms(&mut tx, TO, "Your CareHub code is 493817", Purpose::Otp).await.expect("queued");
+    tx.commit().await.expect("commit");
+
+    let workers = Workers::start(&db, settings(&namespace(), SmsProvider::Console));
+    eventually(10, "the SMS is sent", || async { sms_status(&db, id).await.0 == "SENT" }).await;
+    workers.stop().await;
+
+    let body: String =
+        sqlx::query_scalar("select body from sms_messages where id = $1").bind(id).fetch_one(&db).await.expect("body");
+    assert_eq!(body, "[redacted]");
+}
+
+#[sqlx::test]
+async fn with_redis_down_the_change_commits_and_the_sms_goes_out_once_redis_is_back(db: PgPool) {
+    let twilio_server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(twilio_created("SM2")).expect(1).mount(&twilio_server).await;
+    let ns = namespace();
+    let mut down = settings(&ns, twilio(&twilio_server));
+    down.redis_url = "redis://127.0.0.1:1".into();
+
+    let outage = Workers::start(&db, down);
+    let id = commit_sms(&db, "sent after the outage").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(sms_status(&db, id).await.0, "QUEUED", "nothing is sent while Redis is down");
+    outage.stop().await;
+
+    let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
+    eventually(10, "the SMS is sent once Redis is back", || async { sms_status(&db, id).await.0 == "SENT" }).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    workers.stop().await;
+}
+
+#[sqlx::test]
+async fn a_job_delivered_several_times_sends_one_sms(db: PgPool) {
+    let twilio_server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(twilio_created("SM3")).expect(1).mount(&twilio_server).await;
+    let ns = namespace();
+    let id = commit_sms(&db, "only once").await;
+    // The same job pushed twice more beside the outbox's own push (a relay crash after pushing,
+    // an operator's retry): three deliveries of one message.
+    let conn =
+        redis::Client::open("redis://127.0.0.1:6379").expect("client").get_connection_manager().await.expect("redis");
+    let mut sms_queue = relay::storage::<SendSms>(conn, &ns);
+    sms_queue.push(SendSms { message_id: id }).await.expect("push");
+    sms_queue.push(SendSms { message_id: id }).await.expect("push");
+
+    let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
+    eventually(10, "three deliveries done", || async {
+        let done: u64 = redis::cmd("SCARD")
+            .arg(format!("{}:done", Queue::Sms.key(&ns)))
+            .query_async(&mut redis().await)
+            .await
+            .expect("scard");
+        done == 3
+    })
+    .await;
+    workers.stop().await;
+
+    assert_eq!(sms_status(&db, id).await.0, "SENT");
+    assert_eq!(twilio_server.received_requests().await.expect("recorded").len(), 1);
+}
+
+#[sqlx::test]
+async fn a_4xx_from_twilio_is_permanent_and_the_job_goes_dead_without_retries(db: PgPool) {
+    let twilio_server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "code": 21211, "message": "Invalid 'To'" })))
+        .expect(1)
+        .mount(&twilio_server)
+        .await;
+    let ns = namespace();
+    let id = commit_sms(&db, "to a bad number").await;
+
+    let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
+    eventually(10, "the job is dead", || async { dead_ids(&ns, Queue::Sms).await.len() == 1 }).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    workers.stop().await;
+
+    let (status, attempts, _) = sms_status(&db, id).await;
+    assert_eq!((status.as_str(), attempts), ("FAILED", 1));
+    let error: String = sqlx::query_scalar("select last_error from sms_messages where id = $1")
+        .bind(id)
+        .fetch_one(&db)
+        .await
+        .expect("error");
+    assert!(error.contains("21211"), "{error}");
+    assert!(!error.contains("bad number"), "the body is never in an error");
+}
+
+#[sqlx::test]
+async fn a_5xx_from_twilio_is_retried_with_backoff_until_it_succeeds(db: PgPool) {
+    let twilio_server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&twilio_server)
+        .await;
+    Mock::given(method("POST")).respond_with(twilio_created("SM4")).with_priority(2).mount(&twilio_server).await;
+    let id = commit_sms(&db, "third time lucky").await;
+
+    let workers = Workers::start(&db, settings(&namespace(), twilio(&twilio_server)));
+    eventually(10, "the SMS is sent", || async { sms_status(&db, id).await.0 == "SENT" }).await;
+    workers.stop().await;
+
+    assert_eq!(sms_status(&db, id).await, ("SENT".into(), 3, Some("SM4".into())));
+    assert_eq!(twilio_server.received_requests().await.expect("recorded").len(), 3);
+}
+
+#[sqlx::test]
+async fn attempts_are_bounded_then_the_job_is_dead(db: PgPool) {
+    let twilio_server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)).mount(&twilio_server).await;
+    let ns = namespace();
+    let id = commit_sms(&db, "never delivered").await;
+
+    let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
+    eventually(10, "the job is dead", || async { dead_ids(&ns, Queue::Sms).await.len() == 1 }).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    workers.stop().await;
+
+    assert_eq!(sms_status(&db, id).await.0, "FAILED");
+    assert_eq!(twilio_server.received_requests().await.expect("recorded").len(), 3, "max_attempts = 3");
+}
+
+/// A job type of this test only, run by the standard worker stack.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Flaky {
+    n: u32,
+}
+
+impl Job for Flaky {
+    const QUEUE: Queue = Queue::Maintenance;
+    const NAME: &'static str = "Flaky";
+}
+
+static FLAKY_DONE: AtomicUsize = AtomicUsize::new(0);
+
+async fn flaky(job: Flaky) -> Result<(), BoxDynError> {
+    assert!(job.n != 1, "job 1 panics");
+    FLAKY_DONE.fetch_add(1, Ordering::SeqCst);
+    Ok(())
+}
+
+async fn run_flaky_worker(db: &PgPool, ns: &str, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let settings = settings(ns, SmsProvider::Console);
+    let conn = redis::Client::open("redis://127.0.0.1:6379")?.get_connection_manager().await?;
+    let ctx = Context { db: db.clone(), sms: SmsProvider::Console, max_attempts: 3 };
+    let worker = carehub_workers::standard_worker!(Flaky, Queue::Maintenance, conn, &settings, ctx, 2, flaky);
+    Monitor::new()
+        .register(worker)
+        .shutdown_timeout(Duration::from_secs(5))
+        .run_with_signal(async move {
+            shutdown.cancelled().await;
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
+
+#[sqlx::test]
+async fn a_panicking_job_goes_dead_and_the_worker_keeps_working(db: PgPool) {
+    let ns = namespace();
+    let conn =
+        redis::Client::open("redis://127.0.0.1:6379").expect("client").get_connection_manager().await.expect("redis");
+    let mut queue = relay::storage::<Flaky>(conn, &ns);
+    for n in [1, 2, 3] {
+        queue.push(Flaky { n }).await.expect("push");
+    }
+    let shutdown = CancellationToken::new();
+    let worker = tokio::spawn({
+        let (db, ns, shutdown) = (db.clone(), ns.clone(), shutdown.clone());
+        async move { run_flaky_worker(&db, &ns, shutdown).await }
+    });
+
+    eventually(10, "jobs 2 and 3 done after job 1 panicked", || async { FLAKY_DONE.load(Ordering::SeqCst) >= 2 }).await;
+    eventually(10, "the panicked job is dead", || async { dead_ids(&ns, Queue::Maintenance).await.len() == 1 }).await;
+    shutdown.cancel();
+    worker.await.expect("join").expect("worker ran");
+
+    let meta: Vec<(String, String)> = redis::cmd("HGETALL")
+        .arg(format!("{}:meta:{}", Queue::Maintenance.key(&ns), dead_ids(&ns, Queue::Maintenance).await[0]))
+        .query_async(&mut redis().await)
+        .await
+        .expect("meta");
+    let attempts = meta.iter().find(|(k, _)| k == "attempts").map(|(_, v)| v.as_str());
+    assert_eq!(attempts, Some("1"), "a panic is not retried: {meta:?}");
+}
+
+#[sqlx::test]
+async fn two_clocks_write_each_tick_once_and_its_job_runs_once(db: PgPool) {
+    let ns = namespace();
+    let mut clock_settings = Settings::for_tests().expect("settings").clock_settings();
+    clock_settings.purge_sessions = "* * * * * *".into();
+    clock_settings.reminder_sweep = "0 0 0 1 1 *".into();
+    let shutdown = CancellationToken::new();
+    let clocks: Vec<_> = (0..2)
+        .map(|_| tokio::spawn(carehub_workers::run_clock(db.clone(), clock_settings.clone(), shutdown.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(3300)).await;
+    shutdown.cancel();
+    let mut reports = Vec::new();
+    for clock in clocks {
+        reports.push(clock.await.expect("join").expect("clock ran"));
+    }
+
+    let (rows, distinct): (i64, i64) = sqlx::query_as(
+        "select count(*), count(distinct dedupe_key) from outbox where dedupe_key like 'clock:purge-expired-sessions:%'",
+    )
+    .fetch_one(&db)
+    .await
+    .expect("rows");
+    let ticks: u64 = reports.iter().map(|r| r.ticks).sum();
+    let enqueued: u64 = reports.iter().map(|r| r.enqueued).sum();
+    assert!(rows >= 2, "{rows} ticks in 3.3 s");
+    assert_eq!(rows, distinct);
+    assert_eq!(enqueued, rows as u64, "exactly one clock wrote each tick");
+    assert!(ticks >= 2 * rows as u64 - 1, "both clocks saw the ticks: {reports:?}");
+
+    let workers = Workers::start(&db, settings(&ns, SmsProvider::Console));
+    eventually(10, "each tick's job ran", || async {
+        let done: u64 = redis::cmd("SCARD")
+            .arg(format!("{}:done", Queue::Maintenance.key(&ns)))
+            .query_async(&mut redis().await)
+            .await
+            .expect("scard");
+        done == rows as u64
+    })
+    .await;
+    workers.stop().await;
+}
+
+#[sqlx::test]
+async fn the_queue_endpoint_reports_real_counts_and_retries_dead_jobs(db: PgPool) {
+    let ns = namespace();
+    let app = TestApp::spawn_with(&db, |s| s.jobs.namespace = ns.clone()).await;
+    let admin = app.admin().await;
+    let token = app.login(&admin).await.access;
+    let twilio_server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("doomed"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "code": 21211 })))
+        .mount(&twilio_server)
+        .await;
+    Mock::given(method("POST")).respond_with(twilio_created("SM5")).mount(&twilio_server).await;
+    for body in ["one", "two", "doomed"] {
+        commit_sms(&db, body).await;
+    }
+    let conn =
+        redis::Client::open("redis://127.0.0.1:6379").expect("client").get_connection_manager().await.expect("redis");
+    relay::relay_once(&db, &relay::Pushers::new(&conn, &ns), 100).await.expect("relayed");
+
+    let before = json_body(app.get("/api/ops/queues/", Some(&token)).await).await;
+    let sms = |body: &Value| {
+        body["queues"]
+            .as_array()
+            .expect("queues")
+            .iter()
+            .find(|q| q["queue"] == "carehub:sms")
+            .cloned()
+            .expect("sms queue")
+    };
+    let pending = sms(&before);
+    assert_eq!(pending["pending"], 3);
+    assert_eq!((pending["done"].as_u64(), pending["dead"].as_u64()), (Some(0), Some(0)));
+    assert!(pending["oldest_pending_age_seconds"].as_f64().expect("age") >= 0.0);
+    assert_eq!(before["outbox"]["pending"], 0);
+
+    let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
+    eventually(10, "all three handled", || async {
+        let body = json_body(app.get("/api/ops/queues/", Some(&token)).await).await;
+        let q = sms(&body);
+        q["done"] == 2 && q["dead"] == 1
+    })
+    .await;
+    let during = sms(&json_body(app.get("/api/ops/queues/", Some(&token)).await).await);
+    assert_eq!(during["workers"].as_array().expect("workers").len(), 1, "one live SMS worker");
+    let dead = dead_ids(&ns, Queue::Sms).await;
+
+    let retried =
+        app.post(&format!("/api/ops/queues/carehub:sms/jobs/{}/retry/", dead[0]), &json!({}), Some(&token)).await;
+    assert_eq!(retried.status(), StatusCode::OK);
+    eventually(10, "the retried job ran again and died again", || async {
+        twilio_server.received_requests().await.expect("recorded").len() == 4
+            && dead_ids(&ns, Queue::Sms).await.len() == 1
+    })
+    .await;
+    workers.stop().await;
+
+    let missing =
+        app.post("/api/ops/queues/carehub:sms/jobs/01ARZ3NDEKTSV4RRFFQ69G5FAV/retry/", &json!({}), Some(&token)).await;
+    let unknown_queue = app.post("/api/ops/queues/nope/jobs/x/retry/", &json!({}), Some(&token)).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(unknown_queue.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.audit_rows("job_retried").await.len(), 1);
+}
+
+#[sqlx::test]
+async fn queue_operations_are_for_admins_only(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let patient = app.register_patient("zainab").await;
+    let token = app.login(&patient).await.access;
+
+    let stats = app.get("/api/ops/queues/", Some(&token)).await;
+    let retry = app.post("/api/ops/queues/carehub:sms/jobs/x/retry/", &json!({}), Some(&token)).await;
+    let anonymous = app.get("/api/ops/queues/", None).await;
+
+    assert_eq!(stats.status(), StatusCode::FORBIDDEN);
+    assert_eq!(retry.status(), StatusCode::FORBIDDEN);
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test]
+async fn readyz_reports_the_outbox_backlog(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    commit_sms(&db, "waiting").await;
+
+    let body = json_body(app.get("/readyz", None).await).await;
+
+    assert_eq!(body["outbox_pending"], 1);
+    assert!(body["outbox_oldest_age_seconds"].as_f64().expect("age") >= 0.0);
+}
+
+#[sqlx::test]
+async fn the_worker_serves_health_and_job_metrics(db: PgPool) {
+    let id = commit_sms(&db, "counted").await;
+    let workers = Workers::start(&db, settings(&namespace(), SmsProvider::Console));
+    eventually(10, "sent", || async { sms_status(&db, id).await.0 == "SENT" }).await;
+    workers.stop().await;
+    let mut app_settings = Settings::for_tests().expect("settings");
+    app_settings.database_url = runtime_url(&db).into();
+    let probe = carehub::startup::OpsServer::start(std::sync::Arc::new(app_settings), 0).expect("ops server");
+    let base = format!("http://127.0.0.1:{}", probe.port());
+
+    let health = reqwest::get(format!("{base}/healthz")).await.expect("health");
+    let metrics = reqwest::get(format!("{base}/metrics")).await.expect("metrics").text().await.expect("text");
+    probe.stop();
+
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(metrics.contains("jobs_started_total{queue=\"carehub:sms\"}"), "{metrics}");
+    assert!(metrics.contains("jobs_succeeded_total{queue=\"carehub:sms\"}"));
+    assert!(metrics.contains("job_duration_seconds_bucket{queue=\"carehub:sms\""));
+}
+
+fn runtime_url(db: &PgPool) -> String {
+    let options = db.connect_options();
+    format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().expect("database")
+    )
+}

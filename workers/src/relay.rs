@@ -1,0 +1,159 @@
+//! The outbox relay: moves committed outbox rows to their Redis queue, oldest first, in batches,
+//! and marks them sent. `FOR UPDATE SKIP LOCKED` lets several relays run without pushing one
+//! row twice; each row's task id is derived from the row (its creation time and id), so even a
+//! row pushed again after a crash lands on the same task, which Redis keeps only once.
+
+use std::time::Duration;
+
+use apalis::prelude::{TaskBuilder, TaskId, TaskSink as _};
+use apalis_redis::{Config, ConnectionManager, RedisStorage};
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, postgres::PgListener};
+use tokio_util::sync::CancellationToken;
+
+use crate::jobs::{Job, PurgeExpiredSessions, ReminderSweep, SendSms};
+
+/// Producers for every queue that has a job type.
+#[derive(Clone)]
+pub struct Pushers {
+    sms: RedisStorage<SendSms>,
+    reminder: RedisStorage<ReminderSweep>,
+    maintenance: RedisStorage<PurgeExpiredSessions>,
+}
+
+/// The storage of job type `J` within `namespace`.
+pub fn storage<J: Job>(conn: ConnectionManager, namespace: &str) -> RedisStorage<J> {
+    RedisStorage::new(conn).with_config(Config::default().queue(J::QUEUE.key(namespace)))
+}
+
+/// The task id of an outbox row: a ULID made of the row's creation time and its id.
+pub fn task_id(outbox_id: i64, created_at: DateTime<Utc>) -> TaskId {
+    let millis = u64::try_from(created_at.timestamp_millis()).unwrap_or_default();
+    let id = u128::from(outbox_id.unsigned_abs());
+    TaskId::from_ulid(ulid::Ulid::from_parts(millis, id))
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    job_type: String,
+    payload: serde_json::Value,
+    created_at: DateTime<Utc>,
+}
+
+async fn push_one<J: Job>(storage: &RedisStorage<J>, row: &Row) -> anyhow::Result<()> {
+    let job: J = serde_json::from_value(row.payload.clone())?;
+    let task = TaskBuilder::new(job).task_id(task_id(row.id, row.created_at)).build();
+    storage.clone().push_task(task).await?;
+    Ok(())
+}
+
+impl Pushers {
+    pub fn new(conn: &ConnectionManager, namespace: &str) -> Self {
+        Self {
+            sms: storage(conn.clone(), namespace),
+            reminder: storage(conn.clone(), namespace),
+            maintenance: storage(conn.clone(), namespace),
+        }
+    }
+
+    /// Pushes the row's job; `Ok(false)` for a job type this build does not know.
+    async fn push(&self, row: &Row) -> anyhow::Result<bool> {
+        match row.job_type.as_str() {
+            SendSms::NAME => push_one(&self.sms, row).await?,
+            ReminderSweep::NAME => push_one(&self.reminder, row).await?,
+            PurgeExpiredSessions::NAME => push_one(&self.maintenance, row).await?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+/// Relays one batch; returns how many rows it marked sent. A Redis failure rolls the batch
+/// back (rows pushed before it are pushed again later, harmlessly).
+pub async fn relay_once(db: &PgPool, pushers: &Pushers, batch: i64) -> anyhow::Result<usize> {
+    let mut tx = db.begin().await?;
+    let rows: Vec<Row> = sqlx::query_as(
+        "select id, job_type, payload, created_at from outbox \
+         where sent_at is null and available_at <= now() order by id limit $1 for update skip locked",
+    )
+    .bind(batch)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut sent = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if pushers.push(row).await? {
+            sent.push(row.id);
+        } else {
+            // Parked, not lost: a newer build that knows the type will pick it up.
+            tracing::error!(outbox.id = row.id, job_type = %row.job_type, "unknown job type in the outbox; parked for an hour");
+            sqlx::query(
+                "update outbox set attempts = attempts + 1, last_error = 'unknown job type', \
+                 available_at = now() + interval '1 hour' where id = $1",
+            )
+            .bind(row.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    sqlx::query("update outbox set sent_at = now(), attempts = attempts + 1 where id = any($1)")
+        .bind(&sent)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    if !sent.is_empty() {
+        metrics::counter!("outbox_relayed_total").increment(sent.len() as u64);
+    }
+    Ok(sent.len())
+}
+
+/// Relays until `shutdown`: woken by the outbox's NOTIFY as soon as a job commits, and by a
+/// poll every `idle` in case a notification was missed (or Postgres restarted).
+pub async fn run(db: PgPool, pushers: Pushers, batch: i64, idle: Duration, shutdown: CancellationToken) {
+    let mut listener = match PgListener::connect_with(&db).await {
+        Ok(mut listener) => match listener.listen("carehub_outbox").await {
+            Ok(()) => Some(listener),
+            Err(err) => {
+                tracing::warn!(error = %err, "outbox LISTEN failed; relaying by polling only");
+                None
+            }
+        },
+        Err(err) => {
+            tracing::warn!(error = %err, "outbox listener unavailable; relaying by polling only");
+            None
+        }
+    };
+    let mut backoff = Duration::from_millis(200);
+    tracing::info!("outbox relay started");
+    while !shutdown.is_cancelled() {
+        match relay_once(&db, &pushers, batch).await {
+            Ok(n) if n as i64 == batch => continue,
+            Ok(_) => backoff = Duration::from_millis(200),
+            Err(err) => {
+                tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "outbox relay failed; will retry");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = shutdown.cancelled() => break,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+                continue;
+            }
+        }
+        let wake = async {
+            match listener.as_mut() {
+                Some(listener) => {
+                    if let Ok(Err(_)) = tokio::time::timeout(idle, listener.recv()).await {
+                        // The listener lost its connection: poll until it is back.
+                        tokio::time::sleep(idle).await;
+                    }
+                }
+                None => tokio::time::sleep(idle).await,
+            }
+        };
+        tokio::select! {
+            () = wake => {}
+            () = shutdown.cancelled() => break,
+        }
+    }
+    tracing::info!("outbox relay stopped");
+}

@@ -1,0 +1,195 @@
+//! The worker process: one apalis worker per queue (explicit queue names, unique worker names,
+//! concurrency, exponential-backoff retries bounded in attempts, panics caught), the outbox relay
+//! beside them, and a drain on shutdown (in-flight jobs finish, then the process exits).
+
+use std::time::Duration;
+
+use apalis::prelude::Monitor;
+use apalis_redis::ConnectionManager;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    handlers,
+    jobs::{PurgeExpiredSessions, Queue, ReminderSweep, SendSms},
+    relay::{self, Pushers},
+    sms::{self, SmsProvider},
+};
+
+/// How the workers run (built by the `carehub` binary from its configuration).
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub redis_url: String,
+    /// Prefix of every queue name (empty in production; one per test).
+    pub namespace: String,
+    /// How often an idle worker asks Redis for due jobs (enqueue -> start latency).
+    pub poll_interval: Duration,
+    pub sms_concurrency: usize,
+    /// Attempts per job, the first included; then the job goes to the dead set.
+    pub max_attempts: usize,
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+    pub shutdown_timeout: Duration,
+    pub relay_batch: i64,
+    pub relay_idle: Duration,
+    pub sms: SmsProvider,
+}
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct Context {
+    pub db: PgPool,
+    pub sms: SmsProvider,
+    pub max_attempts: usize,
+}
+
+/// This host's name, for worker names (Heroku's `DYNO`, else `HOSTNAME`).
+fn host() -> String {
+    std::env::var("DYNO")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .or_else(|_| std::fs::read_to_string("/proc/sys/kernel/hostname"))
+        .unwrap_or_else(|_| "host".into())
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+        .collect()
+}
+
+/// A worker name unique to this process start (a reused name is refused by apalis-redis for
+/// five minutes after the previous holder's last heartbeat).
+pub fn worker_name(queue: Queue) -> String {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{}-{}-{}", queue.name(), host(), &suffix[..8])
+}
+
+/// Connects to Redis, retrying until it answers or `shutdown` fires.
+pub async fn connect_redis(url: &str, shutdown: &CancellationToken) -> anyhow::Result<Option<ConnectionManager>> {
+    let client = redis::Client::open(url)?;
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match client.get_connection_manager().await {
+            Ok(conn) => return Ok(Some(conn)),
+            Err(err) => tracing::warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "Redis unavailable"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = shutdown.cancelled() => return Ok(None),
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Builds the factory of one worker with the standard stack, outermost first: retries with
+/// exponential backoff (not for aborted jobs), a tracing span per attempt, the concurrency
+/// limit, and panic catching (a panicking
+/// job is aborted to the dead set; the worker lives on). The backend is polled every
+/// `poll_interval`, so a job starts well under a second after it is pushed (apalis-redis
+/// otherwise promotes new jobs only on its 30 s heartbeat).
+#[macro_export]
+macro_rules! standard_worker {
+    ($job:ty, $queue:expr, $conn:expr, $settings:expr, $ctx:expr, $concurrency:expr, $handler:expr) => {{
+        use $crate::apalis::layers::retry::backoff::MakeBackoff as _;
+        use $crate::apalis::prelude::{BackendExt as _, WorkerBuilderExt as _};
+        let settings: &$crate::runtime::WorkerSettings = $settings;
+        let backoff = $crate::apalis::layers::retry::backoff::ExponentialBackoffMaker::new(
+            settings.backoff_initial,
+            settings.backoff_max,
+            0.5,
+            $crate::apalis::layers::retry::HasherRng::default(),
+        )
+        .map_err(|e| anyhow::anyhow!("retry backoff: {e}"))?
+        .make_backoff();
+        let policy = $crate::apalis::layers::retry::RetryPolicy::retries(settings.max_attempts.saturating_sub(1))
+            .with_backoff(backoff)
+            .retry_if(|err: &$crate::apalis::prelude::BoxDynError| {
+                err.downcast_ref::<$crate::apalis::prelude::AbortError>().is_none()
+            });
+        let backend = $crate::relay::storage::<$job>($conn.clone(), &settings.namespace)
+            .poll_with_interval(settings.poll_interval);
+        let ctx = $ctx.clone();
+        let concurrency: usize = $concurrency;
+        move |_restarts: usize| {
+            $crate::apalis::prelude::WorkerBuilder::new($crate::runtime::worker_name($queue))
+                .backend(backend.clone())
+                .retry(policy.clone())
+                .enable_tracing()
+                .concurrency(concurrency)
+                .catch_panic()
+                .data(ctx.clone())
+                .build($handler)
+        }
+    }};
+}
+
+/// Records a job's outcome: started, succeeded, retried or dead, and its duration, by queue.
+pub async fn observe<F>(queue: Queue, attempt: usize, job: F) -> Result<(), apalis::prelude::BoxDynError>
+where
+    F: std::future::Future<Output = Result<(), apalis::prelude::BoxDynError>>,
+{
+    let labels = [("queue", queue.name())];
+    metrics::counter!("jobs_started_total", &labels).increment(1);
+    let started = std::time::Instant::now();
+    let result = job.await;
+    metrics::histogram!("job_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    let outcome = match &result {
+        Ok(()) => "jobs_succeeded_total",
+        Err(err) if err.downcast_ref::<apalis::prelude::AbortError>().is_some() => "jobs_dead_total",
+        Err(_) => "jobs_retried_total",
+    };
+    metrics::counter!(outcome, &labels).increment(1);
+    if attempt > 1 {
+        tracing::debug!(queue = queue.name(), attempt, "job retry finished");
+    }
+    result
+}
+
+/// Runs every queue's worker and the outbox relay until `shutdown`, then drains: in-flight jobs
+/// finish (up to `shutdown_timeout`) and the function returns.
+pub async fn run(db: PgPool, settings: WorkerSettings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let Some(conn) = connect_redis(&settings.redis_url, &shutdown).await? else {
+        return Ok(());
+    };
+    let ctx = Context { db: db.clone(), sms: settings.sms.clone(), max_attempts: settings.max_attempts.max(1) };
+    let relay = tokio::spawn(relay::run(
+        db.clone(),
+        Pushers::new(&conn, &settings.namespace),
+        settings.relay_batch,
+        settings.relay_idle,
+        shutdown.clone(),
+    ));
+
+    let sms_worker =
+        crate::standard_worker!(SendSms, Queue::Sms, conn, &settings, ctx, settings.sms_concurrency, sms::send_sms);
+    let reminder_worker =
+        crate::standard_worker!(ReminderSweep, Queue::Reminder, conn, &settings, ctx, 1, handlers::reminder_sweep);
+    let maintenance_worker = crate::standard_worker!(
+        PurgeExpiredSessions,
+        Queue::Maintenance,
+        conn,
+        &settings,
+        ctx,
+        1,
+        handlers::purge_expired_sessions
+    );
+    tracing::info!(namespace = %settings.namespace, sms_provider = settings.sms.name(), "workers starting");
+    let signal = shutdown.clone();
+    let result = Monitor::new()
+        .register(sms_worker)
+        .register(reminder_worker)
+        .register(maintenance_worker)
+        .should_restart(|worker, err| {
+            tracing::error!(worker = %worker.name(), error = %err, "worker stopped with an error; restarting");
+            true
+        })
+        .shutdown_timeout(settings.shutdown_timeout)
+        .run_with_signal(async move {
+            signal.cancelled().await;
+            Ok(())
+        })
+        .await;
+    shutdown.cancel();
+    relay.await?;
+    result.map_err(|e| anyhow::anyhow!("worker monitor: {e}"))?;
+    tracing::info!("workers stopped");
+    Ok(())
+}

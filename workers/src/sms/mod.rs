@@ -1,0 +1,49 @@
+//! SMS: messages stored in Postgres, sent by the `SendSms` job through the configured provider,
+//! at most once per message.
+
+pub mod provider;
+pub mod store;
+
+pub use provider::{SmsError, SmsProvider, TwilioConfig};
+pub use store::{Purpose, queue_sms};
+
+use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
+
+use crate::{jobs::SendSms, runtime::Context};
+
+/// Handles `SendSms`: claims the message (so a job run twice sends once), sends it, records the
+/// outcome. Permanent failures go straight to the dead set; transient ones are retried until the
+/// attempt budget is spent.
+pub async fn send_sms(job: SendSms, ctx: Data<Context>, attempt: Attempt) -> Result<(), BoxDynError> {
+    crate::runtime::observe(crate::jobs::Queue::Sms, attempt.current(), deliver(job, &ctx, &attempt)).await
+}
+
+async fn deliver(job: SendSms, ctx: &Context, attempt: &Attempt) -> Result<(), BoxDynError> {
+    let Some(message) = store::claim(&ctx.db, job.message_id).await? else {
+        tracing::info!(sms.id = job.message_id, "SMS already sent or being sent; nothing to do");
+        return Ok(());
+    };
+    let provider = ctx.sms.name();
+    match ctx.sms.send(job.message_id, &message.to_number, &message.body).await {
+        Ok(provider_id) => {
+            store::mark_sent(&ctx.db, job.message_id, provider, &provider_id).await?;
+            tracing::info!(sms.id = job.message_id, sms.purpose = %message.purpose, provider, "SMS sent");
+            Ok(())
+        }
+        Err(SmsError::Permanent(reason)) => {
+            store::mark_unsent(&ctx.db, job.message_id, provider, &reason, false).await?;
+            tracing::warn!(sms.id = job.message_id, %reason, "SMS refused by the provider; not retried");
+            Err(AbortError::new(SmsError::Permanent(reason)).into())
+        }
+        Err(SmsError::Transient(reason)) => {
+            let last = attempt.current() >= ctx.max_attempts;
+            store::mark_unsent(&ctx.db, job.message_id, provider, &reason, !last).await?;
+            tracing::warn!(sms.id = job.message_id, %reason, attempt = attempt.current(), last, "SMS send failed");
+            if last {
+                Err(AbortError::new(SmsError::Transient(reason)).into())
+            } else {
+                Err(SmsError::Transient(reason).into())
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The `sms_messages` rows: created with their job in the caller's transaction, claimed by a
+//! handler before the provider is called (so a message is sent at most once), then marked.
+
+use sqlx::{PgConnection, PgPool};
+
+use crate::{jobs::SendSms, outbox};
+
+/// Why a message is sent (stored, shown to operators; decides redaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A one-time code: the body is redacted once sent.
+    Otp,
+    AppointmentConfirmation,
+    AppointmentCancellation,
+    AppointmentReminder,
+    HospitalApproval,
+    Test,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Otp => "otp",
+            Self::AppointmentConfirmation => "appointment_confirmation",
+            Self::AppointmentCancellation => "appointment_cancellation",
+            Self::AppointmentReminder => "appointment_reminder",
+            Self::HospitalApproval => "hospital_approval",
+            Self::Test => "test",
+        }
+    }
+}
+
+/// Stores a message to `to` (E.164) and enqueues its `SendSms` job, in the caller's transaction.
+pub async fn queue_sms(conn: &mut PgConnection, to: &str, body: &str, purpose: Purpose) -> sqlx::Result<i64> {
+    let message_id: i64 =
+        sqlx::query_scalar("insert into sms_messages (to_number, body, purpose) values ($1, $2, $3) returning id")
+            .bind(to)
+            .bind(body)
+            .bind(purpose.as_str())
+            .fetch_one(&mut *conn)
+            .await?;
+    outbox::enqueue(conn, &SendSms { message_id }, Some(&format!("sms:{message_id}"))).await?;
+    Ok(message_id)
+}
+
+/// A message a handler has claimed for sending.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Claimed {
+    pub to_number: String,
+    pub body: String,
+    pub purpose: String,
+    pub attempts: i32,
+}
+
+/// Claims the message for this attempt; `None` when it is sent or being sent by another run of
+/// the job. A failed message can be claimed again: an operator re-queued its dead job.
+pub async fn claim(db: &PgPool, message_id: i64) -> sqlx::Result<Option<Claimed>> {
+    sqlx::query_as(
+        "update sms_messages set status = 'SENDING', attempts = attempts + 1, started_at = coalesce(started_at, now()) \
+         where id = $1 and status in ('QUEUED', 'RETRY', 'FAILED') \
+         returning to_number, body, purpose, attempts",
+    )
+    .bind(message_id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn mark_sent(db: &PgPool, message_id: i64, provider: &str, provider_id: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "update sms_messages set status = 'SENT', provider = $2, provider_message_id = $3, sent_at = now(), \
+                last_error = null, \
+                body = case when purpose = 'otp' then '[redacted]' else body end \
+         where id = $1",
+    )
+    .bind(message_id)
+    .bind(provider)
+    .bind(provider_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Back to the queue after a transient failure (`retry`), or failed for good.
+pub async fn mark_unsent(db: &PgPool, message_id: i64, provider: &str, error: &str, retry: bool) -> sqlx::Result<()> {
+    sqlx::query(
+        "update sms_messages set status = $2, provider = $3, last_error = $4, \
+                body = case when $2 = 'FAILED' and purpose = 'otp' then '[redacted]' else body end \
+         where id = $1",
+    )
+    .bind(message_id)
+    .bind(if retry { "RETRY" } else { "FAILED" })
+    .bind(provider)
+    .bind(error)
+    .execute(db)
+    .await?;
+    Ok(())
+}
