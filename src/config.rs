@@ -191,11 +191,6 @@ impl Settings {
         if !self.is_production() {
             return Ok(());
         }
-        if self.sms_provider == "console" {
-            return Err(ConfigError::Sms(
-                "the console SMS provider sends nothing; set SMS_PROVIDER=twilio in production",
-            ));
-        }
         let defaults: Self = Figment::new().merge(Toml::string(DEFAULT_TOML)).extract().map_err(Box::new)?;
         let weak = |value: &SecretString, default: &SecretString| {
             value.expose_secret() == default.expose_secret() || value.expose_secret().len() < 32
@@ -205,6 +200,11 @@ impl Settings {
         }
         if weak(&self.otp_secret, &defaults.otp_secret) {
             return Err(ConfigError::DevelopmentSecret("OTP_SECRET"));
+        }
+        if self.sms_provider == "console" {
+            return Err(ConfigError::Sms(
+                "the console SMS provider sends nothing; set SMS_PROVIDER=twilio in production",
+            ));
         }
         Ok(())
     }

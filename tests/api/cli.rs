@@ -33,6 +33,9 @@ fn start(args: &[&str], db: &PgPool, port: u16) -> Child {
         .args(args)
         .env("DATABASE_URL", database_url(db))
         .env("PORT", port.to_string())
+        .env("WORKER_PORT", "0")
+        // Its own queues, so a test never touches a developer's local ones.
+        .env("CAREHUB__JOBS__NAMESPACE", format!("test-{}:", uuid::Uuid::new_v4().simple()))
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
