@@ -194,14 +194,6 @@ pub async fn revoke_other_families(
     Ok(done.rows_affected())
 }
 
-/// Removes login families that expired more than a day ago (kept a day for forensics).
-pub async fn purge_expired_families(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
-    let done = sqlx::query("delete from refresh_token_families where expires_at < now() - interval '1 day'")
-        .execute(db)
-        .await?;
-    Ok(done.rows_affected())
-}
-
 pub async fn set_password(db: impl PgExecutor<'_>, user: UserId, hash: &str) -> sqlx::Result<()> {
     sqlx::query(
         "update users set password_hash = $2, must_change_password = false, password_changed_at = now() where id = $1",

@@ -106,5 +106,29 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
             return Err(ApiError::NotAuthenticated);
         }
     }
+    record_queue_gauges(&state).await;
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render()))
+}
+
+/// Queue depths and the outbox backlog, read at scrape time.
+async fn record_queue_gauges(state: &AppState) {
+    if let Some(queues) = crate::ops::queues::all_queue_stats(state).await {
+        for stats in queues {
+            for (state_name, value) in [
+                ("pending", stats.pending),
+                ("scheduled", stats.scheduled),
+                ("active", stats.active),
+                ("dead", stats.dead),
+            ] {
+                metrics::gauge!("job_queue_depth", "queue" => stats.queue.clone(), "state" => state_name)
+                    .set(value as f64);
+            }
+            metrics::gauge!("job_queue_oldest_pending_age_seconds", "queue" => stats.queue.clone())
+                .set(stats.oldest_pending_age_seconds);
+        }
+    }
+    if let Ok((pending, age)) = carehub_workers::outbox::backlog(&state.db).await {
+        metrics::gauge!("outbox_pending").set(pending as f64);
+        metrics::gauge!("outbox_oldest_age_seconds").set(age);
+    }
 }

@@ -61,6 +61,8 @@ impl TestApp {
         let mut settings = Settings::for_tests().expect("test settings");
         settings.http.workers = 2;
         settings.http.shutdown_timeout_seconds = 1;
+        // Queues of its own, so tests never see each other's (or a developer's) jobs.
+        settings.jobs.namespace = format!("test-{}:", uuid::Uuid::new_v4().simple());
         tweak(&mut settings);
         let settings = Arc::new(settings);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();

@@ -451,6 +451,12 @@ async fn the_queue_endpoint_reports_real_counts_and_retries_dead_jobs(db: PgPool
     assert_eq!((pending["done"].as_u64(), pending["dead"].as_u64()), (Some(0), Some(0)));
     assert!(pending["oldest_pending_age_seconds"].as_f64().expect("age") >= 0.0);
     assert_eq!(before["outbox"]["pending"], 0);
+    // Gauges are process-wide and other tests' apps scrape too: look until ours is the last word.
+    eventually(5, "the queue depth on /metrics", || async {
+        let metrics = app.get("/metrics", None).await.text().await.expect("metrics");
+        metrics.contains("job_queue_depth{queue=\"carehub:sms\",state=\"pending\"} 3")
+    })
+    .await;
 
     let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
     eventually(10, "all three handled", || async {

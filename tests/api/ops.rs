@@ -104,6 +104,8 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/metrics", "get"),
+        ("/api/ops/queues/", "get"),
+        ("/api/ops/queues/{queue}/jobs/{job_id}/retry/", "post"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
     }

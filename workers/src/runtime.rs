@@ -79,9 +79,9 @@ pub async fn connect_redis(url: &str, shutdown: &CancellationToken) -> anyhow::R
     }
 }
 
-/// Builds the factory of one worker with the standard stack, outermost first: retries with
-/// exponential backoff (not for aborted jobs), a tracing span per attempt, the concurrency
-/// limit, and panic catching (a panicking
+/// Builds the factory of one worker with the standard stack, outermost first: the concurrency
+/// limit, retries with exponential backoff (not for aborted jobs), a tracing span per attempt,
+/// and panic catching (a panicking
 /// job is aborted to the dead set; the worker lives on). The backend is polled every
 /// `poll_interval`, so a job starts well under a second after it is pushed (apalis-redis
 /// otherwise promotes new jobs only on its 30 s heartbeat).
@@ -111,12 +111,51 @@ macro_rules! standard_worker {
         move |_restarts: usize| {
             $crate::apalis::prelude::WorkerBuilder::new($crate::runtime::worker_name($queue))
                 .backend(backend.clone())
+                .concurrency(concurrency)
                 .retry(policy.clone())
                 .enable_tracing()
-                .concurrency(concurrency)
                 .catch_panic()
                 .data(ctx.clone())
                 .build($handler)
+        }
+    }};
+}
+
+/// Runs one queue's worker until `shutdown`, restarting it after a failure (Redis gone, a
+/// payload that no longer decodes) with a growing pause, so an outage is waited out instead of
+/// spun on. Each run is a monitor of its own: a failed worker ends its run, and on shutdown the
+/// in-flight jobs finish (up to `timeout`).
+macro_rules! supervise {
+    ($queue:expr, $factory:expr, $shutdown:expr, $timeout:expr) => {{
+        let factory = $factory;
+        let shutdown = $shutdown.clone();
+        let timeout: Duration = $timeout;
+        async move {
+            let mut pause = Duration::from_millis(500);
+            loop {
+                let started = std::time::Instant::now();
+                let signal = shutdown.clone();
+                let ended = Monitor::new()
+                    .register(factory.clone())
+                    .shutdown_timeout(timeout)
+                    .run_with_signal(async move {
+                        signal.cancelled().await;
+                        Ok(())
+                    })
+                    .await;
+                if shutdown.is_cancelled() {
+                    break;
+                }
+                if started.elapsed() > Duration::from_secs(60) {
+                    pause = Duration::from_millis(500);
+                }
+                tracing::error!(queue = $queue.name(), result = ?ended.err(), pause_ms = pause.as_millis() as u64, "worker stopped; restarting");
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    () = shutdown.cancelled() => break,
+                }
+                pause = (pause * 2).min(Duration::from_secs(30));
+            }
         }
     }};
 }
@@ -172,24 +211,14 @@ pub async fn run(db: PgPool, settings: WorkerSettings, shutdown: CancellationTok
         handlers::purge_expired_sessions
     );
     tracing::info!(namespace = %settings.namespace, sms_provider = settings.sms.name(), "workers starting");
-    let signal = shutdown.clone();
-    let result = Monitor::new()
-        .register(sms_worker)
-        .register(reminder_worker)
-        .register(maintenance_worker)
-        .should_restart(|worker, err| {
-            tracing::error!(worker = %worker.name(), error = %err, "worker stopped with an error; restarting");
-            true
-        })
-        .shutdown_timeout(settings.shutdown_timeout)
-        .run_with_signal(async move {
-            signal.cancelled().await;
-            Ok(())
-        })
-        .await;
+    let timeout = settings.shutdown_timeout;
+    tokio::join!(
+        supervise!(Queue::Sms, sms_worker, shutdown, timeout),
+        supervise!(Queue::Reminder, reminder_worker, shutdown, timeout),
+        supervise!(Queue::Maintenance, maintenance_worker, shutdown, timeout),
+    );
     shutdown.cancel();
     relay.await?;
-    result.map_err(|e| anyhow::anyhow!("worker monitor: {e}"))?;
     tracing::info!("workers stopped");
     Ok(())
 }
