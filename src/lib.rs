@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod hospitals;
 pub mod http;
 pub mod ops;
 pub mod startup;

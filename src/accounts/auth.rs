@@ -25,12 +25,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/token/blacklist/").route(web::post().to(blacklist)));
 }
 
-/// The principal a login opens. Hospital users will carry their hospital's id once the
-/// hospitals context exists; until then no account belongs to a hospital.
-fn principal_for(user_id: i64, user_type: &str, session_id: uuid::Uuid) -> Result<Principal, ApiError> {
+/// The principal a login opens: hospital and doctor accounts carry their hospital's id.
+async fn principal_for(
+    conn: &mut sqlx::PgConnection,
+    user_id: i64,
+    user_type: &str,
+    session_id: uuid::Uuid,
+) -> Result<Principal, ApiError> {
     let user_type = UserType::parse(user_type)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown user_type in the database")))?;
-    Ok(Principal { user_id: UserId(user_id), user_type, hospital_id: None, session_id })
+    let hospital_id = match user_type {
+        UserType::Hospital | UserType::Doctor => crate::hospitals::repo::hospital_of_user(conn, user_id).await?,
+        UserType::Admin | UserType::Patient => None,
+    };
+    Ok(Principal { user_id: UserId(user_id), user_type, hospital_id, session_id })
 }
 
 /// Obtain an access and refresh token pair.
@@ -90,7 +98,7 @@ pub async fn obtain_pair(
     let mut tx = state.db.begin().await?;
     let (session_id, refresh) =
         repo::start_session(&mut tx, UserId(user.id), ttl, meta.ip.as_deref(), meta.user_agent.as_deref()).await?;
-    let principal = principal_for(user.id, &user.user_type, session_id)?;
+    let principal = principal_for(&mut tx, user.id, &user.user_type, session_id).await?;
     audit::record(&mut tx, &meta, AuditEvent::new("login_succeeded").by(&principal).target("user", user.id)).await?;
     tx.commit().await?;
     tracing::info!(user.id = user.id, "login succeeded");
@@ -132,7 +140,7 @@ pub async fn refresh(
     let token = refresh_field(body)?;
     let mut tx = state.db.begin().await?;
     let presented = lock_live(&mut tx, &token).await?;
-    let principal = principal_for(presented.user_id, &presented.user_type, presented.family_id)?;
+    let principal = principal_for(&mut tx, presented.user_id, &presented.user_type, presented.family_id).await?;
     if presented.spent {
         repo::revoke_family(&mut *tx, presented.family_id, "refresh_token_reuse").await?;
         audit::record(
@@ -170,7 +178,7 @@ pub async fn blacklist(
     let token = refresh_field(body)?;
     let mut tx = state.db.begin().await?;
     let presented = lock_live(&mut tx, &token).await?;
-    let principal = principal_for(presented.user_id, &presented.user_type, presented.family_id)?;
+    let principal = principal_for(&mut tx, presented.user_id, &presented.user_type, presented.family_id).await?;
     repo::revoke_family(&mut *tx, presented.family_id, "logout").await?;
     audit::record(
         &mut tx,

@@ -361,16 +361,15 @@ pub async fn list_users(
     Ok((users.into_iter().map(User::finish).collect(), count))
 }
 
-/// The admin dashboard's counts, in one statement. Hospitals are counted from their accounts
-/// until the hospitals context has its own table; there are no appointments yet.
+/// The admin dashboard's counts, in one statement (there are no appointments yet).
 pub async fn dashboard_stats(db: impl PgExecutor<'_>) -> sqlx::Result<DashboardStats> {
     sqlx::query_as(
         "select count(*) as total_users, \
                 count(*) filter (where user_type = 'PATIENT') as total_patients, \
                 count(*) filter (where user_type = 'DOCTOR') as total_doctors, \
-                count(*) filter (where user_type = 'HOSPITAL') as total_hospitals, \
-                count(*) filter (where user_type = 'HOSPITAL' and is_active) as approved_hospitals, \
-                count(*) filter (where user_type = 'HOSPITAL' and not is_active) as pending_hospitals, \
+                (select count(*) from hospitals) as total_hospitals, \
+                (select count(*) from hospitals where is_approved) as approved_hospitals, \
+                (select count(*) from hospitals where not is_approved and rejected_at is null) as pending_hospitals, \
                 0::bigint as total_appointments, \
                 0::bigint as pending_appointments \
          from users",

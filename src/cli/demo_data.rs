@@ -15,6 +15,10 @@ use crate::{
         repo::{self, NewPatientProfile, NewUser},
     },
     audit::{self, AuditEvent},
+    hospitals::{
+        model::doctor_username_base,
+        repo::{self as hospitals, DoctorFields, HospitalFields},
+    },
 };
 
 struct DemoUser {
@@ -72,6 +76,8 @@ pub async fn run(db: &PgPool, clear: bool) -> anyhow::Result<String> {
         )
         .await?;
     }
+    // The demo hospitals, their departments and doctor are rebuilt on every run.
+    crate::hospitals::repo::delete_demo_hospitals(&mut *tx).await?;
     let mut out = String::from("Demo accounts (passwords are shown only now):\n");
     for demo in &DEMO_USERS {
         let password = fixed.as_deref().map_or_else(|| generate_password(16), Password::unchecked);
@@ -123,6 +129,135 @@ pub async fn run(db: &PgPool, clear: bool) -> anyhow::Result<String> {
         audit::record(&mut tx, &cli_meta("demo-data"), AuditEvent::new("demo_account_prepared").target("user", id))
             .await?;
     }
+    seed_hospitals(&mut tx, &hasher, fixed.as_deref(), &mut out).await?;
     tx.commit().await?;
     Ok(out)
+}
+
+/// One demo hospital account and its hospital; returns the hospital's id.
+async fn demo_hospital(
+    conn: &mut PgConnection,
+    hash: &str,
+    username: &str,
+    approved: bool,
+    fields: &HospitalFields,
+) -> anyhow::Result<i64> {
+    ensure_not_real(conn, username).await?;
+    let user = repo::insert_user(
+        &mut *conn,
+        &NewUser {
+            username,
+            email: &fields.email,
+            first_name: "Hospital",
+            last_name: "Administrator",
+            phone_number: Some(&fields.phone),
+            user_type: UserType::Hospital,
+            password_hash: hash,
+            is_active: approved,
+            must_change_password: false,
+            is_demo: true,
+        },
+    )
+    .await?;
+    let id = hospitals::insert_hospital(&mut *conn, user.id, fields, true).await?;
+    if approved {
+        sqlx::query("update hospitals set is_approved = true, approved_at = now() where id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(id)
+}
+
+/// An approved hospital with three departments and a doctor, and a hospital awaiting approval.
+async fn seed_hospitals(
+    conn: &mut PgConnection,
+    hasher: &PasswordHasher,
+    fixed: Option<&str>,
+    out: &mut String,
+) -> anyhow::Result<()> {
+    let password = fixed.map_or_else(|| generate_password(16), Password::unchecked);
+    let hash = hasher.hash(&password).await?;
+    let approved = HospitalFields {
+        name: "CareHub Demo Hospital".into(),
+        license_number: "DEMO-LIC-0001".into(),
+        email: "hospital@carehub.example".into(),
+        phone: "+922134567890".into(),
+        address: "Shahrah-e-Faisal, Karachi".into(),
+        location: "Karachi".into(),
+        latitude: Some("24.860700".parse()?),
+        longitude: Some("67.001100".parse()?),
+    };
+    let hospital_id = demo_hospital(conn, &hash, "demo_hospital", true, &approved).await?;
+    let pending = HospitalFields {
+        name: "Pending Demo Clinic".into(),
+        license_number: "DEMO-LIC-0002".into(),
+        email: "clinic@carehub.example".into(),
+        phone: "+924235761234".into(),
+        address: "Mall Road, Lahore".into(),
+        location: "Lahore".into(),
+        latitude: Some("31.549700".parse()?),
+        longitude: Some("74.343600".parse()?),
+    };
+    demo_hospital(conn, &hash, "demo_pending_hospital", false, &pending).await?;
+    writeln!(out, "  {:<9} username: {:<14} password: {}", "HOSPITAL", "demo_hospital", password.expose())?;
+    writeln!(out, "  {:<9} username: {:<14} (awaiting approval; same password)", "HOSPITAL", "demo_pending_hospital")?;
+
+    let mut cardiology = 0;
+    for (name, description) in [
+        ("Cardiology", "Heart and blood vessels"),
+        ("Neurology", "Brain, spine and nerves"),
+        ("General Medicine", "Diagnosis and treatment of adult illnesses"),
+    ] {
+        let id = hospitals::insert_department(&mut *conn, hospital_id, name, description).await?;
+        if name == "Cardiology" {
+            cardiology = id;
+        }
+    }
+
+    let doctor_password = generate_password(16);
+    let doctor_hash = hasher.hash(&doctor_password).await?;
+    let username = doctor_username_base("Ali", "Mehmood", &approved.name);
+    ensure_not_real(conn, &username).await?;
+    let user = repo::insert_user(
+        &mut *conn,
+        &NewUser {
+            username: &username,
+            email: "ali.mehmood@carehub.example",
+            first_name: "Ali",
+            last_name: "Mehmood",
+            phone_number: Some("+923331234567"),
+            user_type: UserType::Doctor,
+            password_hash: &doctor_hash,
+            is_active: true,
+            must_change_password: true,
+            is_demo: true,
+        },
+    )
+    .await?;
+    let fields = DoctorFields {
+        department_id: Some(cardiology),
+        cnic: "42101-1234567-1".into(),
+        address: "Karachi".into(),
+        license_number: "PMDC-12345".into(),
+        specialization: "Cardiologist".into(),
+        phone_number: "+923331234567".into(),
+        available_timings: json!({ "monday": ["09:00-13:00"], "wednesday": ["14:00-18:00"] }),
+        is_active: true,
+    };
+    hospitals::insert_doctor_profile(&mut *conn, user.id, hospital_id, &fields).await?;
+    writeln!(
+        out,
+        "  {:<9} username: {} password: {} (generated; must be changed at first login)",
+        "DOCTOR",
+        username,
+        doctor_password.expose()
+    )?;
+    audit::record(
+        conn,
+        &cli_meta("demo-data"),
+        AuditEvent::new("demo_hospitals_prepared").target("hospital", hospital_id),
+    )
+    .await?;
+    Ok(())
 }

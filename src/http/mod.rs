@@ -24,6 +24,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::ops::queues::configure(cfg);
     crate::accounts::auth::configure(cfg);
     crate::accounts::routes::configure(cfg);
+    // Before `/api/hospitals/{id}/`, which would otherwise take `departments` for an id.
+    crate::hospitals::departments::configure(cfg);
+    crate::hospitals::doctors::configure(cfg);
+    crate::hospitals::routes::configure(cfg);
     cfg.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/schema/", openapi::ApiDoc::openapi()));
 }
 

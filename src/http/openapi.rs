@@ -6,7 +6,7 @@ use utoipa::{
     openapi::security::{Http, HttpAuthScheme, SecurityScheme},
 };
 
-use crate::{accounts, ops};
+use crate::{accounts, hospitals, ops};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,26 @@ use crate::{accounts, ops};
         accounts::registration::register_patient,
         accounts::routes::list_users,
         accounts::routes::dashboard_stats,
+        hospitals::routes::register,
+        hospitals::routes::list,
+        hospitals::routes::detail,
+        hospitals::routes::replace,
+        hospitals::routes::patch,
+        hospitals::routes::approve,
+        hospitals::routes::nearby,
+        hospitals::departments::list,
+        hospitals::departments::create,
+        hospitals::departments::detail,
+        hospitals::departments::replace,
+        hospitals::departments::patch,
+        hospitals::departments::delete,
+        hospitals::departments::of_hospital,
+        hospitals::doctors::create,
+        hospitals::doctors::list,
+        hospitals::doctors::detail,
+        hospitals::doctors::replace,
+        hospitals::doctors::patch,
+        hospitals::doctors::of_hospital,
         ops::routes::healthz,
         ops::routes::readyz,
         ops::routes::metrics,
@@ -32,6 +52,9 @@ use crate::{accounts, ops};
     tags(
         (name = "auth", description = "Login, token rotation, logout"),
         (name = "accounts", description = "Users, registration, passwords"),
+        (name = "hospitals", description = "Registration, approval, directory, nearby search"),
+        (name = "departments", description = "A hospital's departments"),
+        (name = "doctors", description = "A hospital's doctors"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]

@@ -1,0 +1,555 @@
+//! `/api/hospitals/`: registration, the directory (list, detail, nearby), the hospital's own
+//! record, and the admin's approval.
+
+use actix_web::{HttpResponse, web};
+use carehub_workers::sms::{Purpose, queue_sms};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{
+    model::{Hospital, NearbyHospital, parse_coordinate, policy},
+    repo::{self, HospitalFields},
+};
+use crate::{
+    accounts::{
+        dto::{bounded, required},
+        model::{Password, PhoneNumber, Principal, UserType, Username, validate_email},
+        repo as accounts_repo,
+    },
+    audit::{self, AuditEvent, RequestMeta},
+    http::{
+        error::{ApiError, ErrorBody, FieldErrors, violated_constraint},
+        extract::Body,
+        pagination::{Page, PageParams, PageRequest},
+        resource,
+    },
+    state::AppState,
+};
+
+const LICENSE_TAKEN: &str = "A hospital with this license number already exists.";
+const USERNAME_TAKEN: &str = "A user with that username already exists.";
+/// Nearby answers at most this many hospitals, and radii above this are refused.
+const NEARBY_LIMIT: i64 = 200;
+const NEARBY_MAX_RADIUS_KM: f64 = 500.0;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/hospitals/register/").route(web::post().to(register)))
+        .service(resource("/api/hospitals/nearby/").route(web::get().to(nearby)))
+        .service(resource("/api/hospitals/").route(web::get().to(list)))
+        .service(
+            resource("/api/hospitals/{id}/")
+                .route(web::get().to(detail))
+                .route(web::put().to(replace))
+                .route(web::patch().to(patch)),
+        )
+        .service(resource("/api/hospitals/{id}/approve/").route(web::patch().to(approve)));
+}
+
+/// The hospital fields of a request (registration names some of them differently).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct HospitalRequest {
+    pub name: Option<String>,
+    pub license_number: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub location: Option<String>,
+    /// Decimal string (or number) between -90 and 90.
+    #[schema(value_type = Option<String>)]
+    pub latitude: Option<Value>,
+    /// Decimal string (or number) between -180 and 180.
+    #[schema(value_type = Option<String>)]
+    pub longitude: Option<Value>,
+    /// Not settable here (`PATCH /api/hospitals/{id}/approve/`): refused.
+    pub is_approved: Option<bool>,
+}
+
+/// Checks hospital fields into `errors`; `current` fills what a partial update leaves out.
+fn hospital_fields(
+    errors: &mut FieldErrors,
+    body: HospitalRequest,
+    current: Option<&Hospital>,
+    region: &str,
+    names: [&str; 4],
+) -> HospitalFields {
+    let [name_field, email_field, phone_field, _] = names;
+    let text = |errors: &mut FieldErrors, field: &str, value: Option<String>, old: Option<&String>, max: usize| match (
+        value, old,
+    ) {
+        (None, Some(old)) => old.clone(),
+        (value, _) => {
+            let text = required(errors, field, value);
+            if text.chars().count() > max {
+                errors.add(field, format!("Ensure this field has no more than {max} characters."));
+            }
+            text.trim().to_owned()
+        }
+    };
+    let name = text(errors, name_field, body.name, current.map(|h| &h.name), 255);
+    let license_number = text(errors, "license_number", body.license_number, current.map(|h| &h.license_number), 100);
+    let email = match (body.email, current) {
+        (None, Some(h)) => h.email.clone(),
+        (raw, _) => {
+            let raw = required(errors, email_field, raw);
+            if raw.is_empty() {
+                raw
+            } else {
+                validate_email(&raw).map_err(|m| errors.add(email_field, m)).unwrap_or_default()
+            }
+        }
+    };
+    let phone = match (body.phone, current) {
+        (None, Some(h)) => h.phone.clone(),
+        (raw, _) => {
+            let raw = required(errors, phone_field, raw);
+            if raw.is_empty() {
+                raw
+            } else {
+                PhoneNumber::parse(&raw, region)
+                    .map(PhoneNumber::into_inner)
+                    .map_err(|m| errors.add(phone_field, m))
+                    .unwrap_or_default()
+            }
+        }
+    };
+    let address = text(errors, "address", body.address, current.map(|h| &h.address), 2000);
+    let location = text(errors, "location", body.location, current.map(|h| &h.location), 2000);
+    let coordinate = |errors: &mut FieldErrors, field: &str, raw: Option<Value>, old, limit| match raw {
+        None => current.map_or(None, |_| old),
+        Some(raw) => parse_coordinate(&raw, limit).map_err(|m| errors.add(field, m)).ok().flatten(),
+    };
+    let latitude = coordinate(errors, "latitude", body.latitude, current.and_then(|h| h.latitude), 90);
+    let longitude = coordinate(errors, "longitude", body.longitude, current.and_then(|h| h.longitude), 180);
+    if latitude.is_some() != longitude.is_some() && !errors.contains("latitude") && !errors.contains("longitude") {
+        errors.add("non_field_errors", "Give both latitude and longitude, or neither.");
+    }
+    if body.is_approved.is_some() {
+        errors.add("is_approved", "Approval is changed through PATCH /api/hospitals/{id}/approve/.");
+    }
+    HospitalFields { name, license_number, email, phone, address, location, latitude, longitude }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct HospitalRegistrationRequest {
+    #[schema(required = true, value_type = String)]
+    pub username: Option<String>,
+    #[schema(required = true, value_type = String)]
+    pub email: Option<String>,
+    #[schema(required = true, value_type = String, format = Password)]
+    pub password: Option<String>,
+    #[schema(required = true, value_type = String, format = Password)]
+    pub password_confirm: Option<String>,
+    #[schema(required = true, value_type = String)]
+    pub first_name: Option<String>,
+    #[schema(required = true, value_type = String)]
+    pub last_name: Option<String>,
+    #[schema(required = true, value_type = String)]
+    pub phone_number: Option<String>,
+    #[schema(required = true, value_type = String)]
+    pub hospital_name: Option<String>,
+    #[schema(required = true, value_type = String)]
+    pub license_number: Option<String>,
+    #[schema(required = true, value_type = String)]
+    pub hospital_email: Option<String>,
+    #[schema(required = true, value_type = String)]
+    pub hospital_phone: Option<String>,
+    #[schema(required = true, value_type = String)]
+    pub address: Option<String>,
+    #[schema(required = true, value_type = String)]
+    pub location: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub latitude: Option<Value>,
+    #[schema(value_type = Option<String>)]
+    pub longitude: Option<Value>,
+}
+
+/// The reference's `HospitalRegistration`, plus the new hospital's id and state.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HospitalRegistration {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone_number: String,
+    pub hospital_name: String,
+    pub license_number: String,
+    pub hospital_email: String,
+    pub hospital_phone: String,
+    pub address: String,
+    pub location: String,
+    #[schema(value_type = Option<String>)]
+    pub latitude: Option<rust_decimal::Decimal>,
+    #[schema(value_type = Option<String>)]
+    pub longitude: Option<rust_decimal::Decimal>,
+    pub is_approved: bool,
+}
+
+/// Register a hospital: an inactive HOSPITAL account and its hospital, pending approval.
+#[utoipa::path(post, path = "/api/hospitals/register/", tag = "hospitals",
+    request_body = HospitalRegistrationRequest,
+    responses((status = 201, body = HospitalRegistration), (status = 400, description = "Field errors")))]
+pub async fn register(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    Body(body): Body<HospitalRegistrationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let region = state.settings.accounts.default_phone_region.clone();
+    let mut errors = FieldErrors::new();
+    let username_text = required(&mut errors, "username", body.username);
+    let username = if username_text.is_empty() {
+        None
+    } else {
+        Username::parse(&username_text).map_err(|m| errors.add("username", m)).ok()
+    };
+    if let Some(name) = &username
+        && accounts_repo::username_taken(&state.db, name.as_str(), None).await?
+    {
+        errors.add("username", USERNAME_TAKEN);
+    }
+    let email_text = required(&mut errors, "email", body.email);
+    let email = if email_text.is_empty() {
+        email_text
+    } else {
+        validate_email(&email_text).map_err(|m| errors.add("email", m)).unwrap_or_default()
+    };
+    let first_name = required(&mut errors, "first_name", body.first_name);
+    let first_name = bounded(&mut errors, "first_name", Some(first_name), 150).unwrap_or_default();
+    let last_name = required(&mut errors, "last_name", body.last_name);
+    let last_name = bounded(&mut errors, "last_name", Some(last_name), 150).unwrap_or_default();
+    let phone_text = required(&mut errors, "phone_number", body.phone_number);
+    let phone_number = if phone_text.is_empty() {
+        phone_text
+    } else {
+        PhoneNumber::parse(&phone_text, &region)
+            .map(PhoneNumber::into_inner)
+            .map_err(|m| errors.add("phone_number", m))
+            .unwrap_or_default()
+    };
+    let password_text = required(&mut errors, "password", body.password);
+    let confirm = required(&mut errors, "password_confirm", body.password_confirm);
+    let password = if password_text.is_empty() {
+        None
+    } else {
+        Password::parse(&password_text, &[&username_text, &email, &first_name, &last_name])
+            .map_err(|problems| problems.into_iter().for_each(|p| errors.add("password", p)))
+            .ok()
+    };
+    if !confirm.is_empty() && !password_text.is_empty() && confirm != password_text {
+        errors.add("password_confirm", "Passwords do not match.");
+    }
+    let fields = hospital_fields(
+        &mut errors,
+        HospitalRequest {
+            name: body.hospital_name,
+            license_number: body.license_number,
+            email: body.hospital_email,
+            phone: body.hospital_phone,
+            address: body.address,
+            location: body.location,
+            latitude: body.latitude,
+            longitude: body.longitude,
+            is_approved: None,
+        },
+        None,
+        &region,
+        ["hospital_name", "hospital_email", "hospital_phone", ""],
+    );
+    errors.into_result()?;
+    let (Some(username), Some(password)) = (username, password) else {
+        return Err(ApiError::Internal(anyhow::anyhow!("registration passed validation incomplete")));
+    };
+
+    let hash = state.hasher.hash(&password).await?;
+    let mut tx = state.db.begin().await?;
+    let user = accounts_repo::insert_user(
+        &mut *tx,
+        &accounts_repo::NewUser {
+            username: username.as_str(),
+            email: &email,
+            first_name: &first_name,
+            last_name: &last_name,
+            phone_number: Some(&phone_number),
+            user_type: UserType::Hospital,
+            password_hash: &hash,
+            is_active: false,
+            must_change_password: false,
+            is_demo: false,
+        },
+    )
+    .await
+    .map_err(|err| match violated_constraint(&err) {
+        Some(accounts_repo::USERNAME_UNIQUE) => ApiError::Validation(FieldErrors::single("username", USERNAME_TAKEN)),
+        _ => err.into(),
+    })?;
+    let hospital_id = repo::insert_hospital(&mut *tx, user.id, &fields, false).await.map_err(|err| {
+        match violated_constraint(&err) {
+            Some(repo::LICENSE_UNIQUE) => ApiError::Validation(FieldErrors::single("license_number", LICENSE_TAKEN)),
+            _ => err.into(),
+        }
+    })?;
+    let event = AuditEvent {
+        actor_id: Some(user.id),
+        actor_type: Some(UserType::Hospital.as_str()),
+        hospital_id: Some(hospital_id),
+        ..AuditEvent::new("hospital_registered").target("hospital", hospital_id)
+    };
+    audit::record(&mut tx, &meta, event).await?;
+    tx.commit().await?;
+
+    Ok(HttpResponse::Created().json(HospitalRegistration {
+        id: hospital_id,
+        username: user.username,
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        phone_number: user.phone_number.0,
+        hospital_name: fields.name,
+        license_number: fields.license_number,
+        hospital_email: fields.email,
+        hospital_phone: fields.phone,
+        address: fields.address,
+        location: fields.location,
+        latitude: fields.latitude,
+        longitude: fields.longitude,
+        is_approved: false,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HospitalListQuery {
+    /// Admins only: `true` or `false`.
+    pub is_approved: Option<String>,
+    /// Part of the name, location or address.
+    pub search: Option<String>,
+}
+
+/// The hospital directory, newest first: approved hospitals for everyone; admins see all and
+/// may filter by `is_approved`.
+#[utoipa::path(get, path = "/api/hospitals/", tag = "hospitals", params(PageParams, HospitalListQuery),
+    responses((status = 200, body = Page<Hospital>), (status = 400), (status = 404, body = ErrorBody)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Option<Principal>,
+    page: PageRequest,
+    query: web::Query<HospitalListQuery>,
+) -> Result<web::Json<Page<Hospital>>, ApiError> {
+    let all = policy::sees_all_hospitals(caller.as_ref());
+    let approved = match query.is_approved.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("") => None,
+        Some("true" | "1") => Some(true),
+        Some("false" | "0") => Some(false),
+        Some(_) => return Err(ApiError::Validation(FieldErrors::single("is_approved", "Must be true or false."))),
+    };
+    let search = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.chars().take(100).collect::<String>());
+    let mut conn = state.db.acquire().await?;
+    let (rows, count) =
+        repo::list_hospitals(&mut conn, all, approved.filter(|_| all), search.as_deref(), page.limit(), page.offset())
+            .await?;
+    Ok(web::Json(page.respond(count, rows)?))
+}
+
+/// Loads a hospital the caller may see: approved ones for everyone, any for admins and its owner.
+pub async fn visible_hospital(state: &AppState, caller: Option<&Principal>, id: i64) -> Result<Hospital, ApiError> {
+    let hospital = repo::get_hospital(&state.db, id).await?.ok_or(ApiError::NotFound)?;
+    let privileged = caller.is_some_and(|p| policy::may_edit_hospital(p, hospital.id));
+    if hospital.is_approved || privileged { Ok(hospital) } else { Err(ApiError::NotFound) }
+}
+
+/// One hospital.
+#[utoipa::path(get, path = "/api/hospitals/{id}/", tag = "hospitals", params(("id" = i64, Path)),
+    responses((status = 200, body = Hospital), (status = 404, body = ErrorBody)))]
+pub async fn detail(
+    state: web::Data<AppState>,
+    caller: Option<Principal>,
+    id: web::Path<i64>,
+) -> Result<web::Json<Hospital>, ApiError> {
+    Ok(web::Json(visible_hospital(&state, caller.as_ref(), id.into_inner()).await?))
+}
+
+/// Replace the hospital's record (owner or admin).
+#[utoipa::path(put, path = "/api/hospitals/{id}/", tag = "hospitals", security(("jwtAuth" = [])),
+    params(("id" = i64, Path)), request_body = HospitalRequest,
+    responses((status = 200, body = Hospital), (status = 400), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn replace(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    id: web::Path<i64>,
+    Body(body): Body<HospitalRequest>,
+) -> Result<web::Json<Hospital>, ApiError> {
+    update(&state, &caller, &meta, id.into_inner(), body, true).await.map(web::Json)
+}
+
+/// Change some of the hospital's fields (owner or admin).
+#[utoipa::path(patch, path = "/api/hospitals/{id}/", tag = "hospitals", security(("jwtAuth" = [])),
+    params(("id" = i64, Path)), request_body = HospitalRequest,
+    responses((status = 200, body = Hospital), (status = 400), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn patch(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    id: web::Path<i64>,
+    Body(body): Body<HospitalRequest>,
+) -> Result<web::Json<Hospital>, ApiError> {
+    update(&state, &caller, &meta, id.into_inner(), body, false).await.map(web::Json)
+}
+
+async fn update(
+    state: &AppState,
+    caller: &Principal,
+    meta: &RequestMeta,
+    id: i64,
+    body: HospitalRequest,
+    replace: bool,
+) -> Result<Hospital, ApiError> {
+    // Someone else's hospital is not found, whatever the caller's role.
+    if !policy::may_edit_hospital(caller, id) {
+        return Err(ApiError::NotFound);
+    }
+    let current = repo::get_hospital(&state.db, id).await?.ok_or(ApiError::NotFound)?;
+    let mut errors = FieldErrors::new();
+    let base = (!replace).then_some(&current);
+    let fields = hospital_fields(
+        &mut errors,
+        body,
+        base,
+        &state.settings.accounts.default_phone_region,
+        ["name", "email", "phone", ""],
+    );
+    errors.into_result()?;
+    let mut tx = state.db.begin().await?;
+    repo::update_hospital(&mut *tx, id, &fields).await.map_err(|err| match violated_constraint(&err) {
+        Some(repo::LICENSE_UNIQUE) => ApiError::Validation(FieldErrors::single("license_number", LICENSE_TAKEN)),
+        _ => err.into(),
+    })?;
+    let event =
+        AuditEvent { hospital_id: Some(id), ..AuditEvent::new("hospital_updated").by(caller).target("hospital", id) };
+    audit::record(&mut tx, meta, event).await?;
+    tx.commit().await?;
+    repo::get_hospital(&state.db, id).await?.ok_or(ApiError::NotFound)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ApprovalRequest {
+    #[schema(required = true, value_type = bool)]
+    pub is_approved: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalResponse {
+    pub message: String,
+    pub hospital: Hospital,
+}
+
+/// Approve or reject a hospital (admin). Approval activates its account, rejection
+/// deactivates it and ends its logins; the hospital is told by SMS.
+#[utoipa::path(patch, path = "/api/hospitals/{id}/approve/", tag = "hospitals", security(("jwtAuth" = [])),
+    params(("id" = i64, Path)), request_body = ApprovalRequest,
+    responses((status = 200, body = ApprovalResponse), (status = 400), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn approve(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    id: web::Path<i64>,
+    Body(body): Body<ApprovalRequest>,
+) -> Result<web::Json<ApprovalResponse>, ApiError> {
+    if !policy::may_approve(&caller) {
+        return Err(ApiError::Forbidden("Only administrators can approve hospitals."));
+    }
+    let Some(approved) = body.is_approved else {
+        return Err(ApiError::Validation(FieldErrors::single("is_approved", "This field is required.")));
+    };
+    let id = id.into_inner();
+    let mut tx = state.db.begin().await?;
+    let user_id = repo::set_approval(&mut tx, id, approved, caller.user_id.0).await?.ok_or(ApiError::NotFound)?;
+    if !approved {
+        accounts_repo::revoke_other_families(
+            &mut *tx,
+            crate::accounts::model::UserId(user_id),
+            None,
+            "hospital_rejected",
+        )
+        .await?;
+    }
+    let hospital = repo::get_hospital(&mut *tx, id).await?.ok_or(ApiError::NotFound)?;
+    if !hospital.phone.is_empty() {
+        let text = if approved {
+            format!("CareHub: {} has been approved. You can now sign in.", hospital.name)
+        } else {
+            format!("CareHub: the registration of {} was not approved. Contact support for details.", hospital.name)
+        };
+        queue_sms(&mut tx, &hospital.phone, &text, Purpose::HospitalApproval).await?;
+    }
+    let action = if approved { "hospital_approved" } else { "hospital_rejected" };
+    let event = AuditEvent { hospital_id: Some(id), ..AuditEvent::new(action).by(&caller).target("hospital", id) };
+    audit::record(&mut tx, &meta, event.details(json!({ "is_approved": approved }))).await?;
+    tx.commit().await?;
+    let message = if approved { "Hospital approved successfully." } else { "Hospital approval revoked." };
+    Ok(web::Json(ApprovalResponse { message: message.into(), hospital }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NearbyQuery {
+    /// Latitude, -90 to 90.
+    pub lat: Option<String>,
+    /// Longitude, -180 to 180.
+    pub lng: Option<String>,
+    /// Radius in kilometres (default 10, at most 500).
+    pub radius_km: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NearbyResponse {
+    pub count: usize,
+    pub radius_km: f64,
+    pub hospitals: Vec<NearbyHospital>,
+}
+
+/// Approved hospitals within `radius_km` of a point, nearest first (at most 200). Distances are
+/// great-circle on a sphere: within a few hundred metres of the WGS-84 geodesic at the edge.
+#[utoipa::path(get, path = "/api/hospitals/nearby/", tag = "hospitals", params(NearbyQuery),
+    responses((status = 200, body = NearbyResponse), (status = 400, description = "Missing or out-of-range coordinates")))]
+pub async fn nearby(
+    state: web::Data<AppState>,
+    query: web::Query<NearbyQuery>,
+) -> Result<web::Json<NearbyResponse>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let mut number = |field: &str, raw: Option<&str>, default: Option<f64>, min: f64, max: f64| -> f64 {
+        let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+            return default.unwrap_or_else(|| {
+                errors.add(field, "This query parameter is required.");
+                0.0
+            });
+        };
+        match raw.parse::<f64>() {
+            Ok(v) if v.is_finite() && (min..=max).contains(&v) => v,
+            Ok(_) => {
+                errors.add(field, format!("Must be between {min} and {max}."));
+                0.0
+            }
+            Err(_) => {
+                errors.add(field, "A valid number is required.");
+                0.0
+            }
+        }
+    };
+    let lat = number("lat", query.lat.as_deref(), None, -90.0, 90.0);
+    let lng = number("lng", query.lng.as_deref(), None, -180.0, 180.0);
+    let radius_km = number("radius_km", query.radius_km.as_deref(), Some(10.0), 0.0, NEARBY_MAX_RADIUS_KM);
+    if radius_km <= 0.0 && !errors.contains("radius_km") {
+        errors.add("radius_km", "Must be greater than 0.");
+    }
+    errors.into_result()?;
+    let hospitals = repo::nearby(&state.db, lat, lng, radius_km, NEARBY_LIMIT).await?;
+    Ok(web::Json(NearbyResponse { count: hospitals.len(), radius_km, hospitals }))
+}
