@@ -150,9 +150,11 @@ pub fn parse_timings(raw: &serde_json::Value) -> Result<serde_json::Value, Strin
     serde_json::to_value(normalized).map_err(|e| e.to_string())
 }
 
-/// Lower-case ASCII letters and digits only (`"Ali Mehmood"` → `"alimehmood"`).
+/// Lower-case ASCII letters and digits only (`"Ali Mehmood"` → `"alimehmood"`), accents folded
+/// first as Django's `slugify` does (`"Zoë"` → `"zoe"`).
 pub fn slug(text: &str) -> String {
-    text.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+    use unicode_normalization::UnicodeNormalization as _;
+    text.nfkd().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
 }
 
 /// The base of a generated doctor username: `doctorname_hospitalname`, the hospital part cut
@@ -200,7 +202,7 @@ mod tests {
         assert_eq!(doctor_username_base("Ali", "Mehmood", "Jinnah Hospital"), "alimehmood_jinnahhospital");
         assert_eq!(
             doctor_username_base("Zoë", "O'Brien", "Shaukat Khanum Memorial Cancer Hospital"),
-            "zobrien_shaukatkhanummemori"
+            "zoeobrien_shaukatkhanummemoria"
         );
         assert_eq!(doctor_username_base("", "", "!!"), "doctor_hospital");
     }

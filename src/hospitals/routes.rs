@@ -116,7 +116,7 @@ fn hospital_fields(
     let address = text(errors, "address", body.address, current.map(|h| &h.address), 2000);
     let location = text(errors, "location", body.location, current.map(|h| &h.location), 2000);
     let coordinate = |errors: &mut FieldErrors, field: &str, raw: Option<Value>, old, limit| match raw {
-        None => current.map_or(None, |_| old),
+        None => current.and(old),
         Some(raw) => parse_coordinate(&raw, limit).map_err(|m| errors.add(field, m)).ok().flatten(),
     };
     let latitude = coordinate(errors, "latitude", body.latitude, current.and_then(|h| h.latitude), 90);

@@ -87,9 +87,20 @@ async fn dev_migrates_serves_and_stops_cleanly_on_sigterm(db: PgPool) {
 
     wait_for_health(port).await;
     let demo: i64 = sqlx::query_scalar("select count(*) from users where is_demo").fetch_one(&db).await.expect("count");
+    let departments: Vec<String> = sqlx::query_scalar(
+        "select d.name from departments d join hospitals h on h.id = d.hospital_id where h.is_approved order by d.name",
+    )
+    .fetch_all(&db)
+    .await
+    .expect("departments");
+    let pending: i64 =
+        sqlx::query_scalar("select count(*) from hospitals where not is_approved").fetch_one(&db).await.expect("count");
     let status = terminate_and_wait(dev);
 
-    assert_eq!(demo, 2, "demo admin and patient");
+    assert_eq!(departments, ["Cardiology", "General Medicine", "Neurology"]);
+    assert_eq!(pending, 1);
+
+    assert_eq!(demo, 5, "demo admin, patient, two hospital accounts and a doctor");
     assert!(status.success(), "{status:?}");
 }
 

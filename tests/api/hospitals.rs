@@ -1,0 +1,513 @@
+//! Hospitals: registration and approval, the directory and nearby search, departments and
+//! doctors, and tenant isolation (another hospital's data answers 404).
+
+use carehub::accounts::model::UserType;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::helpers::{PASSWORD, TestApp, TestUser, json_body};
+
+/// A registered hospital and its account.
+struct Hospital {
+    id: i64,
+    user: TestUser,
+    token: String,
+}
+
+fn registration(username: &str, name: &str, license: &str, lat: &str, lng: &str) -> Value {
+    json!({
+        "username": username,
+        "email": format!("{username}@example.com"),
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+        "first_name": "Admin",
+        "last_name": "Person",
+        "phone_number": "+923001112233",
+        "hospital_name": name,
+        "license_number": license,
+        "hospital_email": "desk@example.com",
+        "hospital_phone": "021 3456 7890",
+        "address": "1 Main Road",
+        "location": "Karachi",
+        "latitude": lat,
+        "longitude": lng,
+    })
+}
+
+async fn register(app: &TestApp, username: &str, name: &str, license: &str, lat: &str, lng: &str) -> (i64, TestUser) {
+    let response = app.post("/api/hospitals/register/", &registration(username, name, license, lat, lng), None).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+    let body = json_body(response).await;
+    (body["id"].as_i64().expect("id"), TestUser { id: 0, username: username.into(), password: PASSWORD.into() })
+}
+
+async fn approve(app: &TestApp, admin: &str, id: i64, approved: bool) -> reqwest::Response {
+    app.patch(&format!("/api/hospitals/{id}/approve/"), &json!({ "is_approved": approved }), Some(admin)).await
+}
+
+async fn admin_token(app: &TestApp) -> String {
+    let admin = app.admin().await;
+    app.login(&admin).await.access
+}
+
+async fn approved_hospital(app: &TestApp, admin: &str, username: &str, name: &str, license: &str) -> Hospital {
+    let (id, user) = register(app, username, name, license, "24.860700", "67.001100").await;
+    assert_eq!(approve(app, admin, id, true).await.status(), StatusCode::OK);
+    let token = app.login(&user).await.access;
+    Hospital { id, user, token }
+}
+
+async fn create_department(app: &TestApp, hospital: &Hospital, name: &str) -> i64 {
+    let response = app.post("/api/hospitals/departments/", &json!({ "name": name }), Some(&hospital.token)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    json_body(response).await["id"].as_i64().expect("id")
+}
+
+fn doctor_body(first: &str, last: &str) -> Value {
+    json!({
+        "first_name": first,
+        "last_name": last,
+        "email": "doctor@example.com",
+        "phone_number": "+923214567890",
+        "license_number": "PMDC-1",
+        "specialization": "Cardiology",
+        "available_timings": { "Monday": ["09:00-13:00"] },
+    })
+}
+
+async fn create_doctor(app: &TestApp, hospital: &Hospital, first: &str, last: &str) -> Value {
+    let response = app.post("/api/hospitals/doctors/create/", &doctor_body(first, last), Some(&hospital.token)).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+    json_body(response).await
+}
+
+fn claims(access: &str) -> Value {
+    use base64::Engine as _;
+    let payload = access.split('.').nth(1).expect("payload");
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("b64"))
+        .expect("json")
+}
+
+#[sqlx::test]
+async fn a_registered_hospital_logs_in_only_once_approved_and_is_told_by_sms(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let (id, user) = register(&app, "jinnah", "Jinnah Hospital", "LIC-1", "24.86", "67.00").await;
+
+    let pending_login = app.login_response(&user.username, &user.password).await;
+    let approval = approve(&app, &admin, id, true).await;
+    let login = app.login_response(&user.username, &user.password).await;
+
+    assert_eq!(pending_login.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(approval.status(), StatusCode::OK);
+    let body = json_body(approval).await;
+    assert_eq!(body["hospital"]["is_approved"], true);
+    assert!(body["hospital"]["approved_by"].is_i64());
+    assert_eq!(body["hospital"]["latitude"], "24.860000");
+    assert_eq!(login.status(), StatusCode::OK);
+    let access = json_body(login).await["access"].as_str().expect("access").to_owned();
+    assert_eq!(claims(&access)["hospital_id"], id, "the token names the hospital");
+    let (to, purpose): (String, String) =
+        sqlx::query_as("select to_number, purpose from sms_messages").fetch_one(&db).await.expect("one SMS queued");
+    assert_eq!((to.as_str(), purpose.as_str()), ("+922134567890", "hospital_approval"));
+    let queued: i64 =
+        sqlx::query_scalar("select count(*) from outbox where job_type = 'SendSms'").fetch_one(&db).await.expect("n");
+    assert_eq!(queued, 1, "the SMS job is in the outbox with the approval");
+    assert_eq!(app.audit_rows("hospital_registered").await.len(), 1);
+    assert_eq!(app.audit_rows("hospital_approved").await.len(), 1);
+}
+
+#[sqlx::test]
+async fn rejection_deactivates_the_account_and_ends_its_logins(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+
+    let rejected = approve(&app, &admin, hospital.id, false).await;
+
+    assert_eq!(rejected.status(), StatusCode::OK);
+    assert_eq!(app.get("/api/accounts/me/", Some(&hospital.token)).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.login_response(&hospital.user.username, PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    let anonymous = json_body(app.get("/api/hospitals/", None).await).await;
+    assert_eq!(anonymous["count"], 0, "a rejected hospital leaves the directory");
+}
+
+#[sqlx::test]
+async fn approval_is_for_admins_and_names_its_field(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let (id, _) = register(&app, "jinnah", "Jinnah Hospital", "LIC-1", "24.86", "67.00").await;
+    let patient = app.register_patient("zainab").await;
+    let patient_token = app.login(&patient).await.access;
+
+    assert_eq!(approve(&app, &patient_token, id, true).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.patch(&format!("/api/hospitals/{id}/approve/"), &json!({ "is_approved": true }), None).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(approve(&app, &admin, 9999, true).await.status(), StatusCode::NOT_FOUND);
+    let missing = app.patch(&format!("/api/hospitals/{id}/approve/"), &json!({}), Some(&admin)).await;
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    assert!(json_body(missing).await["is_approved"].is_array());
+    let approved: bool = sqlx::query_scalar("select is_approved from hospitals").fetch_one(&db).await.expect("row");
+    assert!(!approved);
+}
+
+#[sqlx::test]
+async fn registration_names_bad_fields_and_license_numbers_are_unique(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    register(&app, "jinnah", "Jinnah Hospital", "LIC-1", "24.86", "67.00").await;
+    let mut bad = registration("other", "", "lic-1", "91", "67.00");
+    bad.as_object_mut().expect("object").remove("hospital_email");
+
+    let response = app.post("/api/hospitals/register/", &bad, None).await;
+
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let errors = json_body(response).await;
+    for field in ["hospital_name", "hospital_email", "latitude"] {
+        assert!(errors[field].is_array(), "{field} missing from {errors}");
+    }
+    let clash = app.post("/api/hospitals/register/", &registration("other", "Other", "lic-1", "24", "67"), None).await;
+    assert_eq!(clash.status(), StatusCode::BAD_REQUEST);
+    assert!(json_body(clash).await["license_number"].is_array(), "license numbers clash ignoring case");
+    let hospitals: i64 = sqlx::query_scalar("select count(*) from hospitals").fetch_one(&db).await.expect("count");
+    assert_eq!(hospitals, 1);
+}
+
+#[sqlx::test]
+async fn the_directory_shows_approved_hospitals_and_admins_see_all(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let (pending, _) = register(&app, "civil", "Civil Hospital", "LIC-2", "24.90", "67.10").await;
+
+    let anonymous = json_body(app.get("/api/hospitals/", None).await).await;
+    let admin_pending = json_body(app.get("/api/hospitals/?is_approved=false", Some(&admin)).await).await;
+    let search = json_body(app.get("/api/hospitals/?search=jinn", None).await).await;
+    let pending_detail = app.get(&format!("/api/hospitals/{pending}/"), None).await;
+    let admin_detail = app.get(&format!("/api/hospitals/{pending}/"), Some(&admin)).await;
+
+    assert_eq!(anonymous["count"], 1);
+    assert_eq!(anonymous["results"][0]["name"], "Jinnah Hospital");
+    assert_eq!(admin_pending["count"], 1);
+    assert_eq!(admin_pending["results"][0]["id"], pending);
+    assert_eq!(search["count"], 1);
+    assert_eq!(pending_detail.status(), StatusCode::NOT_FOUND);
+    assert_eq!(admin_detail.status(), StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn only_the_owner_or_an_admin_changes_a_hospital_and_never_its_approval(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let a = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let b = approved_hospital(&app, &admin, "civil", "Civil Hospital", "LIC-2").await;
+    let path = format!("/api/hospitals/{}/", a.id);
+
+    let own = app.patch(&path, &json!({ "name": "Jinnah Postgraduate Medical Centre" }), Some(&a.token)).await;
+    let other = app.patch(&path, &json!({ "name": "Taken over" }), Some(&b.token)).await;
+    let approval = app.patch(&path, &json!({ "is_approved": false }), Some(&a.token)).await;
+
+    assert_eq!(own.status(), StatusCode::OK);
+    assert_eq!(json_body(own).await["name"], "Jinnah Postgraduate Medical Centre");
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    assert_eq!(approval.status(), StatusCode::BAD_REQUEST);
+    let (name, approved): (String, bool) = sqlx::query_as("select name, is_approved from hospitals where id = $1")
+        .bind(a.id)
+        .fetch_one(&db)
+        .await
+        .expect("row");
+    assert_eq!((name.as_str(), approved), ("Jinnah Postgraduate Medical Centre", true));
+}
+
+#[sqlx::test]
+async fn nearby_orders_by_distance_within_the_radius(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    // Karachi centre, ~5.5 km north-east, ~50 km away; and a pending one right at the centre.
+    for (user, name, license, lat, lng) in [
+        ("far", "Far Hospital", "L3", "25.300000", "67.150000"),
+        ("near", "Near Hospital", "L1", "24.860800", "67.001200"),
+        ("mid", "Mid Hospital", "L2", "24.900000", "67.040000"),
+    ] {
+        let (id, _) = register(&app, user, name, license, lat, lng).await;
+        approve(&app, &admin, id, true).await;
+    }
+    register(&app, "pending", "Pending Hospital", "L4", "24.860700", "67.001100").await;
+
+    let within_10 = json_body(app.get("/api/hospitals/nearby/?lat=24.8607&lng=67.0011&radius_km=10", None).await).await;
+    let default_radius = json_body(app.get("/api/hospitals/nearby/?lat=24.8607&lng=67.0011", None).await).await;
+    let within_100 =
+        json_body(app.get("/api/hospitals/nearby/?lat=24.8607&lng=67.0011&radius_km=100", None).await).await;
+
+    let names = |body: &Value| -> Vec<String> {
+        body["hospitals"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|h| h["name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    assert_eq!(names(&within_10), ["Near Hospital", "Mid Hospital"]);
+    assert_eq!(within_10["count"], 2);
+    assert_eq!(within_10["radius_km"], 10.0);
+    assert_eq!(default_radius["radius_km"], 10.0);
+    assert_eq!(names(&within_100), ["Near Hospital", "Mid Hospital", "Far Hospital"]);
+    let far_km: f64 = within_100["hospitals"][2]["distance_km"].as_str().expect("string").parse().expect("number");
+    assert!((48.0..53.0).contains(&far_km), "{far_km}");
+    assert_eq!(within_10["hospitals"][0]["distance_km"], "0.02", "about 15 m, 2 decimals");
+}
+
+#[sqlx::test]
+async fn nearby_refuses_missing_or_out_of_range_input(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    for (query, field) in [
+        ("lng=67", "lat"),
+        ("lat=24.8", "lng"),
+        ("lat=95&lng=67", "lat"),
+        ("lat=24&lng=181", "lng"),
+        ("lat=24&lng=67&radius_km=0", "radius_km"),
+        ("lat=24&lng=67&radius_km=5000", "radius_km"),
+        ("lat=abc&lng=67", "lat"),
+    ] {
+        let response = app.get(&format!("/api/hospitals/nearby/?{query}"), None).await;
+
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        assert!(json_body(response).await[field].is_array(), "{query} names {field}");
+    }
+}
+
+#[sqlx::test]
+async fn departments_belong_to_their_hospital_and_names_are_unique_per_hospital(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let a = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let b = approved_hospital(&app, &admin, "civil", "Civil Hospital", "LIC-2").await;
+    let cardiology = create_department(&app, &a, "Cardiology").await;
+    create_department(&app, &b, "Cardiology").await;
+
+    let clash = app.post("/api/hospitals/departments/", &json!({ "name": "CARDIOLOGY" }), Some(&a.token)).await;
+    let own = json_body(app.get("/api/hospitals/departments/", Some(&a.token)).await).await;
+
+    assert_eq!(clash.status(), StatusCode::BAD_REQUEST);
+    assert!(json_body(clash).await["name"].is_array());
+    assert_eq!(own["count"], 1);
+    assert_eq!(own["results"][0]["id"], cardiology);
+    assert_eq!(own["results"][0]["hospital"], a.id);
+}
+
+#[sqlx::test]
+async fn another_hospitals_department_is_not_found_to_read_change_or_delete(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let a = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let b = approved_hospital(&app, &admin, "civil", "Civil Hospital", "LIC-2").await;
+    let cardiology = create_department(&app, &a, "Cardiology").await;
+    let path = format!("/api/hospitals/departments/{cardiology}/");
+
+    let read = app.get(&path, Some(&b.token)).await;
+    let change = app.patch(&path, &json!({ "name": "Mine now" }), Some(&b.token)).await;
+    let replace = app.put(&path, &json!({ "name": "Mine now" }), Some(&b.token)).await;
+    let delete = app.send_json(Method::DELETE, &path, &json!({}), Some(&b.token)).await;
+
+    for response in [read, change, replace, delete] {
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+    let name: String = sqlx::query_scalar("select name from departments where id = $1")
+        .bind(cardiology)
+        .fetch_one(&db)
+        .await
+        .expect("row");
+    assert_eq!(name, "Cardiology", "nothing changed");
+    let deleted = app.send_json(Method::DELETE, &path, &json!({}), Some(&a.token)).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.audit_rows("department_deleted").await.len(), 1);
+}
+
+#[sqlx::test]
+async fn patients_read_departments_of_approved_hospitals_but_cannot_change_them(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let a = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let b = approved_hospital(&app, &admin, "civil", "Civil Hospital", "LIC-2").await;
+    let cardiology = create_department(&app, &a, "Cardiology").await;
+    create_department(&app, &b, "Neurology").await;
+    let closed = create_department(&app, &a, "Closed Ward").await;
+    app.patch(&format!("/api/hospitals/departments/{closed}/"), &json!({ "is_active": false }), Some(&a.token)).await;
+    approve(&app, &admin, b.id, false).await;
+    let patient = app.register_patient("zainab").await;
+    let token = app.login(&patient).await.access;
+
+    let all = json_body(app.get("/api/hospitals/departments/", Some(&token)).await).await;
+    let of_a =
+        json_body(app.get(&format!("/api/hospitals/departments/?hospital_id={}", a.id), Some(&token)).await).await;
+    let nested = json_body(app.get(&format!("/api/hospitals/{}/departments/", a.id), Some(&token)).await).await;
+    let create = app.post("/api/hospitals/departments/", &json!({ "name": "Mine" }), Some(&token)).await;
+    let change =
+        app.patch(&format!("/api/hospitals/departments/{cardiology}/"), &json!({ "name": "X" }), Some(&token)).await;
+    let anonymous = app.get("/api/hospitals/departments/", None).await;
+
+    assert_eq!(all["count"], 1, "only the approved hospital's active department: {all}");
+    assert_eq!(of_a["results"][0]["name"], "Cardiology");
+    assert_eq!(nested["count"], 1);
+    assert_eq!(create.status(), StatusCode::FORBIDDEN);
+    assert_eq!(change.status(), StatusCode::FORBIDDEN);
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test]
+async fn a_created_doctor_gets_the_original_username_and_a_strong_one_time_password(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+
+    let first = create_doctor(&app, &hospital, "Ali", "Mehmood").await;
+    let second = create_doctor(&app, &hospital, "Ali", "Mehmood").await;
+
+    assert_eq!(first["username"], "alimehmood_jinnahhospital");
+    assert_eq!(second["username"], "alimehmood_jinnahhospital1");
+    assert_eq!(first["credentials"]["username"], first["username"]);
+    assert_eq!(first["credentials"]["password"], first["password"]);
+    assert_eq!(first["doctor"]["hospital"], hospital.id);
+    assert_eq!(first["doctor"]["available_timings"], json!({ "monday": ["09:00-13:00"] }));
+    let password = first["password"].as_str().expect("password");
+    assert!(password.len() >= 12);
+    assert!(password.chars().any(|c| c.is_ascii_uppercase()) && password.chars().any(|c| c.is_ascii_lowercase()));
+    assert!(password.chars().any(|c| c.is_ascii_digit()) && password.chars().any(|c| "!@#$%^&*".contains(c)));
+    let stored: String =
+        sqlx::query_scalar("select password_hash from users where username = 'alimehmood_jinnahhospital'")
+            .fetch_one(&db)
+            .await
+            .expect("row");
+    assert!(stored.starts_with("$argon2id$") && !stored.contains(password));
+    let audit: i64 = sqlx::query_scalar("select count(*) from audit_log where details::text like '%' || $1 || '%'")
+        .bind(password)
+        .fetch_one(&db)
+        .await
+        .expect("count");
+    assert_eq!(audit, 0, "the password is in no audit row");
+
+    let doctor = TestUser { id: 0, username: "alimehmood_jinnahhospital".into(), password: password.into() };
+    let tokens = app.login(&doctor).await;
+    assert_eq!(claims(&tokens.access)["hospital_id"], hospital.id);
+    let blocked = app.get("/api/accounts/users/", Some(&tokens.access)).await;
+    assert_eq!(blocked.status(), StatusCode::FORBIDDEN);
+    assert_eq!(json_body(blocked).await["code"], "password_change_required");
+}
+
+#[sqlx::test]
+async fn concurrent_doctor_creations_with_one_name_get_distinct_usernames(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+
+    let responses =
+        futures::future::join_all((0..20).map(|_| {
+            app.post("/api/hospitals/doctors/create/", &doctor_body("Ali", "Mehmood"), Some(&hospital.token))
+        }))
+        .await;
+
+    let mut usernames = Vec::new();
+    for response in responses {
+        assert_eq!(response.status(), StatusCode::CREATED);
+        usernames.push(json_body(response).await["username"].as_str().expect("username").to_owned());
+    }
+    usernames.sort();
+    usernames.dedup();
+    assert_eq!(usernames.len(), 20, "{usernames:?}");
+    assert!(usernames.contains(&"alimehmood_jinnahhospital".to_owned()));
+    assert!(usernames.contains(&"alimehmood_jinnahhospital19".to_owned()));
+}
+
+#[sqlx::test]
+async fn doctor_input_is_validated_and_departments_must_be_the_hospitals_own(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let a = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let b = approved_hospital(&app, &admin, "civil", "Civil Hospital", "LIC-2").await;
+    let foreign = create_department(&app, &b, "Neurology").await;
+    let mut body = doctor_body("Ali", "Mehmood");
+    body["available_timings"] = json!({ "funday": ["25:00-26:00"] });
+    body["department"] = json!(foreign);
+    body.as_object_mut().expect("object").remove("specialization");
+
+    let response = app.post("/api/hospitals/doctors/create/", &body, Some(&a.token)).await;
+    let patient = app.register_patient("zainab").await;
+    let patient_token = app.login(&patient).await.access;
+    let by_patient =
+        app.post("/api/hospitals/doctors/create/", &doctor_body("Ali", "Mehmood"), Some(&patient_token)).await;
+
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let errors = json_body(response).await;
+    for field in ["available_timings", "department", "specialization"] {
+        assert!(errors[field].is_array(), "{field} missing from {errors}");
+    }
+    assert_eq!(by_patient.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.user_count().await, 4, "admin, two hospitals, the patient: no doctor");
+}
+
+#[sqlx::test]
+async fn another_hospitals_doctor_is_not_found_and_lists_are_scoped(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let a = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let b = approved_hospital(&app, &admin, "civil", "Civil Hospital", "LIC-2").await;
+    let cardiology = create_department(&app, &a, "Cardiology").await;
+    let ali = create_doctor(&app, &a, "Ali", "Mehmood").await;
+    let sara = create_doctor(&app, &a, "Sara", "Khan").await;
+    create_doctor(&app, &b, "Omar", "Farooq").await;
+    let ali_id = ali["doctor"]["id"].as_i64().expect("id");
+    let sara_id = sara["doctor"]["id"].as_i64().expect("id");
+    let path = format!("/api/hospitals/doctors/{ali_id}/");
+
+    let read = app.get(&path, Some(&b.token)).await;
+    let change = app.patch(&path, &json!({ "is_active": false }), Some(&b.token)).await;
+    let moved = app
+        .patch(&path, &json!({ "department": cardiology, "specialization": "Interventional" }), Some(&a.token))
+        .await;
+    app.patch(&format!("/api/hospitals/doctors/{sara_id}/"), &json!({ "is_active": false }), Some(&a.token)).await;
+    let own = json_body(app.get("/api/hospitals/doctors/", Some(&a.token)).await).await;
+    let by_department =
+        json_body(app.get(&format!("/api/hospitals/doctors/?department={cardiology}"), Some(&a.token)).await).await;
+    let patient = app.register_patient("zainab").await;
+    let patient_token = app.login(&patient).await.access;
+    let public = json_body(app.get(&format!("/api/hospitals/{}/doctors/", a.id), Some(&patient_token)).await).await;
+    let owner_view = json_body(app.get(&format!("/api/hospitals/{}/doctors/", a.id), Some(&a.token)).await).await;
+
+    assert_eq!(read.status(), StatusCode::NOT_FOUND);
+    assert_eq!(change.status(), StatusCode::NOT_FOUND);
+    assert_eq!(moved.status(), StatusCode::OK);
+    assert_eq!(json_body(moved).await["department_name"], "Cardiology");
+    assert_eq!(own["count"], 2, "the hospital's own doctors only");
+    assert_eq!(by_department["count"], 1);
+    assert_eq!(public["count"], 1, "active doctors only for others");
+    assert_eq!(public["results"][0]["id"], ali_id);
+    assert_eq!(owner_view["count"], 2);
+    let active: bool = sqlx::query_scalar("select is_active from doctor_profiles where id = $1")
+        .bind(ali_id)
+        .fetch_one(&db)
+        .await
+        .expect("row");
+    assert!(active, "hospital B changed nothing");
+}
+
+#[sqlx::test]
+async fn dashboard_stats_count_hospitals_from_their_table(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    register(&app, "civil", "Civil Hospital", "LIC-2", "24.9", "67.1").await;
+    let (rejected, _) = register(&app, "shady", "Shady Clinic", "LIC-3", "24.9", "67.1").await;
+    approve(&app, &admin, rejected, false).await;
+    create_doctor(&app, &hospital, "Ali", "Mehmood").await;
+    app.user(UserType::Patient, "patient1").await;
+
+    let stats = json_body(app.get("/api/accounts/dashboard-stats/", Some(&admin)).await).await;
+
+    assert_eq!(stats["total_hospitals"], 3);
+    assert_eq!(stats["approved_hospitals"], 1);
+    assert_eq!(stats["pending_hospitals"], 1);
+    assert_eq!(stats["total_doctors"], 1);
+    assert_eq!(stats["total_patients"], 1);
+}
