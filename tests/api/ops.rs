@@ -105,6 +105,17 @@ async fn the_openapi_document_describes_every_route(db: PgPool) {
         ("/readyz", "get"),
         ("/metrics", "get"),
         ("/api/ops/queues/", "get"),
+        ("/api/hospitals/register/", "post"),
+        ("/api/hospitals/", "get"),
+        ("/api/hospitals/{id}/", "patch"),
+        ("/api/hospitals/{id}/approve/", "patch"),
+        ("/api/hospitals/nearby/", "get"),
+        ("/api/hospitals/departments/", "post"),
+        ("/api/hospitals/departments/{id}/", "delete"),
+        ("/api/hospitals/{id}/departments/", "get"),
+        ("/api/hospitals/doctors/create/", "post"),
+        ("/api/hospitals/doctors/{id}/", "patch"),
+        ("/api/hospitals/{id}/doctors/", "get"),
         ("/api/ops/queues/{queue}/jobs/{job_id}/retry/", "post"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
