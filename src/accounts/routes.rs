@@ -23,7 +23,8 @@ use crate::{
     state::AppState,
 };
 
-pub(super) const USERNAME_TAKEN: &str = "A user with that username already exists.";
+/// The message of a username clash (DRF's own).
+pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(

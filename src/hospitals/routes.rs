@@ -13,9 +13,11 @@ use super::{
 };
 use crate::{
     accounts::{
-        dto::{bounded, required},
-        model::{Password, PhoneNumber, Principal, UserType, Username, validate_email},
+        dto::required,
+        model::{PhoneNumber, Principal, UserType, validate_email},
+        registration::{AccountFields, check_account},
         repo as accounts_repo,
+        routes::USERNAME_TAKEN,
     },
     audit::{self, AuditEvent, RequestMeta},
     http::{
@@ -28,7 +30,6 @@ use crate::{
 };
 
 const LICENSE_TAKEN: &str = "A hospital with this license number already exists.";
-const USERNAME_TAKEN: &str = "A user with that username already exists.";
 /// Nearby answers at most this many hospitals, and radii above this are refused.
 const NEARBY_LIMIT: i64 = 200;
 const NEARBY_MAX_RADIUS_KM: f64 = 500.0;
@@ -197,48 +198,21 @@ pub async fn register(
 ) -> Result<HttpResponse, ApiError> {
     let region = state.settings.accounts.default_phone_region.clone();
     let mut errors = FieldErrors::new();
-    let username_text = required(&mut errors, "username", body.username);
-    let username = if username_text.is_empty() {
-        None
-    } else {
-        Username::parse(&username_text).map_err(|m| errors.add("username", m)).ok()
-    };
-    if let Some(name) = &username
-        && accounts_repo::username_taken(&state.db, name.as_str(), None).await?
-    {
-        errors.add("username", USERNAME_TAKEN);
-    }
-    let email_text = required(&mut errors, "email", body.email);
-    let email = if email_text.is_empty() {
-        email_text
-    } else {
-        validate_email(&email_text).map_err(|m| errors.add("email", m)).unwrap_or_default()
-    };
-    let first_name = required(&mut errors, "first_name", body.first_name);
-    let first_name = bounded(&mut errors, "first_name", Some(first_name), 150).unwrap_or_default();
-    let last_name = required(&mut errors, "last_name", body.last_name);
-    let last_name = bounded(&mut errors, "last_name", Some(last_name), 150).unwrap_or_default();
-    let phone_text = required(&mut errors, "phone_number", body.phone_number);
-    let phone_number = if phone_text.is_empty() {
-        phone_text
-    } else {
-        PhoneNumber::parse(&phone_text, &region)
-            .map(PhoneNumber::into_inner)
-            .map_err(|m| errors.add("phone_number", m))
-            .unwrap_or_default()
-    };
-    let password_text = required(&mut errors, "password", body.password);
-    let confirm = required(&mut errors, "password_confirm", body.password_confirm);
-    let password = if password_text.is_empty() {
-        None
-    } else {
-        Password::parse(&password_text, &[&username_text, &email, &first_name, &last_name])
-            .map_err(|problems| problems.into_iter().for_each(|p| errors.add("password", p)))
-            .ok()
-    };
-    if !confirm.is_empty() && !password_text.is_empty() && confirm != password_text {
-        errors.add("password_confirm", "Passwords do not match.");
-    }
+    let account = check_account(
+        &state,
+        &mut errors,
+        AccountFields {
+            username: body.username,
+            email: body.email,
+            password: body.password,
+            password_confirm: body.password_confirm,
+            first_name: body.first_name,
+            last_name: body.last_name,
+            phone_number: body.phone_number,
+        },
+        true,
+    )
+    .await?;
     let fields = hospital_fields(
         &mut errors,
         HospitalRequest {
@@ -257,7 +231,7 @@ pub async fn register(
         ["hospital_name", "hospital_email", "hospital_phone", ""],
     );
     errors.into_result()?;
-    let (Some(username), Some(password)) = (username, password) else {
+    let (Some(username), Some(password)) = (account.username, account.password) else {
         return Err(ApiError::Internal(anyhow::anyhow!("registration passed validation incomplete")));
     };
 
@@ -267,10 +241,10 @@ pub async fn register(
         &mut *tx,
         &accounts_repo::NewUser {
             username: username.as_str(),
-            email: &email,
-            first_name: &first_name,
-            last_name: &last_name,
-            phone_number: Some(&phone_number),
+            email: &account.email,
+            first_name: &account.first_name,
+            last_name: &account.last_name,
+            phone_number: account.phone.as_ref().map(PhoneNumber::as_str),
             user_type: UserType::Hospital,
             password_hash: &hash,
             is_active: false,

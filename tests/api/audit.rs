@@ -4,7 +4,7 @@ use carehub::audit::{ChainReport, verify_chain};
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
-use crate::helpers::{TestApp, json_body};
+use crate::helpers::{TestApp, database_url, json_body};
 
 async fn some_activity(app: &TestApp) {
     let user = app.register_patient("zainab").await;
@@ -112,14 +112,7 @@ async fn a_deleted_audit_row_is_detected_at_its_successor(db: PgPool) {
 #[sqlx::test]
 async fn the_cli_creates_an_admin_and_verifies_the_chain(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let options = db.connect_options();
-    let url = format!(
-        "postgres://{}@{}:{}/{}",
-        options.get_username(),
-        options.get_host(),
-        options.get_port(),
-        options.get_database().expect("database name")
-    );
+    let url = database_url(&db);
     let carehub = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_carehub"))
             .args(args)

@@ -215,6 +215,18 @@ impl Drop for TestApp {
     }
 }
 
+/// The URL of the test's own database, for the `carehub` binary run as a child process.
+pub fn database_url(db: &PgPool) -> String {
+    let options = db.connect_options();
+    format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().expect("database name")
+    )
+}
+
 /// A valid registration body.
 pub fn registration(username: &str) -> Value {
     json!({

@@ -26,7 +26,7 @@ use wiremock::{
     matchers::{body_string_contains, header, method, path},
 };
 
-use crate::helpers::{TestApp, json_body};
+use crate::helpers::{TestApp, database_url, json_body};
 
 const TO: &str = "+923001234567";
 const TWILIO_PATH: &str = "/2010-04-01/Accounts/AC123/Messages.json";
@@ -520,7 +520,7 @@ async fn the_worker_serves_health_and_job_metrics(db: PgPool) {
     eventually(10, "sent", || async { sms_status(&db, id).await.0 == "SENT" }).await;
     workers.stop().await;
     let mut app_settings = Settings::for_tests().expect("settings");
-    app_settings.database_url = runtime_url(&db).into();
+    app_settings.database_url = database_url(&db).into();
     let probe = carehub::startup::OpsServer::start(std::sync::Arc::new(app_settings), 0).expect("ops server");
     let base = format!("http://127.0.0.1:{}", probe.port());
 
@@ -532,15 +532,4 @@ async fn the_worker_serves_health_and_job_metrics(db: PgPool) {
     assert!(metrics.contains("jobs_started_total{queue=\"carehub:sms\"}"), "{metrics}");
     assert!(metrics.contains("jobs_succeeded_total{queue=\"carehub:sms\"}"));
     assert!(metrics.contains("job_duration_seconds_bucket{queue=\"carehub:sms\""));
-}
-
-fn runtime_url(db: &PgPool) -> String {
-    let options = db.connect_options();
-    format!(
-        "postgres://{}@{}:{}/{}",
-        options.get_username(),
-        options.get_host(),
-        options.get_port(),
-        options.get_database().expect("database")
-    )
 }
