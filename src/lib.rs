@@ -2,6 +2,7 @@
 //! is a thin command-line layer over this library.
 
 pub mod accounts;
+pub mod appointments;
 pub mod audit;
 pub mod cli;
 pub mod config;

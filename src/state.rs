@@ -18,6 +18,8 @@ pub struct AppState {
     pub login_throttle: LoginThrottle,
     pub redis: redis::Client,
     pub metrics: PrometheusHandle,
+    /// This process's per-hospital appointment desks (actors).
+    pub desks: crate::appointments::desk::DeskRegistry,
 }
 
 impl AppState {
@@ -28,6 +30,7 @@ impl AppState {
             hasher: PasswordHasher::new()?,
             login_throttle: LoginThrottle::new(&settings.auth),
             redis: redis::Client::open(settings.redis_url.expose_secret())?,
+            desks: crate::appointments::desk::DeskRegistry::new(db.clone()),
             db,
             metrics,
             settings,

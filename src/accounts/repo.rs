@@ -361,7 +361,7 @@ pub async fn list_users(
     Ok((users.into_iter().map(User::finish).collect(), count))
 }
 
-/// The admin dashboard's counts, in one statement (there are no appointments yet).
+/// The admin dashboard's counts, in one statement.
 pub async fn dashboard_stats(db: impl PgExecutor<'_>) -> sqlx::Result<DashboardStats> {
     sqlx::query_as(
         "select count(*) as total_users, \
@@ -370,8 +370,8 @@ pub async fn dashboard_stats(db: impl PgExecutor<'_>) -> sqlx::Result<DashboardS
                 (select count(*) from hospitals) as total_hospitals, \
                 (select count(*) from hospitals where is_approved) as approved_hospitals, \
                 (select count(*) from hospitals where not is_approved and rejected_at is null) as pending_hospitals, \
-                0::bigint as total_appointments, \
-                0::bigint as pending_appointments \
+                (select count(*) from appointments) as total_appointments, \
+                (select count(*) from appointments where status = 'REQUESTED') as pending_appointments \
          from users",
     )
     .fetch_one(db)

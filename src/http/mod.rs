@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::hospitals::departments::configure(cfg);
     crate::hospitals::doctors::configure(cfg);
     crate::hospitals::routes::configure(cfg);
+    crate::appointments::routes::configure(cfg);
     cfg.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/schema/", openapi::ApiDoc::openapi()));
 }
 

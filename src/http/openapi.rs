@@ -6,7 +6,7 @@ use utoipa::{
     openapi::security::{Http, HttpAuthScheme, SecurityScheme},
 };
 
-use crate::{accounts, hospitals, ops};
+use crate::{accounts, appointments, hospitals, ops};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -42,6 +42,14 @@ use crate::{accounts, hospitals, ops};
         hospitals::doctors::replace,
         hospitals::doctors::patch,
         hospitals::doctors::of_hospital,
+        appointments::routes::book,
+        appointments::routes::my_appointments,
+        appointments::routes::hospital_appointments,
+        appointments::routes::doctor_appointments,
+        appointments::routes::detail,
+        appointments::routes::assign_doctor,
+        appointments::routes::set_status,
+        appointments::routes::cancel,
         ops::routes::healthz,
         ops::routes::readyz,
         ops::routes::metrics,
@@ -55,6 +63,7 @@ use crate::{accounts, hospitals, ops};
         (name = "hospitals", description = "Registration, approval, directory, nearby search"),
         (name = "departments", description = "A hospital's departments"),
         (name = "doctors", description = "A hospital's doctors"),
+        (name = "appointments", description = "Booking, assignment, status"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]

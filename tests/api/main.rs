@@ -2,6 +2,7 @@
 //! Redis. Run with `./scripts/test`.
 
 mod accounts;
+mod appointments;
 mod audit;
 mod auth;
 mod cli;

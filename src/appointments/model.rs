@@ -1,0 +1,137 @@
+//! Appointment types, the status machine, and who may do what (the one place these rules live).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::accounts::model::{Principal, UserType};
+
+/// `REQUESTED → CONFIRMED | CANCELLED`, `CONFIRMED → COMPLETED | CANCELLED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    Requested,
+    Confirmed,
+    Completed,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requested => "REQUESTED",
+            Self::Confirmed => "CONFIRMED",
+            Self::Completed => "COMPLETED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.to_ascii_uppercase().as_str() {
+            "REQUESTED" => Some(Self::Requested),
+            "CONFIRMED" => Some(Self::Confirmed),
+            "COMPLETED" => Some(Self::Completed),
+            "CANCELLED" => Some(Self::Cancelled),
+            _ => None,
+        }
+    }
+
+    /// Whether the machine allows `self → to`.
+    pub fn may_become(self, to: Self) -> bool {
+        matches!(
+            (self, to),
+            (Self::Requested, Self::Confirmed | Self::Cancelled) | (Self::Confirmed, Self::Completed | Self::Cancelled)
+        )
+    }
+}
+
+impl TryFrom<String> for Status {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw).ok_or(raw)
+    }
+}
+
+/// An appointment as the API shows it (the reference's `Appointment`, which the doctor's list's
+/// `DoctorAppointment` is a subset of, plus `patient_email`).
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Appointment {
+    pub id: i64,
+    pub patient: i64,
+    pub patient_name: String,
+    pub patient_phone: String,
+    pub patient_email: String,
+    pub hospital: i64,
+    pub hospital_name: String,
+    pub department: i64,
+    pub department_name: String,
+    pub assigned_doctor: Option<i64>,
+    pub doctor_name: String,
+    pub requested_time: DateTime<Utc>,
+    pub confirmed_time: Option<DateTime<Utc>>,
+    pub duration_minutes: Option<i32>,
+    #[sqlx(try_from = "String")]
+    pub status: Status,
+    pub reason: String,
+    pub notes: String,
+    pub assigned_by: Option<i64>,
+    pub assigned_by_name: String,
+    pub assigned_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The hospital's IANA time zone (for times shown to the patient).
+    #[serde(skip)]
+    pub hospital_time_zone: String,
+    #[serde(skip)]
+    pub doctor_user: Option<i64>,
+}
+
+/// Who may do what with appointments.
+pub mod policy {
+    use super::{Appointment, Principal, Status, UserType};
+
+    /// Parties of an appointment see it; everyone else gets a 404.
+    pub fn may_see(principal: &Principal, appointment: &Appointment) -> bool {
+        match principal.user_type {
+            UserType::Admin => true,
+            UserType::Patient => appointment.patient == principal.user_id.0,
+            UserType::Hospital => principal.hospital_id == Some(appointment.hospital),
+            UserType::Doctor => appointment.doctor_user == Some(principal.user_id.0),
+        }
+    }
+
+    /// Who may move an appointment to `to` (beyond seeing it): the hospital any allowed move,
+    /// the patient only cancel, the assigned doctor only complete.
+    pub fn may_set(principal: &Principal, appointment: &Appointment, to: Status) -> bool {
+        if !may_see(principal, appointment) {
+            return false;
+        }
+        match principal.user_type {
+            UserType::Hospital => true,
+            UserType::Patient => to == Status::Cancelled,
+            UserType::Doctor => to == Status::Completed,
+            UserType::Admin => false,
+        }
+    }
+
+    pub fn may_book(principal: &Principal) -> bool {
+        principal.user_type == UserType::Patient
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Status::{self, *};
+
+    #[test]
+    fn only_the_documented_moves_are_allowed() {
+        let all = [Requested, Confirmed, Completed, Cancelled];
+        let allowed: Vec<(Status, Status)> =
+            all.iter().flat_map(|a| all.iter().map(move |b| (*a, *b))).filter(|(a, b)| a.may_become(*b)).collect();
+        assert_eq!(
+            allowed,
+            [(Requested, Confirmed), (Requested, Cancelled), (Confirmed, Completed), (Confirmed, Cancelled)]
+        );
+    }
+}

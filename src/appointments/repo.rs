@@ -1,0 +1,214 @@
+//! Every SQL statement of the appointments context.
+
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, PgConnection, PgExecutor};
+
+use super::model::{Appointment, Status};
+
+pub const DOCTOR_OVERLAP: &str = "appointments_doctor_no_overlap";
+pub const PATIENT_OVERLAP: &str = "appointments_patient_no_overlap";
+
+/// One statement for every read: the names the reference shows come from joins, never from a
+/// query per row. (A constant, so the `format!`ed statements carry no outside input.)
+const SELECT: &str = "select a.id, a.patient_id as patient, trim(p.first_name || ' ' || p.last_name) as patient_name, \
+     coalesce(p.phone_number, '') as patient_phone, p.email as patient_email, \
+     a.hospital_id as hospital, h.name as hospital_name, a.department_id as department, d.name as department_name, \
+     a.doctor_id as assigned_doctor, coalesce(trim(du.first_name || ' ' || du.last_name), '') as doctor_name, \
+     a.requested_time, a.confirmed_time, a.duration_minutes, a.status, a.reason, a.notes, \
+     a.assigned_by, coalesce(trim(ab.first_name || ' ' || ab.last_name), ab.username, '') as assigned_by_name, \
+     a.assigned_at, a.created_at, a.updated_at, h.time_zone as hospital_time_zone, dp.user_id as doctor_user \
+     from appointments a \
+     join users p on p.id = a.patient_id \
+     join hospitals h on h.id = a.hospital_id \
+     join departments d on d.id = a.department_id \
+     left join doctor_profiles dp on dp.id = a.doctor_id \
+     left join users du on du.id = dp.user_id \
+     left join users ab on ab.id = a.assigned_by";
+
+/// A new booking.
+#[derive(Debug)]
+pub struct NewAppointment<'a> {
+    pub patient_id: i64,
+    pub hospital_id: i64,
+    pub department_id: i64,
+    pub requested_time: DateTime<Utc>,
+    pub reason: &'a str,
+    pub idempotency_key: Option<&'a str>,
+}
+
+/// Inserts a booking; with an idempotency key already used by this patient, inserts nothing and
+/// returns the earlier booking's id.
+pub async fn insert(conn: &mut PgConnection, new: &NewAppointment<'_>) -> sqlx::Result<(i64, bool)> {
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "insert into appointments (patient_id, hospital_id, department_id, requested_time, reason, idempotency_key) \
+         values ($1, $2, $3, $4, $5, $6) \
+         on conflict (patient_id, idempotency_key) where idempotency_key is not null do nothing returning id",
+    )
+    .bind(new.patient_id)
+    .bind(new.hospital_id)
+    .bind(new.department_id)
+    .bind(new.requested_time)
+    .bind(new.reason)
+    .bind(new.idempotency_key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = inserted {
+        return Ok((id, true));
+    }
+    let id = sqlx::query_scalar("select id from appointments where patient_id = $1 and idempotency_key = $2")
+        .bind(new.patient_id)
+        .bind(new.idempotency_key)
+        .fetch_one(conn)
+        .await?;
+    Ok((id, false))
+}
+
+pub async fn get(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Appointment>> {
+    sqlx::query_as(AssertSqlSafe(format!("{SELECT} where a.id = $1"))).bind(id).fetch_optional(db).await
+}
+
+/// Locks the appointment's row for the rest of the transaction.
+pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("select id from appointments where id = $1 for update")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Whose appointments a list shows.
+#[derive(Debug, Clone, Copy)]
+pub enum Owner {
+    Patient(i64),
+    Hospital(i64),
+    /// A doctor, by user id.
+    Doctor(i64),
+}
+
+/// Filters of a list: status and a window on the appointment's time (confirmed, else requested).
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub status: Option<Status>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// A page of one party's appointments, newest first, and the total.
+pub async fn list(
+    conn: &mut PgConnection,
+    owner: Owner,
+    filter: &ListFilter,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<Appointment>, i64)> {
+    let (column, id) = match owner {
+        Owner::Patient(id) => ("a.patient_id", id),
+        Owner::Hospital(id) => ("a.hospital_id", id),
+        Owner::Doctor(user) => ("dp.user_id", user),
+    };
+    let condition = format!(
+        "where {column} = $1 and ($2::text is null or a.status = $2) \
+         and ($3::timestamptz is null or coalesce(a.confirmed_time, a.requested_time) >= $3) \
+         and ($4::timestamptz is null or coalesce(a.confirmed_time, a.requested_time) < $4)"
+    );
+    let status = filter.status.map(Status::as_str);
+    let count: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "select count(*) from appointments a left join doctor_profiles dp on dp.id = a.doctor_id {condition}"
+    )))
+    .bind(id)
+    .bind(status)
+    .bind(filter.from)
+    .bind(filter.to)
+    .fetch_one(&mut *conn)
+    .await?;
+    let rows = sqlx::query_as(AssertSqlSafe(format!(
+        "{SELECT} {condition} order by a.created_at desc, a.id desc limit $5 offset $6"
+    )))
+    .bind(id)
+    .bind(status)
+    .bind(filter.from)
+    .bind(filter.to)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok((rows, count))
+}
+
+/// Assigns a doctor; with a time, confirms the `[start, start + duration)` slot.
+pub async fn assign(
+    conn: &mut PgConnection,
+    id: i64,
+    doctor_id: i64,
+    confirmed: Option<(DateTime<Utc>, i32)>,
+    notes: Option<&str>,
+    assigned_by: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update appointments set doctor_id = $2, assigned_by = $3, assigned_at = now(), \
+                confirmed_time = $4, duration_minutes = $5, \
+                slot = case when $4::timestamptz is null then null \
+                            else tstzrange($4, $4 + make_interval(mins => $5), '[)') end, \
+                status = case when $4::timestamptz is null then status else 'CONFIRMED' end, \
+                notes = coalesce($6, notes), updated_at = now() \
+         where id = $1",
+    )
+    .bind(id)
+    .bind(doctor_id)
+    .bind(assigned_by)
+    .bind(confirmed.map(|(at, _)| at))
+    .bind(confirmed.map(|(_, minutes)| minutes))
+    .bind(notes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves the appointment to `status`; confirming an assigned appointment without a time takes
+/// its requested time and a default-length slot.
+pub async fn set_status(
+    conn: &mut PgConnection,
+    id: i64,
+    status: Status,
+    notes: Option<&str>,
+    default_minutes: i32,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update appointments set status = $2, notes = coalesce($3, notes), updated_at = now(), \
+                confirmed_time = case when $2 = 'CONFIRMED' then coalesce(confirmed_time, requested_time) else confirmed_time end, \
+                duration_minutes = case when $2 = 'CONFIRMED' then coalesce(duration_minutes, $4) else duration_minutes end, \
+                slot = case when $2 = 'CONFIRMED' and slot is null \
+                            then tstzrange(coalesce(confirmed_time, requested_time), \
+                                           coalesce(confirmed_time, requested_time) + make_interval(mins => coalesce(duration_minutes, $4)), '[)') \
+                            else slot end \
+         where id = $1",
+    )
+    .bind(id)
+    .bind(status.as_str())
+    .bind(notes)
+    .bind(default_minutes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An active doctor of `hospital_id`, by profile id.
+pub async fn active_doctor_of(db: impl PgExecutor<'_>, hospital_id: i64, doctor_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists(select 1 from doctor_profiles where id = $1 and hospital_id = $2 and is_active)")
+        .bind(doctor_id)
+        .bind(hospital_id)
+        .fetch_one(db)
+        .await
+}
+
+/// Whether the department belongs to the hospital, is active, and the hospital is approved.
+pub async fn bookable(db: impl PgExecutor<'_>, hospital_id: i64, department_id: i64) -> sqlx::Result<(bool, bool)> {
+    sqlx::query_as(
+        "select coalesce((select is_approved from hospitals where id = $1), false), \
+                exists(select 1 from departments where id = $2 and hospital_id = $1 and is_active)",
+    )
+    .bind(hospital_id)
+    .bind(department_id)
+    .fetch_one(db)
+    .await
+}

@@ -1,0 +1,161 @@
+//! Changes to an existing appointment (assign, status, cancel): one transaction each, the row
+//! locked, the status machine and the parties' rights checked, overlaps refused by the database,
+//! the patient's SMS queued and the change audited in the same transaction.
+
+use carehub_workers::sms::{Purpose, queue_sms};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgPool;
+
+use super::{
+    model::{Appointment, Status, policy},
+    repo,
+};
+use crate::{
+    accounts::model::{Principal, UserType},
+    audit::{self, AuditEvent, RequestMeta},
+    http::error::{ApiError, FieldErrors, violated_constraint},
+};
+
+/// What to do to an appointment.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Assign {
+        doctor_id: i64,
+        confirmed_time: Option<DateTime<Utc>>,
+        duration_minutes: Option<i32>,
+        notes: Option<String>,
+    },
+    SetStatus {
+        status: Status,
+        notes: Option<String>,
+    },
+}
+
+/// Slot length when none is given.
+pub const DEFAULT_MINUTES: i32 = 30;
+
+fn overlap(err: &sqlx::Error) -> Option<ApiError> {
+    match violated_constraint(err) {
+        Some(repo::DOCTOR_OVERLAP) => {
+            Some(ApiError::Conflict("The doctor already has a confirmed appointment overlapping this time."))
+        }
+        Some(repo::PATIENT_OVERLAP) => {
+            Some(ApiError::Conflict("The patient already has a confirmed appointment overlapping this time."))
+        }
+        _ => None,
+    }
+}
+
+/// The patient's local time of an appointment, in the hospital's zone.
+fn local_time(appointment: &Appointment) -> String {
+    let at = appointment.confirmed_time.unwrap_or(appointment.requested_time);
+    match appointment.hospital_time_zone.parse::<chrono_tz::Tz>() {
+        Ok(zone) => at.with_timezone(&zone).format("%a %d %b %Y, %H:%M %Z").to_string(),
+        Err(_) => at.format("%a %d %b %Y, %H:%M UTC").to_string(),
+    }
+}
+
+/// Applies `command` to appointment `id` for `caller`.
+pub async fn apply(
+    db: &PgPool,
+    caller: &Principal,
+    meta: &RequestMeta,
+    id: i64,
+    command: Command,
+) -> Result<Appointment, ApiError> {
+    let mut tx = db.begin().await?;
+    if !repo::lock(&mut tx, id).await? {
+        return Err(ApiError::NotFound);
+    }
+    let before = repo::get(&mut *tx, id).await?.ok_or(ApiError::NotFound)?;
+    if !policy::may_see(caller, &before) {
+        return Err(ApiError::NotFound);
+    }
+    let to = match &command {
+        Command::Assign { confirmed_time: Some(_), .. } => Status::Confirmed,
+        Command::Assign { .. } => before.status,
+        Command::SetStatus { status, .. } => *status,
+    };
+    match &command {
+        Command::Assign { doctor_id, confirmed_time, duration_minutes, notes } => {
+            if caller.user_type != UserType::Hospital {
+                return Err(ApiError::Forbidden("Only the hospital assigns doctors."));
+            }
+            if before.status != Status::Requested {
+                return Err(ApiError::Conflict("Only a requested appointment can be assigned a doctor."));
+            }
+            let mut errors = FieldErrors::new();
+            if !repo::active_doctor_of(&mut *tx, before.hospital, *doctor_id).await? {
+                errors.add("doctor_id", "No active doctor with this id at this hospital.");
+            }
+            if confirmed_time.is_some_and(|at| at <= Utc::now()) {
+                errors.add("confirmed_time", "The confirmed time must be in the future.");
+            }
+            let minutes = duration_minutes.unwrap_or(DEFAULT_MINUTES);
+            if !(5..=480).contains(&minutes) {
+                errors.add("duration_minutes", "Must be between 5 and 480 minutes.");
+            }
+            errors.into_result()?;
+            let confirmed = confirmed_time.map(|at| (at, minutes));
+            repo::assign(&mut tx, id, *doctor_id, confirmed, notes.as_deref(), caller.user_id.0)
+                .await
+                .map_err(|err| overlap(&err).unwrap_or_else(|| err.into()))?;
+        }
+        Command::SetStatus { status, notes } => {
+            if !policy::may_set(caller, &before, *status) {
+                return Err(ApiError::Forbidden("You may not make this change to the appointment."));
+            }
+            if !before.status.may_become(*status) {
+                return Err(ApiError::Conflict(
+                    "This status change is not allowed from the appointment's current status.",
+                ));
+            }
+            if *status == Status::Confirmed && before.assigned_doctor.is_none() {
+                return Err(ApiError::Conflict("Assign a doctor before confirming the appointment."));
+            }
+            repo::set_status(&mut tx, id, *status, notes.as_deref(), DEFAULT_MINUTES)
+                .await
+                .map_err(|err| overlap(&err).unwrap_or_else(|| err.into()))?;
+        }
+    }
+    let after = repo::get(&mut *tx, id).await?.ok_or(ApiError::NotFound)?;
+    if after.status != before.status && !after.patient_phone.is_empty() {
+        let text = match after.status {
+            Status::Confirmed => Some((
+                format!(
+                    "CareHub: your appointment at {} ({}) with Dr. {} is confirmed for {}.",
+                    after.hospital_name,
+                    after.department_name,
+                    after.doctor_name,
+                    local_time(&after)
+                ),
+                Purpose::AppointmentConfirmation,
+            )),
+            Status::Cancelled => Some((
+                format!(
+                    "CareHub: your appointment at {} on {} has been cancelled.",
+                    after.hospital_name,
+                    local_time(&after)
+                ),
+                Purpose::AppointmentCancellation,
+            )),
+            Status::Requested | Status::Completed => None,
+        };
+        if let Some((text, purpose)) = text {
+            queue_sms(&mut tx, &after.patient_phone, &text, purpose).await?;
+        }
+    }
+    let action = match &command {
+        Command::Assign { .. } => "appointment_assigned",
+        Command::SetStatus { .. } => "appointment_status_changed",
+    };
+    let event = AuditEvent {
+        hospital_id: Some(after.hospital),
+        ..AuditEvent::new(action).by(caller).target("appointment", id)
+    }
+    .details(json!({ "from": before.status.as_str(), "to": to.as_str(), "doctor_id": after.assigned_doctor }));
+    audit::record(&mut tx, meta, event).await?;
+    tx.commit().await?;
+    Ok(after)
+}

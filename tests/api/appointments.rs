@@ -1,0 +1,442 @@
+//! Appointments: booking, lists, assignment, the status machine, SMS, and no double booking
+//! under concurrency, in one process and across two `carehub serve` processes.
+
+use std::time::Duration;
+
+use carehub::accounts::model::UserType;
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::helpers::{PASSWORD, TestApp, TestUser, database_url, json_body};
+
+/// An approved hospital with a department and two active doctors, and its token.
+struct Clinic {
+    id: i64,
+    token: String,
+    department: i64,
+    doctors: [i64; 2],
+}
+
+async fn clinic(app: &TestApp, admin: &str, tag: &str) -> Clinic {
+    let body = json!({
+        "username": format!("hospital_{tag}"), "email": "it@example.com", "password": PASSWORD,
+        "password_confirm": PASSWORD, "first_name": "Sana", "last_name": "Iqbal", "phone_number": "+923001112233",
+        "hospital_name": format!("Hospital {tag}"), "license_number": format!("LIC-{tag}"),
+        "hospital_email": "desk@example.com", "hospital_phone": "+922134567890", "address": "Road",
+        "location": "Karachi", "latitude": "24.86", "longitude": "67.00",
+    });
+    let registered = json_body(app.post("/api/hospitals/register/", &body, None).await).await;
+    let id = registered["id"].as_i64().expect("hospital id");
+    let approved =
+        app.patch(&format!("/api/hospitals/{id}/approve/"), &json!({ "is_approved": true }), Some(admin)).await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    let user = TestUser { id: 0, username: format!("hospital_{tag}"), password: PASSWORD.into() };
+    let token = app.login(&user).await.access;
+    let department =
+        json_body(app.post("/api/hospitals/departments/", &json!({ "name": "Cardiology" }), Some(&token)).await).await
+            ["id"]
+            .as_i64()
+            .expect("department id");
+    let mut doctors = [0; 2];
+    for (n, name) in ["Ali", "Sara"].into_iter().enumerate() {
+        let body = json!({ "first_name": name, "last_name": "Khan", "email": "d@example.com", "phone_number": "+923214567890",
+                           "license_number": "PMDC", "specialization": "Cardiology", "department": department });
+        let created = json_body(app.post("/api/hospitals/doctors/create/", &body, Some(&token)).await).await;
+        doctors[n] = created["doctor"]["id"].as_i64().expect("doctor id");
+    }
+    Clinic { id, token, department, doctors }
+}
+
+fn in_days(days: i64) -> DateTime<Utc> {
+    let at = Utc::now() + chrono::Duration::days(days);
+    at.date_naive().and_hms_opt(10, 0, 0).expect("time").and_utc()
+}
+
+async fn book(app: &TestApp, patient: &str, clinic: &Clinic) -> i64 {
+    let body = json!({ "hospital": clinic.id, "department": clinic.department, "requested_time": in_days(3), "reason": "Chest pain" });
+    let response = app.post("/api/appointments/", &body, Some(patient)).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+    json_body(response).await["id"].as_i64().expect("id")
+}
+
+async fn patient_token(app: &TestApp, username: &str) -> String {
+    let patient = app.register_patient(username).await;
+    app.login(&patient).await.access
+}
+
+async fn setup(db: &PgPool) -> (TestApp, String, Clinic) {
+    let app = TestApp::spawn(db).await;
+    let admin = app.admin().await;
+    let admin_token = app.login(&admin).await.access;
+    let clinic = clinic(&app, &admin_token, "a").await;
+    (app, admin_token, clinic)
+}
+
+fn assign_body(doctor: i64, at: DateTime<Utc>, minutes: i32) -> Value {
+    json!({ "doctor_id": doctor, "confirmed_time": at, "duration_minutes": minutes })
+}
+
+#[sqlx::test]
+async fn a_patient_books_and_every_party_sees_the_appointment_with_names(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let patient = patient_token(&app, "zainab").await;
+
+    let id = book(&app, &patient, &clinic).await;
+    let mine = json_body(app.get("/api/appointments/my-appointments/", Some(&patient)).await).await;
+    let hospital =
+        json_body(app.get("/api/appointments/hospital-appointments/?status=REQUESTED", Some(&clinic.token)).await)
+            .await;
+    let detail = json_body(app.get(&format!("/api/appointments/{id}/"), Some(&patient)).await).await;
+
+    assert_eq!(mine["count"], 1);
+    assert_eq!(hospital["count"], 1);
+    assert_eq!(detail["status"], "REQUESTED");
+    assert_eq!(detail["patient_name"], "Zainab Ali");
+    assert_eq!(detail["hospital_name"], "Hospital a");
+    assert_eq!(detail["department_name"], "Cardiology");
+    assert_eq!(detail["patient_phone"], "+923007654321");
+    assert_eq!(detail["assigned_doctor"], Value::Null);
+    assert_eq!(app.audit_rows("appointment_booked").await.len(), 1);
+}
+
+#[sqlx::test]
+async fn booking_refuses_bad_input_by_field_and_other_roles(db: PgPool) {
+    let (app, admin, clinic) = setup(&db).await;
+    let other = self::clinic(&app, &admin, "b").await;
+    let patient = patient_token(&app, "zainab").await;
+
+    let past = app.post("/api/appointments/", &json!({ "hospital": clinic.id, "department": clinic.department, "requested_time": "2020-01-01T10:00:00Z" }), Some(&patient)).await;
+    let foreign = app
+        .post(
+            "/api/appointments/",
+            &json!({ "hospital": clinic.id, "department": other.department, "requested_time": in_days(2) }),
+            Some(&patient),
+        )
+        .await;
+    let missing = app.post("/api/appointments/", &json!({}), Some(&patient)).await;
+    let by_hospital = app
+        .post(
+            "/api/appointments/",
+            &json!({ "hospital": clinic.id, "department": clinic.department, "requested_time": in_days(2) }),
+            Some(&clinic.token),
+        )
+        .await;
+
+    assert_eq!(past.status(), StatusCode::BAD_REQUEST);
+    assert!(json_body(past).await["requested_time"].is_array());
+    assert!(json_body(foreign).await["department"].is_array());
+    let missing = json_body(missing).await;
+    for field in ["hospital", "department", "requested_time"] {
+        assert!(missing[field].is_array(), "{field}");
+    }
+    assert_eq!(by_hospital.status(), StatusCode::FORBIDDEN);
+    let count: i64 = sqlx::query_scalar("select count(*) from appointments").fetch_one(&db).await.expect("count");
+    assert_eq!(count, 0);
+}
+
+#[sqlx::test]
+async fn the_same_idempotency_key_books_once(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let patient = patient_token(&app, "zainab").await;
+    let body = json!({ "hospital": clinic.id, "department": clinic.department, "requested_time": in_days(3) });
+    let send = || {
+        app.client
+            .post(app.url("/api/appointments/"))
+            .bearer_auth(&patient)
+            .header("idempotency-key", "booking-123")
+            .json(&body)
+            .send()
+    };
+
+    let first = json_body(send().await.expect("sent")).await;
+    let second = json_body(send().await.expect("sent")).await;
+
+    assert_eq!(first["id"], second["id"]);
+    let count: i64 = sqlx::query_scalar("select count(*) from appointments").fetch_one(&db).await.expect("count");
+    assert_eq!(count, 1);
+}
+
+#[sqlx::test]
+async fn strangers_get_404_and_lists_are_scoped(db: PgPool) {
+    let (app, admin, clinic) = setup(&db).await;
+    let other = self::clinic(&app, &admin, "b").await;
+    let patient = patient_token(&app, "zainab").await;
+    let stranger = patient_token(&app, "omar").await;
+    let id = book(&app, &patient, &clinic).await;
+    let path = format!("/api/appointments/{id}/");
+
+    assert_eq!(app.get(&path, Some(&stranger)).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&path, Some(&other.token)).await.status(), StatusCode::NOT_FOUND);
+    let steal = app
+        .post(&format!("{path}assign-doctor/"), &assign_body(other.doctors[0], in_days(3), 30), Some(&other.token))
+        .await;
+    assert_eq!(steal.status(), StatusCode::NOT_FOUND);
+    let cancel = app.post(&format!("{path}cancel/"), &json!({}), Some(&stranger)).await;
+    assert_eq!(cancel.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        json_body(app.get("/api/appointments/hospital-appointments/", Some(&other.token)).await).await["count"],
+        0
+    );
+    assert_eq!(json_body(app.get("/api/appointments/my-appointments/", Some(&stranger)).await).await["count"], 0);
+    assert_eq!(
+        app.get("/api/appointments/my-appointments/", Some(&clinic.token)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.get("/api/appointments/my-appointments/", None).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test]
+async fn assignment_confirms_the_slot_and_texts_the_patient_in_local_time(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let patient = patient_token(&app, "zainab").await;
+    let id = book(&app, &patient, &clinic).await;
+    let at = in_days(3);
+
+    let response = app
+        .post(
+            &format!("/api/appointments/{id}/assign-doctor/"),
+            &assign_body(clinic.doctors[0], at, 45),
+            Some(&clinic.token),
+        )
+        .await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json_body(response).await;
+    assert_eq!(body["appointment"]["status"], "CONFIRMED");
+    assert_eq!(body["appointment"]["assigned_doctor"], clinic.doctors[0]);
+    assert_eq!(body["appointment"]["doctor_name"], "Ali Khan");
+    assert_eq!(body["appointment"]["assigned_by_name"], "Sana Iqbal");
+    let (to, text): (String, String) =
+        sqlx::query_as("select to_number, body from sms_messages where purpose = 'appointment_confirmation'")
+            .fetch_one(&db)
+            .await
+            .expect("one confirmation");
+    assert_eq!(to, "+923007654321");
+    assert!(text.contains("15:00 PKT"), "10:00 UTC is 15:00 in Karachi: {text}");
+    let rows = app.audit_rows("appointment_assigned").await;
+    assert_eq!(
+        (rows[0].details["from"].as_str(), rows[0].details["to"].as_str()),
+        (Some("REQUESTED"), Some("CONFIRMED"))
+    );
+    let doctor_list =
+        sqlx::query_scalar::<_, i64>("select count(*) from appointments where doctor_id = $1 and status = 'CONFIRMED'")
+            .bind(clinic.doctors[0])
+            .fetch_one(&db)
+            .await
+            .expect("count");
+    assert_eq!(doctor_list, 1);
+}
+
+#[sqlx::test]
+async fn only_the_documented_moves_are_allowed_and_by_the_right_party(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let patient = patient_token(&app, "zainab").await;
+    let id = book(&app, &patient, &clinic).await;
+    let status = |to: &str, token: &str| {
+        app.patch(&format!("/api/appointments/{id}/status/"), &json!({ "status": to, "notes": "n" }), Some(token))
+    };
+
+    let premature = status("COMPLETED", &clinic.token).await;
+    let unassigned_confirm = status("CONFIRMED", &clinic.token).await;
+    let patient_completes = status("COMPLETED", &patient).await;
+    app.post(
+        &format!("/api/appointments/{id}/assign-doctor/"),
+        &assign_body(clinic.doctors[0], in_days(3), 30),
+        Some(&clinic.token),
+    )
+    .await;
+    let completed = status("COMPLETED", &clinic.token).await;
+    let reopen = status("CONFIRMED", &clinic.token).await;
+    let cancel_done = app.post(&format!("/api/appointments/{id}/cancel/"), &json!({}), Some(&patient)).await;
+    let bad = status("LOST", &clinic.token).await;
+
+    assert_eq!(premature.status(), StatusCode::CONFLICT);
+    assert_eq!(unassigned_confirm.status(), StatusCode::CONFLICT);
+    assert_eq!(patient_completes.status(), StatusCode::FORBIDDEN);
+    assert_eq!(completed.status(), StatusCode::OK);
+    assert_eq!(json_body(completed).await["appointment"]["notes"], "n");
+    assert_eq!(reopen.status(), StatusCode::CONFLICT);
+    assert_eq!(cancel_done.status(), StatusCode::CONFLICT);
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
+#[sqlx::test]
+async fn a_patient_cancels_their_own_and_the_freed_slot_can_be_booked_again(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let zainab = patient_token(&app, "zainab").await;
+    let omar = patient_token(&app, "omar").await;
+    let first = book(&app, &zainab, &clinic).await;
+    let second = book(&app, &omar, &clinic).await;
+    let at = in_days(4);
+    let assign = |id: i64| {
+        app.post(
+            &format!("/api/appointments/{id}/assign-doctor/"),
+            &assign_body(clinic.doctors[0], at, 30),
+            Some(&clinic.token),
+        )
+    };
+
+    assert_eq!(assign(first).await.status(), StatusCode::OK);
+    let taken = assign(second).await;
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+    assert!(json_body(taken).await["detail"].as_str().expect("detail").contains("doctor"));
+    let cancelled =
+        app.post(&format!("/api/appointments/{first}/cancel/"), &json!({ "notes": "travelling" }), Some(&zainab)).await;
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    assert_eq!(assign(second).await.status(), StatusCode::OK, "the cancelled slot is free again");
+    let sms: Vec<String> =
+        sqlx::query_scalar("select purpose from sms_messages where purpose like 'appointment%' order by id")
+            .fetch_all(&db)
+            .await
+            .expect("sms");
+    assert_eq!(sms, ["appointment_confirmation", "appointment_cancellation", "appointment_confirmation"]);
+}
+
+#[sqlx::test]
+async fn the_assigned_doctor_lists_and_completes_their_appointments(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let patient = patient_token(&app, "zainab").await;
+    let id = book(&app, &patient, &clinic).await;
+    let created: Vec<(String,)> = sqlx::query_as("select username from users where user_type = 'DOCTOR' order by id")
+        .fetch_all(&db)
+        .await
+        .expect("doctors");
+    // The first doctor's account, as if its generated password had been changed to PASSWORD.
+    sqlx::query("update users set must_change_password = false, password_hash = (select password_hash from users where username = 'zainab') where username = $1")
+        .bind(&created[0].0)
+        .execute(&db)
+        .await
+        .expect("reset");
+    let doctor = app.login(&TestUser { id: 0, username: created[0].0.clone(), password: PASSWORD.into() }).await.access;
+    app.post(
+        &format!("/api/appointments/{id}/assign-doctor/"),
+        &assign_body(clinic.doctors[0], in_days(3), 30),
+        Some(&clinic.token),
+    )
+    .await;
+
+    let list = json_body(app.get("/api/appointments/doctor-appointments/", Some(&doctor)).await).await;
+    let cancel = app.post(&format!("/api/appointments/{id}/cancel/"), &json!({}), Some(&doctor)).await;
+    let complete =
+        app.patch(&format!("/api/appointments/{id}/status/"), &json!({ "status": "COMPLETED" }), Some(&doctor)).await;
+
+    assert_eq!(list["count"], 1);
+    assert_eq!(list["results"][0]["patient_email"], "patient@example.com");
+    assert_eq!(cancel.status(), StatusCode::FORBIDDEN);
+    assert_eq!(complete.status(), StatusCode::OK);
+}
+
+async fn race(
+    app: &TestApp,
+    addresses: &[String],
+    clinic: &Clinic,
+    ids: &[i64],
+    times: &[DateTime<Utc>],
+) -> Vec<StatusCode> {
+    let requests = ids.iter().enumerate().map(|(n, id)| {
+        let url = format!("{}/api/appointments/{id}/assign-doctor/", addresses[n % addresses.len()]);
+        app.client
+            .post(url)
+            .bearer_auth(&clinic.token)
+            .json(&assign_body(clinic.doctors[0], times[n % times.len()], 30))
+            .send()
+    });
+    futures::future::join_all(requests).await.into_iter().map(|r| r.expect("sent").status()).collect()
+}
+
+async fn twenty_bookings(app: &TestApp, clinic: &Clinic) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        let patient = app.user(UserType::Patient, &format!("racer{n}")).await;
+        let token = app.login(&patient).await.access;
+        ids.push(book(app, &token, clinic).await);
+    }
+    ids
+}
+
+#[sqlx::test]
+async fn twenty_concurrent_assignments_of_one_doctor_to_one_time_confirm_exactly_one(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let ids = twenty_bookings(&app, &clinic).await;
+
+    let statuses = race(&app, std::slice::from_ref(&app.address), &clinic, &ids, &[in_days(5)]).await;
+
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 19, "{statuses:?}");
+    let confirmed: i64 = sqlx::query_scalar("select count(*) from appointments where status = 'CONFIRMED'")
+        .fetch_one(&db)
+        .await
+        .expect("n");
+    assert_eq!(confirmed, 1);
+}
+
+#[sqlx::test]
+async fn two_serve_processes_racing_overlapping_slots_confirm_exactly_one(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let ids = twenty_bookings(&app, &clinic).await;
+    let mut servers = Vec::new();
+    let mut addresses = Vec::new();
+    for _ in 0..2 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        servers.push(
+            std::process::Command::new(env!("CARGO_BIN_EXE_carehub"))
+                .arg("serve")
+                .env("DATABASE_URL", database_url(&db))
+                .env("PORT", port.to_string())
+                .env("RUST_LOG", "error")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("carehub serve"),
+        );
+        addresses.push(format!("http://127.0.0.1:{port}"));
+    }
+    for address in &addresses {
+        let mut up = false;
+        for _ in 0..100 {
+            if app.client.get(format!("{address}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(up, "{address} never came up");
+    }
+    // Overlapping, not identical: starts 0, 10 and 20 minutes apart, 30-minute slots.
+    let base = in_days(6);
+    let times: Vec<DateTime<Utc>> = (0..3).map(|n| base + chrono::Duration::minutes(10 * n)).collect();
+
+    let statuses = race(&app, &addresses, &clinic, &ids, &times).await;
+    for mut server in servers {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT), "no 500s: {statuses:?}");
+    let confirmed: i64 = sqlx::query_scalar("select count(*) from appointments where status = 'CONFIRMED'")
+        .fetch_one(&db)
+        .await
+        .expect("n");
+    assert_eq!(confirmed, 1);
+}
+
+#[sqlx::test]
+async fn dashboard_stats_count_appointments(db: PgPool) {
+    let (app, admin, clinic) = setup(&db).await;
+    let patient = patient_token(&app, "zainab").await;
+    let id = book(&app, &patient, &clinic).await;
+    book(&app, &patient, &clinic).await;
+    app.post(
+        &format!("/api/appointments/{id}/assign-doctor/"),
+        &assign_body(clinic.doctors[0], in_days(3), 30),
+        Some(&clinic.token),
+    )
+    .await;
+
+    let stats = json_body(app.get("/api/accounts/dashboard-stats/", Some(&admin)).await).await;
+
+    assert_eq!((stats["total_appointments"].as_i64(), stats["pending_appointments"].as_i64()), (Some(2), Some(1)));
+}
