@@ -79,6 +79,7 @@ pub struct JobSettings {
     pub relay_idle_ms: u64,
     pub purge_sessions_schedule: String,
     pub reminder_sweep_schedule: String,
+    pub reminder_lead_minutes: i32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -162,6 +163,7 @@ impl Settings {
             relay_batch: jobs.relay_batch_size.max(1),
             relay_idle: Duration::from_millis(jobs.relay_idle_ms),
             sms,
+            reminder_lead_minutes: jobs.reminder_lead_minutes.max(1),
         })
     }
 

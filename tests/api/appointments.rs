@@ -440,3 +440,71 @@ async fn dashboard_stats_count_appointments(db: PgPool) {
 
     assert_eq!((stats["total_appointments"].as_i64(), stats["pending_appointments"].as_i64()), (Some(2), Some(1)));
 }
+
+/// Runs two reminder sweeps through the real workers and waits until both ran.
+async fn run_two_reminder_sweeps(db: &PgPool) {
+    use carehub_workers::jobs::{Queue, ReminderSweep};
+    let namespace = format!("test-{}:", uuid::Uuid::new_v4().simple());
+    let mut settings = carehub::config::Settings::for_tests().expect("settings").worker_settings().expect("workers");
+    settings.namespace = namespace.clone();
+    settings.poll_interval = Duration::from_millis(50);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let workers = tokio::spawn(carehub_workers::run_workers(db.clone(), settings, shutdown.clone()));
+    for minute in 0..2 {
+        let tick = Utc::now() + chrono::Duration::minutes(minute);
+        let job = ReminderSweep { tick: tick.to_rfc3339() };
+        carehub_workers::clock::enqueue_tick(db, "reminder-sweep", tick, &job).await.expect("tick");
+    }
+    let mut conn = redis::Client::open("redis://127.0.0.1:6379")
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    for _ in 0..200 {
+        let done: u64 = redis::cmd("SCARD")
+            .arg(format!("{}:done", Queue::Reminder.key(&namespace)))
+            .query_async(&mut conn)
+            .await
+            .expect("scard");
+        if done == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.cancel();
+    workers.await.expect("join").expect("workers ran");
+}
+
+#[sqlx::test]
+async fn a_reminder_goes_out_once_per_slot_and_never_for_a_cancelled_appointment(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let zainab = patient_token(&app, "zainab").await;
+    let omar = patient_token(&app, "omar").await;
+    let kept = book(&app, &zainab, &clinic).await;
+    let cancelled = book(&app, &omar, &clinic).await;
+    let soon = Utc::now() + chrono::Duration::hours(3);
+    for (id, doctor) in [(kept, clinic.doctors[0]), (cancelled, clinic.doctors[1])] {
+        let response = app
+            .post(
+                &format!("/api/appointments/{id}/assign-doctor/"),
+                &assign_body(doctor, soon, 30),
+                Some(&clinic.token),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    app.post(&format!("/api/appointments/{cancelled}/cancel/"), &json!({}), Some(&omar)).await;
+
+    run_two_reminder_sweeps(&db).await;
+
+    let reminders: Vec<(String, String)> =
+        sqlx::query_as("select to_number, body from sms_messages where purpose = 'appointment_reminder'")
+            .fetch_all(&db)
+            .await
+            .expect("rows");
+    assert_eq!(reminders.len(), 1, "{reminders:?}");
+    assert!(reminders[0].1.contains("Hospital a"));
+    let reminded: Vec<i64> =
+        sqlx::query_scalar("select appointment_id from appointment_reminders").fetch_all(&db).await.expect("rows");
+    assert_eq!(reminded, [kept], "the kept appointment's, not the cancelled one's");
+}

@@ -331,7 +331,7 @@ async fn flaky(job: Flaky) -> Result<(), BoxDynError> {
 async fn run_flaky_worker(db: &PgPool, ns: &str, shutdown: CancellationToken) -> anyhow::Result<()> {
     let settings = settings(ns, SmsProvider::Console);
     let conn = redis::Client::open("redis://127.0.0.1:6379")?.get_connection_manager().await?;
-    let ctx = Context { db: db.clone(), sms: SmsProvider::Console, max_attempts: 3 };
+    let ctx = Context { db: db.clone(), sms: SmsProvider::Console, max_attempts: 3, reminder_lead_minutes: 1440 };
     let worker = carehub_workers::standard_worker!(Flaky, Queue::Maintenance, conn, &settings, ctx, 2, flaky);
     Monitor::new()
         .register(worker)

@@ -33,6 +33,8 @@ pub struct WorkerSettings {
     pub relay_batch: i64,
     pub relay_idle: Duration,
     pub sms: SmsProvider,
+    /// How long before an appointment its reminder SMS goes out.
+    pub reminder_lead_minutes: i32,
 }
 
 /// What handlers share.
@@ -41,6 +43,7 @@ pub struct Context {
     pub db: PgPool,
     pub sms: SmsProvider,
     pub max_attempts: usize,
+    pub reminder_lead_minutes: i32,
 }
 
 /// This host's name, for worker names (Heroku's `DYNO`, else `HOSTNAME`).
@@ -188,7 +191,12 @@ pub async fn run(db: PgPool, settings: WorkerSettings, shutdown: CancellationTok
     let Some(conn) = connect_redis(&settings.redis_url, &shutdown).await? else {
         return Ok(());
     };
-    let ctx = Context { db: db.clone(), sms: settings.sms.clone(), max_attempts: settings.max_attempts.max(1) };
+    let ctx = Context {
+        db: db.clone(),
+        sms: settings.sms.clone(),
+        max_attempts: settings.max_attempts.max(1),
+        reminder_lead_minutes: settings.reminder_lead_minutes,
+    };
     let relay = tokio::spawn(relay::run(
         db.clone(),
         Pushers::new(&conn, &settings.namespace),
