@@ -379,7 +379,10 @@ pub async fn dashboard_stats(db: impl PgExecutor<'_>) -> sqlx::Result<DashboardS
 }
 
 /// Removes the rows `demo-data` made (audit rows stay: the trail is append-only).
-pub async fn delete_demo_users(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
-    let done = sqlx::query("delete from users where is_demo").execute(db).await?;
+pub async fn delete_demo_users(conn: &mut PgConnection) -> sqlx::Result<u64> {
+    sqlx::query("delete from appointments where patient_id in (select id from users where is_demo)")
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query("delete from users where is_demo").execute(conn).await?;
     Ok(done.rows_affected())
 }

@@ -245,7 +245,25 @@ async fn seed_hospitals(
         available_timings: json!({ "monday": ["09:00-13:00"], "wednesday": ["14:00-18:00"] }),
         is_active: true,
     };
-    hospitals::insert_doctor_profile(&mut *conn, user.id, hospital_id, &fields).await?;
+    let doctor_id = hospitals::insert_doctor_profile(&mut *conn, user.id, hospital_id, &fields).await?;
+    // The demo patient's appointments: one requested, one confirmed with the demo doctor.
+    sqlx::query(
+        "with patient as (select id from users where username = 'demo_patient') \
+         insert into appointments (patient_id, hospital_id, department_id, doctor_id, requested_time, confirmed_time, \
+                                   duration_minutes, slot, status, reason, assigned_at) \
+         select patient.id, $1, $2, null, date_trunc('hour', now()) + interval '3 days', null, null, null, \
+                'REQUESTED', 'Follow-up on blood pressure', null from patient \
+         union all \
+         select patient.id, $1, $2, $3, date_trunc('hour', now()) + interval '2 days', \
+                date_trunc('hour', now()) + interval '2 days', 30, \
+                tstzrange(date_trunc('hour', now()) + interval '2 days', date_trunc('hour', now()) + interval '2 days 30 minutes', '[)'), \
+                'CONFIRMED', 'Chest pain when climbing stairs', now() from patient",
+    )
+    .bind(hospital_id)
+    .bind(cardiology)
+    .bind(doctor_id)
+    .execute(&mut *conn)
+    .await?;
     writeln!(
         out,
         "  {:<9} username: {} password: {} (generated; must be changed at first login)",

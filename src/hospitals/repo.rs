@@ -399,12 +399,16 @@ pub async fn usernames_like(db: impl PgExecutor<'_>, base: &str) -> sqlx::Result
 }
 
 /// Removes the hospitals `demo-data` made (their users, departments and doctors go with them).
-pub async fn delete_demo_hospitals(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
+pub async fn delete_demo_hospitals(conn: &mut PgConnection) -> sqlx::Result<u64> {
+    // Appointments hold their hospital, department and doctor (on delete restrict): first them.
+    sqlx::query("delete from appointments where hospital_id in (select id from hospitals where is_demo)")
+        .execute(&mut *conn)
+        .await?;
     let done = sqlx::query(
         "delete from users where id in (select user_id from hospitals where is_demo) \
             or id in (select p.user_id from doctor_profiles p join hospitals h on h.id = p.hospital_id where h.is_demo)",
     )
-    .execute(db)
+    .execute(conn)
     .await?;
     Ok(done.rows_affected())
 }

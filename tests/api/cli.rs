@@ -84,10 +84,15 @@ async fn dev_migrates_serves_and_stops_cleanly_on_sigterm(db: PgPool) {
     .expect("departments");
     let pending: i64 =
         sqlx::query_scalar("select count(*) from hospitals where not is_approved").fetch_one(&db).await.expect("count");
+    let appointments: Vec<String> = sqlx::query_scalar("select status from appointments order by status")
+        .fetch_all(&db)
+        .await
+        .expect("appointments");
     let status = terminate_and_wait(dev);
 
     assert_eq!(departments, ["Cardiology", "General Medicine", "Neurology"]);
     assert_eq!(pending, 1);
+    assert_eq!(appointments, ["CONFIRMED", "REQUESTED"]);
 
     assert_eq!(demo, 5, "demo admin, patient, two hospital accounts and a doctor");
     assert!(status.success(), "{status:?}");
