@@ -36,8 +36,14 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub http: HttpSettings,
     pub auth: AuthSettings,
+    pub hospitals: HospitalSettings,
     pub accounts: AccountSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HospitalSettings {
+    pub default_time_zone: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -104,6 +110,8 @@ pub enum ConfigError {
     DevelopmentSecret(&'static str),
     #[error("refusing to start: {0}")]
     Sms(&'static str),
+    #[error("hospitals.default_time_zone \"{0}\" is not an IANA time zone")]
+    TimeZone(String),
 }
 
 impl Settings {
@@ -178,6 +186,9 @@ impl Settings {
 
     /// A production process must not run on a secret anyone can read in this repository.
     fn check(&self) -> Result<(), ConfigError> {
+        if self.hospitals.default_time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(ConfigError::TimeZone(self.hospitals.default_time_zone.clone()));
+        }
         match self.sms_provider.as_str() {
             "console" | "twilio" => {}
             _ => return Err(ConfigError::Sms("SMS_PROVIDER must be \"console\" or \"twilio\"")),

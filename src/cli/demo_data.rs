@@ -68,7 +68,7 @@ pub async fn run(db: &PgPool, clear: bool) -> anyhow::Result<String> {
     let fixed = std::env::var("CAREHUB_DEMO_PASSWORD").ok().filter(|p| !p.is_empty());
     let mut tx = db.begin().await?;
     if clear {
-        let removed = repo::delete_demo_users(&mut *tx).await?;
+        let removed = repo::delete_demo_users(&mut tx).await?;
         audit::record(
             &mut tx,
             &cli_meta("demo-data"),
@@ -77,7 +77,7 @@ pub async fn run(db: &PgPool, clear: bool) -> anyhow::Result<String> {
         .await?;
     }
     // The demo hospitals, their departments and doctor are rebuilt on every run.
-    crate::hospitals::repo::delete_demo_hospitals(&mut *tx).await?;
+    crate::hospitals::repo::delete_demo_hospitals(&mut tx).await?;
     let mut out = String::from("Demo accounts (passwords are shown only now):\n");
     for demo in &DEMO_USERS {
         let password = fixed.as_deref().map_or_else(|| generate_password(16), Password::unchecked);
@@ -187,6 +187,7 @@ async fn seed_hospitals(
         location: "Karachi".into(),
         latitude: Some("24.860700".parse()?),
         longitude: Some("67.001100".parse()?),
+        time_zone: "Asia/Karachi".into(),
     };
     let hospital_id = demo_hospital(conn, &hash, "demo_hospital", true, &approved).await?;
     let pending = HospitalFields {
@@ -198,6 +199,7 @@ async fn seed_hospitals(
         location: "Lahore".into(),
         latitude: Some("31.549700".parse()?),
         longitude: Some("74.343600".parse()?),
+        time_zone: "Asia/Karachi".into(),
     };
     demo_hospital(conn, &hash, "demo_pending_hospital", false, &pending).await?;
     writeln!(out, "  {:<9} username: {:<14} password: {}", "HOSPITAL", "demo_hospital", password.expose())?;

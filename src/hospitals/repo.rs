@@ -35,6 +35,8 @@ pub struct HospitalFields {
     pub location: String,
     pub latitude: Option<Decimal>,
     pub longitude: Option<Decimal>,
+    /// IANA zone; only used on insert (registration takes the configured default).
+    pub time_zone: String,
 }
 
 pub async fn insert_hospital(
@@ -44,8 +46,9 @@ pub async fn insert_hospital(
     is_demo: bool,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "insert into hospitals (user_id, name, license_number, email, phone, address, location, latitude, longitude, is_demo) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
+        "insert into hospitals (user_id, name, license_number, email, phone, address, location, latitude, longitude, \
+                                is_demo, time_zone) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id",
     )
     .bind(user_id)
     .bind(&fields.name)
@@ -57,6 +60,7 @@ pub async fn insert_hospital(
     .bind(fields.latitude)
     .bind(fields.longitude)
     .bind(is_demo)
+    .bind(&fields.time_zone)
     .fetch_one(db)
     .await
 }

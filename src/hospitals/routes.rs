@@ -72,9 +72,10 @@ fn hospital_fields(
     body: HospitalRequest,
     current: Option<&Hospital>,
     region: &str,
-    names: [&str; 4],
+    default_zone: &str,
+    names: [&str; 3],
 ) -> HospitalFields {
-    let [name_field, email_field, phone_field, _] = names;
+    let [name_field, email_field, phone_field] = names;
     let text = |errors: &mut FieldErrors, field: &str, value: Option<String>, old: Option<&String>, max: usize| match (
         value, old,
     ) {
@@ -128,7 +129,8 @@ fn hospital_fields(
     if body.is_approved.is_some() {
         errors.add("is_approved", "Approval is changed through PATCH /api/hospitals/{id}/approve/.");
     }
-    HospitalFields { name, license_number, email, phone, address, location, latitude, longitude }
+    let time_zone = current.map_or_else(|| default_zone.to_owned(), |h| h.time_zone.clone());
+    HospitalFields { name, license_number, email, phone, address, location, latitude, longitude, time_zone }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -228,7 +230,8 @@ pub async fn register(
         },
         None,
         &region,
-        ["hospital_name", "hospital_email", "hospital_phone", ""],
+        &state.settings.hospitals.default_time_zone,
+        ["hospital_name", "hospital_email", "hospital_phone"],
     );
     errors.into_result()?;
     let (Some(username), Some(password)) = (account.username, account.password) else {
@@ -396,7 +399,8 @@ async fn update(
         body,
         base,
         &state.settings.accounts.default_phone_region,
-        ["name", "email", "phone", ""],
+        &state.settings.hospitals.default_time_zone,
+        ["name", "email", "phone"],
     );
     errors.into_result()?;
     let mut tx = state.db.begin().await?;

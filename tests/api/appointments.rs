@@ -346,10 +346,10 @@ async fn race(
     futures::future::join_all(requests).await.into_iter().map(|r| r.expect("sent").status()).collect()
 }
 
-async fn twenty_bookings(app: &TestApp, clinic: &Clinic) -> Vec<i64> {
+async fn twenty_bookings(app: &TestApp, clinic: &Clinic, tag: &str) -> Vec<i64> {
     let mut ids = Vec::new();
     for n in 0..20 {
-        let patient = app.user(UserType::Patient, &format!("racer{n}")).await;
+        let patient = app.user(UserType::Patient, &format!("racer{tag}{n}")).await;
         let token = app.login(&patient).await.access;
         ids.push(book(app, &token, clinic).await);
     }
@@ -359,7 +359,7 @@ async fn twenty_bookings(app: &TestApp, clinic: &Clinic) -> Vec<i64> {
 #[sqlx::test]
 async fn twenty_concurrent_assignments_of_one_doctor_to_one_time_confirm_exactly_one(db: PgPool) {
     let (app, _, clinic) = setup(&db).await;
-    let ids = twenty_bookings(&app, &clinic).await;
+    let ids = twenty_bookings(&app, &clinic, "").await;
 
     let statuses = race(&app, std::slice::from_ref(&app.address), &clinic, &ids, &[in_days(5)]).await;
 
@@ -372,18 +372,26 @@ async fn twenty_concurrent_assignments_of_one_doctor_to_one_time_confirm_exactly
     assert_eq!(confirmed, 1);
 }
 
-#[sqlx::test]
-async fn two_serve_processes_racing_overlapping_slots_confirm_exactly_one(db: PgPool) {
-    let (app, _, clinic) = setup(&db).await;
-    let ids = twenty_bookings(&app, &clinic).await;
-    let mut servers = Vec::new();
-    let mut addresses = Vec::new();
+/// Two `carehub serve` processes on the test's database; their base URLs. Killed on drop.
+struct Servers(Vec<std::process::Child>, Vec<String>);
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for server in &mut self.0 {
+            let _ = server.kill();
+            let _ = server.wait();
+        }
+    }
+}
+
+async fn two_servers(app: &TestApp, db: &PgPool) -> Servers {
+    let mut servers = Servers(Vec::new(), Vec::new());
     for _ in 0..2 {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-        servers.push(
+        servers.0.push(
             std::process::Command::new(env!("CARGO_BIN_EXE_carehub"))
                 .arg("serve")
-                .env("DATABASE_URL", database_url(&db))
+                .env("DATABASE_URL", database_url(db))
                 .env("PORT", port.to_string())
                 .env("RUST_LOG", "error")
                 .stdout(std::process::Stdio::null())
@@ -391,9 +399,9 @@ async fn two_serve_processes_racing_overlapping_slots_confirm_exactly_one(db: Pg
                 .spawn()
                 .expect("carehub serve"),
         );
-        addresses.push(format!("http://127.0.0.1:{port}"));
+        servers.1.push(format!("http://127.0.0.1:{port}"));
     }
-    for address in &addresses {
+    for address in &servers.1 {
         let mut up = false;
         for _ in 0..100 {
             if app.client.get(format!("{address}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
@@ -404,23 +412,36 @@ async fn two_serve_processes_racing_overlapping_slots_confirm_exactly_one(db: Pg
         }
         assert!(up, "{address} never came up");
     }
-    // Overlapping, not identical: starts 0, 10 and 20 minutes apart, 30-minute slots.
+    servers
+}
+
+#[sqlx::test]
+async fn two_serve_processes_racing_identical_and_overlapping_slots_confirm_exactly_one(db: PgPool) {
+    let (app, _, mut clinic) = setup(&db).await;
+    let identical = twenty_bookings(&app, &clinic, "a").await;
+    let overlapping = twenty_bookings(&app, &clinic, "b").await;
+    let servers = two_servers(&app, &db).await;
     let base = in_days(6);
+
+    // Identical: 20 assignments of doctor 0 at the same time, half to each process.
+    let same = race(&app, &servers.1, &clinic, &identical, &[base]).await;
+    // Overlapping, not identical: doctor 1, starts 0, 10 and 20 minutes apart, 30-minute slots.
+    clinic.doctors.swap(0, 1);
     let times: Vec<DateTime<Utc>> = (0..3).map(|n| base + chrono::Duration::minutes(10 * n)).collect();
+    let shifted = race(&app, &servers.1, &clinic, &overlapping, &times).await;
+    drop(servers);
 
-    let statuses = race(&app, &addresses, &clinic, &ids, &times).await;
-    for mut server in servers {
-        let _ = server.kill();
-        let _ = server.wait();
+    for statuses in [&same, &shifted] {
+        assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 19, "no 500s: {statuses:?}");
     }
-
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT), "no 500s: {statuses:?}");
-    let confirmed: i64 = sqlx::query_scalar("select count(*) from appointments where status = 'CONFIRMED'")
-        .fetch_one(&db)
-        .await
-        .expect("n");
-    assert_eq!(confirmed, 1);
+    let per_doctor: Vec<i64> = sqlx::query_scalar(
+        "select count(*) from appointments where status = 'CONFIRMED' group by doctor_id order by doctor_id",
+    )
+    .fetch_all(&db)
+    .await
+    .expect("counts");
+    assert_eq!(per_doctor, [1, 1]);
 }
 
 #[sqlx::test]
