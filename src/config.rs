@@ -214,6 +214,11 @@ impl Settings {
         if weak(&self.otp_secret, &defaults.otp_secret) {
             return Err(ConfigError::DevelopmentSecret("OTP_SECRET"));
         }
+        if self.http.metrics_token.expose_secret().is_empty() {
+            return Err(ConfigError::Sms(
+                "CAREHUB__HTTP__METRICS_TOKEN must be set in production (/metrics is otherwise public)",
+            ));
+        }
         if self.sms_provider == "console" {
             return Err(ConfigError::Sms(
                 "the console SMS provider sends nothing; set SMS_PROVIDER=twilio in production",
@@ -245,6 +250,9 @@ mod tests {
         let err = settings.check().expect_err("default OTP secret refused");
         assert!(err.to_string().contains("OTP_SECRET"), "{err}");
         settings.otp_secret = SecretString::from("y".repeat(48));
+        let err = settings.check().expect_err("open /metrics refused");
+        assert!(err.to_string().contains("METRICS_TOKEN"), "{err}");
+        settings.http.metrics_token = SecretString::from("scrape-token");
         let err = settings.check().expect_err("console SMS refused");
         assert!(err.to_string().contains("console"), "{err}");
         settings.sms_provider = "twilio".into();

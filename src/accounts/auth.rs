@@ -80,7 +80,9 @@ pub async fn obtain_pair(
                 Some(_) if !password_ok => "wrong_password",
                 Some(_) => "inactive_account",
             };
-            let mut event = AuditEvent::new("login_failed").details(json!({ "username": username, "reason": reason }));
+            // Capped: a password typed into the username field must not sit in the trail in full.
+            let typed: String = username.chars().take(150).collect();
+            let mut event = AuditEvent::new("login_failed").details(json!({ "username": typed, "reason": reason }));
             if let Some(user) = &candidate {
                 event = event.target("user", user.id);
             }

@@ -82,6 +82,12 @@ pub struct PendingPrincipal {
     pub must_change_password: bool,
 }
 
+/// The caller of an endpoint that anonymous callers may use too: `None` only without an
+/// `Authorization` header. A bad token is still a 401 (the client should refresh it), and a
+/// pending password change still a 403: never a silent downgrade to the anonymous view.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybePrincipal(pub Option<Principal>);
+
 /// A user as the API shows it (the reference's `User`).
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct User {

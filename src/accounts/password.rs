@@ -13,6 +13,9 @@ use super::model::Password;
 #[derive(Clone)]
 pub struct PasswordHasher {
     dummy_hash: Arc<str>,
+    /// At most this many hashes at once (each takes 19 MiB): a flood of logins queues here
+    /// instead of exhausting memory.
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 fn argon2() -> anyhow::Result<Argon2<'static>> {
@@ -28,12 +31,14 @@ fn hash_blocking(password: &str) -> anyhow::Result<String> {
 impl PasswordHasher {
     pub fn new() -> anyhow::Result<Self> {
         let dummy = hash_blocking("carehub-dummy-password-for-unknown-users")?;
-        Ok(Self { dummy_hash: dummy.into() })
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        Ok(Self { dummy_hash: dummy.into(), permits: Arc::new(tokio::sync::Semaphore::new(cores * 2)) })
     }
 
     /// The PHC string of `password`.
     pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
         let password = password.expose().to_owned();
+        let _permit = self.permits.acquire().await.context("hashing permits")?;
         tokio::task::spawn_blocking(move || hash_blocking(&password)).await.context("password hashing task")?
     }
 
@@ -43,6 +48,7 @@ impl PasswordHasher {
         let known = stored.is_some();
         let hash = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let password = password.expose().to_owned();
+        let _permit = self.permits.acquire().await.context("hashing permits")?;
         let matches = tokio::task::spawn_blocking(move || {
             argon2().map(|a| a.verify_password(password.as_bytes(), hash.as_str()).is_ok())
         })

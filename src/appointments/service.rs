@@ -114,6 +114,11 @@ pub async fn apply(
             if *status == Status::Confirmed && before.assigned_doctor.is_none() {
                 return Err(ApiError::Conflict("Assign a doctor before confirming the appointment."));
             }
+            if *status == Status::Confirmed && before.confirmed_time.unwrap_or(before.requested_time) <= Utc::now() {
+                return Err(ApiError::Conflict(
+                    "The requested time has passed; assign the doctor with a new confirmed_time instead.",
+                ));
+            }
             repo::set_status(&mut tx, id, *status, notes.as_deref(), DEFAULT_MINUTES)
                 .await
                 .map_err(|err| overlap(&err).unwrap_or_else(|| err.into()))?;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
-    model::{Doctor, doctor_username_base, parse_timings, policy},
+    model::{Doctor, PublicDoctor, doctor_username_base, parse_timings, policy},
     repo::{self, DoctorFields, DoctorFilter},
     routes::visible_hospital,
 };
@@ -199,7 +199,7 @@ pub async fn create(
             phone_number: Some(&fields.phone_number),
             user_type: UserType::Doctor,
             password_hash: &hash,
-            is_active: true,
+            is_active: fields.is_active,
             must_change_password: true,
             is_demo: false,
         };
@@ -258,26 +258,32 @@ pub async fn list(
     Ok(web::Json(page.respond(count, rows)?))
 }
 
-/// A hospital's doctors, for anyone signed in: active ones, or all of them for the owner.
+/// A hospital's doctors for anyone signed in: active ones in their public shape; for the owner,
+/// all of them in full.
 #[utoipa::path(get, path = "/api/hospitals/{id}/doctors/", tag = "doctors", security(("jwtAuth" = [])),
     params(("id" = i64, Path), PageParams, DoctorListQuery),
-    responses((status = 200, body = Page<Doctor>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Page<PublicDoctor>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn of_hospital(
     state: web::Data<AppState>,
     caller: Principal,
     page: PageRequest,
     id: web::Path<i64>,
     query: web::Query<DoctorListQuery>,
-) -> Result<web::Json<Page<Doctor>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let hospital = visible_hospital(&state, Some(&caller), id.into_inner()).await?;
+    let owner = policy::own_hospital(&caller) == Some(hospital.id);
     let filter = DoctorFilter {
-        active_only: policy::own_hospital(&caller) != Some(hospital.id),
+        active_only: !owner,
         department: query.department,
         specialization: query.specialization.as_deref().filter(|s| !s.is_empty()),
     };
     let mut conn = state.db.acquire().await?;
     let (rows, count) = repo::list_doctors(&mut conn, hospital.id, &filter, page.limit(), page.offset()).await?;
-    Ok(web::Json(page.respond(count, rows)?))
+    if owner {
+        return Ok(HttpResponse::Ok().json(page.respond(count, rows)?));
+    }
+    let public: Vec<PublicDoctor> = rows.into_iter().map(PublicDoctor::from).collect();
+    Ok(HttpResponse::Ok().json(page.respond(count, public)?))
 }
 
 /// One doctor of the caller's hospital.
@@ -336,6 +342,10 @@ async fn update(
     errors.into_result()?;
     let mut tx = state.db.begin().await?;
     repo::update_doctor_profile(&mut *tx, hospital_id, id, &fields).await?;
+    if fields.is_active != current.is_active {
+        // A deactivated doctor is signed out and cannot sign in; reactivation lets them back.
+        repo::set_doctor_login(&mut tx, current.user, fields.is_active).await?;
+    }
     let event = AuditEvent::new("doctor_updated")
         .by(caller)
         .target("doctor", id)

@@ -75,6 +75,38 @@ pub struct Doctor {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A doctor as patients and other hospitals see one: no national id, address, personal
+/// phone, e-mail or login name.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicDoctor {
+    pub id: i64,
+    pub hospital: i64,
+    pub hospital_name: String,
+    pub doctor_name: String,
+    pub department: Option<i64>,
+    pub department_name: Option<String>,
+    pub specialization: String,
+    #[schema(value_type = Object)]
+    pub available_timings: serde_json::Value,
+    pub is_active: bool,
+}
+
+impl From<Doctor> for PublicDoctor {
+    fn from(d: Doctor) -> Self {
+        Self {
+            id: d.id,
+            hospital: d.hospital,
+            hospital_name: d.hospital_name,
+            doctor_name: d.doctor_name,
+            department: d.department,
+            department_name: d.department_name,
+            specialization: d.specialization,
+            available_timings: d.available_timings,
+            is_active: d.is_active,
+        }
+    }
+}
+
 /// One nearby hospital (the reference's `NearbyHospital`).
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct NearbyHospital {

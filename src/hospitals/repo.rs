@@ -180,7 +180,29 @@ pub async fn set_approval(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(user_id) = user_id {
-        sqlx::query("update users set is_active = $2 where id = $1").bind(user_id).bind(approved).execute(conn).await?;
+        sqlx::query("update users set is_active = $2 where id = $1")
+            .bind(user_id)
+            .bind(approved)
+            .execute(&mut *conn)
+            .await?;
+        // The hospital's doctors stand and fall with it (active profiles only come back).
+        sqlx::query(
+            "update users u set is_active = $2 and p.is_active from doctor_profiles p \
+             where p.user_id = u.id and p.hospital_id = $1",
+        )
+        .bind(id)
+        .bind(approved)
+        .execute(&mut *conn)
+        .await?;
+        if !approved {
+            sqlx::query(
+                "update refresh_token_families set revoked_at = now(), revoked_reason = 'hospital_rejected' \
+                 where revoked_at is null and user_id in (select user_id from doctor_profiles where hospital_id = $1)",
+            )
+            .bind(id)
+            .execute(conn)
+            .await?;
+        }
     }
     Ok(user_id)
 }
@@ -344,6 +366,21 @@ pub async fn update_doctor_profile(
     .bind(fields.is_active)
     .execute(db)
     .await?;
+    Ok(())
+}
+
+/// Enables or disables a doctor's account; disabling also ends its logins.
+pub async fn set_doctor_login(conn: &mut PgConnection, user_id: i64, active: bool) -> sqlx::Result<()> {
+    sqlx::query("update users set is_active = $2 where id = $1").bind(user_id).bind(active).execute(&mut *conn).await?;
+    if !active {
+        sqlx::query(
+            "update refresh_token_families set revoked_at = now(), revoked_reason = 'account_deactivated' \
+             where user_id = $1 and revoked_at is null",
+        )
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    }
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use super::{
 use crate::{
     accounts::{
         dto::required,
-        model::{PhoneNumber, Principal, UserType, validate_email},
+        model::{MaybePrincipal, PhoneNumber, Principal, UserType, validate_email},
         registration::{AccountFields, check_account},
         repo as accounts_repo,
         routes::USERNAME_TAKEN,
@@ -101,6 +101,9 @@ fn hospital_fields(
             }
         }
     };
+    if email.len() > 254 {
+        errors.add(email_field, "Ensure this field has no more than 254 characters.");
+    }
     let phone = match (body.phone, current) {
         (None, Some(h)) => h.phone.clone(),
         (raw, _) => {
@@ -309,7 +312,7 @@ pub struct HospitalListQuery {
     responses((status = 200, body = Page<Hospital>), (status = 400), (status = 404, body = ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
-    caller: Option<Principal>,
+    MaybePrincipal(caller): MaybePrincipal,
     page: PageRequest,
     query: web::Query<HospitalListQuery>,
 ) -> Result<web::Json<Page<Hospital>>, ApiError> {
@@ -330,7 +333,17 @@ pub async fn list(
     let (rows, count) =
         repo::list_hospitals(&mut conn, all, approved.filter(|_| all), search.as_deref(), page.limit(), page.offset())
             .await?;
+    let rows = rows.into_iter().map(|h| hide_account(caller.as_ref(), h)).collect();
     Ok(web::Json(page.respond(count, rows)?))
+}
+
+/// The hospital's login name and e-mail are for its owner and admins only.
+fn hide_account(caller: Option<&Principal>, mut hospital: Hospital) -> Hospital {
+    if !caller.is_some_and(|p| policy::may_edit_hospital(p, hospital.id)) {
+        hospital.user_username.clear();
+        hospital.user_email.clear();
+    }
+    hospital
 }
 
 /// Loads a hospital the caller may see: approved ones for everyone, any for admins and its owner.
@@ -345,10 +358,11 @@ pub async fn visible_hospital(state: &AppState, caller: Option<&Principal>, id: 
     responses((status = 200, body = Hospital), (status = 404, body = ErrorBody)))]
 pub async fn detail(
     state: web::Data<AppState>,
-    caller: Option<Principal>,
+    MaybePrincipal(caller): MaybePrincipal,
     id: web::Path<i64>,
 ) -> Result<web::Json<Hospital>, ApiError> {
-    Ok(web::Json(visible_hospital(&state, caller.as_ref(), id.into_inner()).await?))
+    let hospital = visible_hospital(&state, caller.as_ref(), id.into_inner()).await?;
+    Ok(web::Json(hide_account(caller.as_ref(), hospital)))
 }
 
 /// Replace the hospital's record (owner or admin).

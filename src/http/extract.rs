@@ -169,8 +169,27 @@ impl FromRequest for Principal {
     }
 }
 
-/// The client's address: the peer, or with `http.trust_proxy` the first `X-Forwarded-For` hop
-/// (as a Heroku-style router sets it).
+impl FromRequest for crate::accounts::model::MaybePrincipal {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            if !req.headers().contains_key(header::AUTHORIZATION) {
+                return Ok(Self(None));
+            }
+            let pending = authenticate(req).await?;
+            if pending.must_change_password {
+                return Err(ApiError::PasswordChangeRequired);
+            }
+            Ok(Self(Some(pending.principal)))
+        })
+    }
+}
+
+/// The client's address: the peer, or with `http.trust_proxy` the last `X-Forwarded-For` hop,
+/// the one the trusted router appended (earlier hops are whatever the client sent).
 pub fn client_ip(req: &HttpRequest) -> String {
     let trust_proxy = req.app_data::<web::Data<AppState>>().is_some_and(|state| state.settings.http.trust_proxy);
     if trust_proxy
@@ -178,7 +197,7 @@ pub fn client_ip(req: &HttpRequest) -> String {
             .headers()
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .filter(|v| !v.is_empty())
     {

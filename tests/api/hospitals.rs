@@ -190,6 +190,9 @@ async fn the_directory_shows_approved_hospitals_and_admins_see_all(db: PgPool) {
 
     assert_eq!(anonymous["count"], 1);
     assert_eq!(anonymous["results"][0]["name"], "Jinnah Hospital");
+    assert_eq!(anonymous["results"][0]["user_username"], "", "the login name is the owner's and admins' only");
+    let expired = app.get("/api/hospitals/", Some("not-a-valid-token")).await;
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED, "a bad token is refused, not read as anonymous");
     assert_eq!(admin_pending["count"], 1);
     assert_eq!(admin_pending["results"][0]["id"], pending);
     assert_eq!(search["count"], 1);
@@ -483,6 +486,10 @@ async fn another_hospitals_doctor_is_not_found_and_lists_are_scoped(db: PgPool) 
     assert_eq!(by_department["count"], 1);
     assert_eq!(public["count"], 1, "active doctors only for others");
     assert_eq!(public["results"][0]["id"], ali_id);
+    for private in ["cnic", "address", "phone_number", "doctor_email", "doctor_username", "user"] {
+        assert!(public["results"][0].get(private).is_none(), "{private} shown to a patient");
+    }
+    assert!(owner_view["results"][0].get("cnic").is_some(), "the owner sees the full record");
     assert_eq!(owner_view["count"], 2);
     let active: bool = sqlx::query_scalar("select is_active from doctor_profiles where id = $1")
         .bind(ali_id)
@@ -510,4 +517,32 @@ async fn dashboard_stats_count_hospitals_from_their_table(db: PgPool) {
     assert_eq!(stats["pending_hospitals"], 1);
     assert_eq!(stats["total_doctors"], 1);
     assert_eq!(stats["total_patients"], 1);
+}
+
+#[sqlx::test]
+async fn a_deactivated_doctor_and_the_doctors_of_a_rejected_hospital_lose_access(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let created = create_doctor(&app, &hospital, "Ali", "Mehmood").await;
+    let doctor = TestUser {
+        id: 0,
+        username: created["username"].as_str().expect("username").into(),
+        password: created["password"].as_str().expect("password").into(),
+    };
+    let path = format!("/api/hospitals/doctors/{}/", created["doctor"]["id"]);
+    let session = app.login(&doctor).await;
+
+    let off = app.patch(&path, &json!({ "is_active": false }), Some(&hospital.token)).await;
+    assert_eq!(off.status(), StatusCode::OK);
+    assert_eq!(app.get("/api/accounts/me/", Some(&session.access)).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.login_response(&doctor.username, &doctor.password).await.status(), StatusCode::UNAUTHORIZED);
+
+    app.patch(&path, &json!({ "is_active": true }), Some(&hospital.token)).await;
+    let again = app.login(&doctor).await;
+    assert_eq!(app.get("/api/accounts/me/", Some(&again.access)).await.status(), StatusCode::OK);
+
+    approve(&app, &admin, hospital.id, false).await;
+    assert_eq!(app.get("/api/accounts/me/", Some(&again.access)).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.login_response(&doctor.username, &doctor.password).await.status(), StatusCode::UNAUTHORIZED);
 }

@@ -62,6 +62,17 @@ async fn sweep(job: ReminderSweep, ctx: &Context) -> Result<(), BoxDynError> {
     let mut sent = 0;
     for appointment in due {
         let mut tx = ctx.db.begin().await?;
+        // Still confirmed for this slot? (A cancellation may have committed since the select.)
+        let still_due: Option<i64> = sqlx::query_scalar(
+            "select id from appointments where id = $1 and status = 'CONFIRMED' and lower(slot) = $2 for share",
+        )
+        .bind(appointment.id)
+        .bind(appointment.slot_start)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if still_due.is_none() {
+            continue;
+        }
         let claimed = sqlx::query(
             "insert into appointment_reminders (appointment_id, slot_start) values ($1, $2) on conflict do nothing",
         )

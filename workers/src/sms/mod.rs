@@ -19,9 +19,17 @@ pub async fn send_sms(job: SendSms, ctx: Data<Context>, attempt: Attempt) -> Res
 }
 
 async fn deliver(job: SendSms, ctx: &Context, attempt: &Attempt) -> Result<(), BoxDynError> {
-    let Some(message) = store::claim(&ctx.db, job.message_id).await? else {
-        tracing::info!(sms.id = job.message_id, "SMS already sent or being sent; nothing to do");
-        return Ok(());
+    let message = match store::claim(&ctx.db, job.message_id).await? {
+        store::Claim::Mine(message) => message,
+        store::Claim::Done => {
+            tracing::info!(sms.id = job.message_id, "SMS already sent; nothing to do");
+            return Ok(());
+        }
+        // Never sent twice: retried, and if the other run never finishes (it died mid-send),
+        // the job ends dead where operators see it, instead of silently done.
+        store::Claim::InFlight => {
+            return Err(SmsError::Transient("another run of this job is sending the message".into()).into());
+        }
     };
     let provider = ctx.sms.name();
     match ctx.sms.send(job.message_id, &message.to_number, &message.body).await {

@@ -52,12 +52,32 @@ pub struct Claimed {
     pub attempts: i32,
 }
 
-/// Claims the message for this attempt; `None` when it is sent or being sent by another run of
-/// the job. A failed message can be claimed again: an operator re-queued its dead job.
-pub async fn claim(db: &PgPool, message_id: i64) -> sqlx::Result<Option<Claimed>> {
+/// What a claim found.
+#[derive(Debug)]
+pub enum Claim {
+    /// This run sends the message.
+    Mine(Claimed),
+    /// Already sent (or nothing left to send): the job is done.
+    Done,
+    /// Another run claimed it and has not finished (or died mid-send): not ours to resend.
+    InFlight,
+}
+
+/// Claims the message for this attempt. A failed message can be claimed again (an operator
+/// re-queued its dead job), unless it is a redacted one-time code.
+pub async fn claim(db: &PgPool, message_id: i64) -> sqlx::Result<Claim> {
+    if let Some(claimed) = claim_row(db, message_id).await? {
+        return Ok(Claim::Mine(claimed));
+    }
+    let status: Option<String> =
+        sqlx::query_scalar("select status from sms_messages where id = $1").bind(message_id).fetch_optional(db).await?;
+    Ok(if status.as_deref() == Some("SENDING") { Claim::InFlight } else { Claim::Done })
+}
+
+async fn claim_row(db: &PgPool, message_id: i64) -> sqlx::Result<Option<Claimed>> {
     sqlx::query_as(
         "update sms_messages set status = 'SENDING', attempts = attempts + 1, started_at = coalesce(started_at, now()) \
-         where id = $1 and status in ('QUEUED', 'RETRY', 'FAILED') \
+         where id = $1 and status in ('QUEUED', 'RETRY', 'FAILED') and body <> '[redacted]' \
          returning to_number, body, purpose, attempts",
     )
     .bind(message_id)
