@@ -70,6 +70,8 @@ pub struct AuthSettings {
     pub failed_login_replenish_seconds_per_username: u64,
     pub failed_login_burst_per_ip: u32,
     pub failed_login_replenish_seconds_per_ip: u64,
+    /// How long a device cookie (set at login) exempts its client from address throttling.
+    pub device_cookie_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -6,7 +6,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 
 use crate::{
-    accounts::{password::PasswordHasher, throttle::LoginThrottle, tokens::TokenKeys},
+    accounts::{device::DeviceCookies, password::PasswordHasher, throttle::LoginThrottle, tokens::TokenKeys},
+    audit::Pseudonyms,
     config::Settings,
 };
 
@@ -16,6 +17,10 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub hasher: PasswordHasher,
     pub login_throttle: LoginThrottle,
+    /// Signs and checks the device cookies that exempt known clients from address throttling.
+    pub device_cookies: DeviceCookies,
+    /// Keyed hashes for the audit trail (usernames that name no account).
+    pub pseudonyms: Pseudonyms,
     pub redis: redis::Client,
     pub metrics: PrometheusHandle,
     /// This process's per-hospital appointment desks (actors).
@@ -29,6 +34,8 @@ impl AppState {
             tokens: TokenKeys::new(&settings.jwt_secret, settings.auth.access_ttl_minutes),
             hasher: PasswordHasher::new()?,
             login_throttle: LoginThrottle::new(&settings.auth),
+            device_cookies: DeviceCookies::new(&settings.jwt_secret),
+            pseudonyms: Pseudonyms::new(&settings.jwt_secret),
             redis: redis::Client::open(settings.redis_url.expose_secret())?,
             desks: crate::appointments::desk::DeskRegistry::new(db.clone()),
             db,

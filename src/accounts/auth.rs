@@ -1,13 +1,19 @@
 //! Login, refresh-token rotation and logout (`/api/token/...`, the simplejwt paths).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{
+    HttpRequest, HttpResponse,
+    cookie::{Cookie, SameSite, time::Duration as CookieDuration},
+    web,
+};
 use chrono::Duration;
 use serde_json::json;
 
 use super::{
+    device::{self, TrustedDevice},
     dto::{TokenObtainPairRequest, TokenPair, TokenRefreshRequest, required},
     model::{Password, Principal, UserId, UserType},
     repo,
+    throttle::Client,
 };
 use crate::{
     audit::{self, AuditEvent, RequestMeta},
@@ -20,9 +26,9 @@ use crate::{
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/token/").route(web::post().to(obtain_pair)))
-        .service(resource("/api/token/refresh/").route(web::post().to(refresh)))
-        .service(resource("/api/token/blacklist/").route(web::post().to(blacklist)));
+    cfg.service(resource("/api/token/").post(obtain_pair))
+        .service(resource("/api/token/refresh/").post(refresh))
+        .service(resource("/api/token/blacklist/").post(blacklist));
 }
 
 /// The principal a login opens: hospital and doctor accounts carry their hospital's id.
@@ -44,16 +50,19 @@ async fn principal_for(
 /// Obtain an access and refresh token pair.
 ///
 /// Wrong password, unknown user and inactive account (a hospital awaiting approval) get the
-/// same 401. Failed attempts are throttled per username and per client address (429).
+/// same 401. Failed attempts are throttled per username and per client address (429); a client
+/// presenting the device cookie an earlier login of this account set is exempt from the address
+/// budget and draws from its own.
 #[utoipa::path(post, path = "/api/token/", tag = "auth",
     request_body = TokenObtainPairRequest,
     responses(
-        (status = 200, body = TokenPair),
+        (status = 200, body = TokenPair, description = "Logged in; sets the `carehub_device` cookie"),
         (status = 400, description = "A field is missing"),
         (status = 401, body = ErrorBody),
         (status = 429, body = ErrorBody, description = "Too many failed logins"),
     ))]
 pub async fn obtain_pair(
+    req: HttpRequest,
     state: web::Data<AppState>,
     meta: RequestMeta,
     Body(body): Body<TokenObtainPairRequest>,
@@ -64,7 +73,11 @@ pub async fn obtain_pair(
     errors.into_result()?;
 
     let ip = meta.ip.clone().unwrap_or_default();
-    state.login_throttle.check(&username, &ip).map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
+    let device: Option<TrustedDevice> =
+        req.cookie(device::COOKIE).and_then(|cookie| state.device_cookies.verify(cookie.value(), &username));
+    let client = device.as_ref().map_or(Client::Address(&ip), Client::Device);
+    let throttled = |retry_after_secs| ApiError::Throttled { retry_after_secs };
+    state.login_throttle.check(&username, client).map_err(throttled)?;
 
     let candidate = repo::find_login_candidate(&state.db, &username).await?;
     let password_ok = state
@@ -75,23 +88,21 @@ pub async fn obtain_pair(
     let user = match candidate {
         Some(user) if password_ok && user.is_active => user,
         candidate => {
-            let reason = match &candidate {
-                None => "unknown_user",
-                Some(_) if !password_ok => "wrong_password",
-                Some(_) => "inactive_account",
+            let mut event = AuditEvent::new("login_failed");
+            let details = match &candidate {
+                // The account's own name, never what was typed: people type passwords into the
+                // username field, and this trail is append-only.
+                Some(user) => {
+                    event = event.target("user", user.id);
+                    let reason = if password_ok { "inactive_account" } else { "wrong_password" };
+                    json!({ "username": user.username, "reason": reason })
+                }
+                // No account: a keyed hash, so that repeated attempts still correlate.
+                None => json!({ "username_hmac": state.pseudonyms.username(&username), "reason": "unknown_user" }),
             };
-            // Capped: a password typed into the username field must not sit in the trail in full.
-            let typed: String = username.chars().take(150).collect();
-            let mut event = AuditEvent::new("login_failed").details(json!({ "username": typed, "reason": reason }));
-            if let Some(user) = &candidate {
-                event = event.target("user", user.id);
-            }
-            audit::record_alone(&state.db, &meta, event).await?;
-            tracing::info!(reason, "login failed");
-            state
-                .login_throttle
-                .record_failure(&username, &ip)
-                .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
+            audit::record_alone(&state.db, &meta, event.details(details)).await?;
+            tracing::info!(trusted_device = device.is_some(), "login failed");
+            state.login_throttle.record_failure(&username, client).map_err(throttled)?;
             return Err(ApiError::BadCredentials);
         }
     };
@@ -106,7 +117,14 @@ pub async fn obtain_pair(
     tracing::info!(user.id = user.id, "login succeeded");
 
     let access = state.tokens.issue_access(&principal)?;
-    Ok(HttpResponse::Ok().json(TokenPair { access, refresh }))
+    let cookie = Cookie::build(device::COOKIE, state.device_cookies.issue(&user.username))
+        .path(device::COOKIE_PATH)
+        .http_only(true)
+        .secure(state.settings.is_production())
+        .same_site(SameSite::Strict)
+        .max_age(CookieDuration::days(state.settings.auth.device_cookie_days))
+        .finish();
+    Ok(HttpResponse::Ok().cookie(cookie).json(TokenPair { access, refresh }))
 }
 
 fn refresh_field(body: TokenRefreshRequest) -> Result<String, ApiError> {

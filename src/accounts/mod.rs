@@ -2,6 +2,7 @@
 //! rules and changes, patient registration, the admin's view of users.
 
 pub mod auth;
+pub mod device;
 pub mod dto;
 pub mod model;
 pub mod password;

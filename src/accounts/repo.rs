@@ -21,16 +21,20 @@ pub const USERNAME_UNIQUE: &str = "users_username_lower_key";
 #[derive(Debug, sqlx::FromRow)]
 pub struct LoginCandidate {
     pub id: i64,
+    /// As the account spells it (the login may have typed it in another case).
+    pub username: String,
     pub password_hash: String,
     pub is_active: bool,
     pub user_type: String,
 }
 
 pub async fn find_login_candidate(db: impl PgExecutor<'_>, username: &str) -> sqlx::Result<Option<LoginCandidate>> {
-    sqlx::query_as("select id, password_hash, is_active, user_type from users where lower(username) = lower($1)")
-        .bind(username)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as(
+        "select id, username, password_hash, is_active, user_type from users where lower(username) = lower($1)",
+    )
+    .bind(username)
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn get_user(db: impl PgExecutor<'_>, id: UserId) -> sqlx::Result<Option<User>> {

@@ -11,6 +11,7 @@ use super::{
         validate_email,
     },
     registration, repo,
+    throttle::Client,
 };
 use crate::{
     audit::{self, AuditEvent, RequestMeta},
@@ -27,16 +28,11 @@ use crate::{
 pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/api/accounts/me/")
-            .route(web::get().to(me))
-            .route(web::put().to(replace_me))
-            .route(web::patch().to(patch_me)),
-    )
-    .service(resource("/api/accounts/change-password/").route(web::post().to(change_password)))
-    .service(resource("/api/accounts/patients/register/").route(web::post().to(registration::register_patient)))
-    .service(resource("/api/accounts/users/").route(web::get().to(list_users)))
-    .service(resource("/api/accounts/dashboard-stats/").route(web::get().to(dashboard_stats)));
+    cfg.service(resource("/api/accounts/me/").get(me).put(replace_me).patch(patch_me))
+        .service(resource("/api/accounts/change-password/").post(change_password))
+        .service(resource("/api/accounts/patients/register/").post(registration::register_patient))
+        .service(resource("/api/accounts/users/").get(list_users))
+        .service(resource("/api/accounts/dashboard-stats/").get(dashboard_stats));
 }
 
 async fn load_user(state: &AppState, principal: &Principal) -> Result<User, ApiError> {
@@ -178,13 +174,13 @@ pub async fn change_password(
     // The old password is a credential: guessing it through this endpoint is throttled like a login.
     state
         .login_throttle
-        .check(&user.username, &ip)
+        .check(&user.username, Client::Address(&ip))
         .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
     let stored = repo::password_hash(&state.db, caller.user_id).await?;
     if !state.hasher.verify(&Password::unchecked(&old), stored.as_deref()).await? {
         state
             .login_throttle
-            .record_failure(&user.username, &ip)
+            .record_failure(&user.username, Client::Address(&ip))
             .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
         return Err(ApiError::Validation(FieldErrors::single("old_password", "Old password is incorrect.")));
     }

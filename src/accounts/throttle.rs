@@ -3,6 +3,11 @@
 //! locked out by their own successful logins. Once a budget is spent the key is locked until
 //! governor would allow the next attempt, and a locked key is refused before its password is
 //! even checked, so a guess that happens to be right is refused too.
+//!
+//! A client presenting a device cookie of the account it logs in to (see `device`) has logged in
+//! to it before: it is exempt from the address budget (which an outsider behind the same NAT
+//! could otherwise hold spent) and draws from a budget of its own device instead, as large as an
+//! account's. The account's budget applies to every client.
 
 use std::{
     num::NonZeroU32,
@@ -15,12 +20,23 @@ use governor::{
 };
 use moka::sync::Cache;
 
+use super::device::TrustedDevice;
 use crate::config::AuthSettings;
+
+/// Who is trying to log in, as far as throttling is concerned.
+#[derive(Debug, Clone, Copy)]
+pub enum Client<'a> {
+    /// Nothing known but the address.
+    Address(&'a str),
+    /// A device that logged in to this account before.
+    Device(&'a TrustedDevice),
+}
 
 /// Failed-login budgets and the keys locked for spending theirs.
 pub struct LoginThrottle {
     per_username: DefaultKeyedRateLimiter<String>,
     per_ip: DefaultKeyedRateLimiter<String>,
+    per_device: DefaultKeyedRateLimiter<String>,
     locked_until: Cache<String, Instant>,
     clock: DefaultClock,
 }
@@ -47,19 +63,27 @@ impl LoginThrottle {
                 settings.failed_login_burst_per_ip,
                 settings.failed_login_replenish_seconds_per_ip,
             )),
+            per_device: RateLimiter::keyed(quota(
+                settings.failed_login_burst_per_username,
+                settings.failed_login_replenish_seconds_per_username,
+            )),
             locked_until: Cache::builder().max_capacity(1_000_000).time_to_live(Duration::from_secs(longest)).build(),
             clock: DefaultClock::default(),
         }
     }
 
-    fn keys(username: &str, ip: &str) -> [String; 2] {
-        [format!("u:{}", username.to_lowercase()), format!("ip:{ip}")]
+    fn keys(username: &str, client: Client<'_>) -> [String; 2] {
+        let client = match client {
+            Client::Address(ip) => format!("ip:{ip}"),
+            Client::Device(device) => format!("dev:{}", device.0),
+        };
+        [format!("u:{}", username.to_lowercase()), client]
     }
 
-    /// `Err(seconds)` while the username or the address is locked.
-    pub fn check(&self, username: &str, ip: &str) -> Result<(), u64> {
+    /// `Err(seconds)` while the username or the client (address or device) is locked.
+    pub fn check(&self, username: &str, client: Client<'_>) -> Result<(), u64> {
         let now = Instant::now();
-        let wait = Self::keys(username, ip)
+        let wait = Self::keys(username, client)
             .iter()
             .filter_map(|key| self.locked_until.get(key))
             .filter(|until| *until > now)
@@ -72,12 +96,16 @@ impl LoginThrottle {
     }
 
     /// Counts a failed login; `Err(seconds)` when it spent a budget, locking that key.
-    pub fn record_failure(&self, username: &str, ip: &str) -> Result<(), u64> {
-        let [user_key, ip_key] = Self::keys(username, ip);
+    pub fn record_failure(&self, username: &str, client: Client<'_>) -> Result<(), u64> {
+        let [user_key, client_key] = Self::keys(username, client);
+        let client_limiter = match client {
+            Client::Address(_) => &self.per_ip,
+            Client::Device(_) => &self.per_device,
+        };
         let now = self.clock.now();
         let wall = Instant::now();
         let mut longest = None;
-        for (limiter, key) in [(&self.per_username, user_key), (&self.per_ip, ip_key)] {
+        for (limiter, key) in [(&self.per_username, user_key), (client_limiter, client_key)] {
             if let Err(not_until) = limiter.check_key(&key) {
                 let wait = not_until.wait_time_from(now);
                 self.locked_until.insert(key, wall + wait);
@@ -87,6 +115,7 @@ impl LoginThrottle {
         if self.per_username.len() > 100_000 {
             self.per_username.retain_recent();
             self.per_ip.retain_recent();
+            self.per_device.retain_recent();
         }
         match longest {
             Some(wait) => Err(wait.as_secs() + 1),
@@ -107,6 +136,7 @@ mod tests {
             failed_login_replenish_seconds_per_username: 60,
             failed_login_burst_per_ip: 5,
             failed_login_replenish_seconds_per_ip: 60,
+            device_cookie_days: 30,
         }
     }
 
@@ -114,22 +144,43 @@ mod tests {
     fn a_username_locks_after_its_burst_of_failures() {
         let throttle = LoginThrottle::new(&settings());
         for _ in 0..3 {
-            assert!(throttle.record_failure("Alice", "1.1.1.1").is_ok());
+            assert!(throttle.record_failure("Alice", Client::Address("1.1.1.1")).is_ok());
         }
-        let wait = throttle.record_failure("alice", "2.2.2.2").expect_err("fourth failure locks");
+        let wait = throttle.record_failure("alice", Client::Address("2.2.2.2")).expect_err("fourth failure locks");
         assert!((50..=61).contains(&wait), "{wait}");
-        assert!(throttle.check("ALICE", "3.3.3.3").is_err());
-        assert!(throttle.check("bob", "3.3.3.3").is_ok());
+        assert!(throttle.check("ALICE", Client::Address("3.3.3.3")).is_err());
+        assert!(
+            throttle.check("alice", Client::Device(&TrustedDevice("d1".into()))).is_err(),
+            "the account's lock holds for devices"
+        );
+        assert!(throttle.check("bob", Client::Address("3.3.3.3")).is_ok());
     }
 
     #[test]
     fn an_address_locks_after_its_burst_across_usernames() {
         let throttle = LoginThrottle::new(&settings());
         for n in 0..5 {
-            assert!(throttle.record_failure(&format!("user{n}"), "9.9.9.9").is_ok());
+            assert!(throttle.record_failure(&format!("user{n}"), Client::Address("9.9.9.9")).is_ok());
         }
-        assert!(throttle.record_failure("user9", "9.9.9.9").is_err());
-        assert!(throttle.check("someone-else", "9.9.9.9").is_err());
-        assert!(throttle.check("someone-else", "8.8.8.8").is_ok());
+        assert!(throttle.record_failure("user9", Client::Address("9.9.9.9")).is_err());
+        assert!(throttle.check("someone-else", Client::Address("9.9.9.9")).is_err());
+        assert!(throttle.check("someone-else", Client::Address("8.8.8.8")).is_ok());
+    }
+
+    #[test]
+    fn a_trusted_device_is_exempt_from_its_address_lock_but_has_a_budget_of_its_own() {
+        let throttle = LoginThrottle::new(&settings());
+        for n in 0..6 {
+            let _ = throttle.record_failure(&format!("guess{n}"), Client::Address("9.9.9.9"));
+        }
+        let device = TrustedDevice("d1".into());
+        assert!(throttle.check("colleague", Client::Address("9.9.9.9")).is_err());
+        assert!(throttle.check("colleague", Client::Device(&device)).is_ok());
+
+        for _ in 0..3 {
+            assert!(throttle.record_failure("colleague", Client::Device(&device)).is_ok());
+        }
+        assert!(throttle.record_failure("colleague", Client::Device(&device)).is_err(), "the device's own budget");
+        assert!(throttle.check("colleague", Client::Device(&device)).is_err());
     }
 }

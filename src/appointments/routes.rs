@@ -25,14 +25,14 @@ use crate::{
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/appointments/").route(web::post().to(book)))
-        .service(resource("/api/appointments/my-appointments/").route(web::get().to(my_appointments)))
-        .service(resource("/api/appointments/hospital-appointments/").route(web::get().to(hospital_appointments)))
-        .service(resource("/api/appointments/doctor-appointments/").route(web::get().to(doctor_appointments)))
-        .service(resource("/api/appointments/{id}/").route(web::get().to(detail)))
-        .service(resource("/api/appointments/{id}/assign-doctor/").route(web::post().to(assign_doctor)))
-        .service(resource("/api/appointments/{id}/status/").route(web::patch().to(set_status)))
-        .service(resource("/api/appointments/{id}/cancel/").route(web::post().to(cancel)));
+    cfg.service(resource("/api/appointments/").post(book))
+        .service(resource("/api/appointments/my-appointments/").get(my_appointments))
+        .service(resource("/api/appointments/hospital-appointments/").get(hospital_appointments))
+        .service(resource("/api/appointments/doctor-appointments/").get(doctor_appointments))
+        .service(resource("/api/appointments/{id}/").get(detail))
+        .service(resource("/api/appointments/{id}/assign-doctor/").post(assign_doctor))
+        .service(resource("/api/appointments/{id}/status/").patch(set_status))
+        .service(resource("/api/appointments/{id}/cancel/").post(cancel));
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

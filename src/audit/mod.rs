@@ -17,6 +17,32 @@ const CHAIN_LOCK_KEY: i64 = 0x000C_A2E4_AB0A_0D17;
 /// The hash the first row points back to.
 const GENESIS: [u8; 32] = [0; 32];
 
+/// Keyed hashes of values that must not be stored but should still correlate: a username that
+/// names no account (a password typed into the username field, as often as not). HMAC-SHA-256
+/// with a key derived from the server secret, so the trail cannot be reversed by hashing guesses.
+pub struct Pseudonyms {
+    key: [u8; 32],
+}
+
+impl Pseudonyms {
+    pub fn new(server_secret: &secrecy::SecretString) -> Self {
+        use hmac::{KeyInit as _, Mac as _};
+        use secrecy::ExposeSecret as _;
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(server_secret.expose_secret().as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(b"carehub audit pseudonym key v1");
+        Self { key: mac.finalize().into_bytes().into() }
+    }
+
+    /// The pseudonym of a typed username (case-insensitive, as usernames are): 32 hex digits.
+    pub fn username(&self, typed: &str) -> String {
+        use hmac::{KeyInit as _, Mac as _};
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
+        mac.update(typed.trim().to_lowercase().as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+}
+
 /// Where a request came from, for the audit row.
 #[derive(Debug, Clone, Default)]
 pub struct RequestMeta {

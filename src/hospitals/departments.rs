@@ -27,15 +27,9 @@ use crate::{
 const NAME_TAKEN: &str = "This hospital already has a department with this name.";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/hospitals/departments/").route(web::get().to(list)).route(web::post().to(create)))
-        .service(
-            resource("/api/hospitals/departments/{id}/")
-                .route(web::get().to(detail))
-                .route(web::put().to(replace))
-                .route(web::patch().to(patch))
-                .route(web::delete().to(delete)),
-        )
-        .service(resource("/api/hospitals/{id}/departments/").route(web::get().to(of_hospital)));
+    cfg.service(resource("/api/hospitals/departments/").get(list).post(create))
+        .service(resource("/api/hospitals/departments/{id}/").get(detail).put(replace).patch(patch).delete(delete))
+        .service(resource("/api/hospitals/{id}/departments/").get(of_hospital));
 }
 
 /// The hospital a caller changes departments of: its own; any other role is refused.

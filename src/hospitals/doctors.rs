@@ -31,15 +31,10 @@ use crate::{
 const USERNAME_ATTEMPTS: usize = 50;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/hospitals/doctors/create/").route(web::post().to(create)))
-        .service(resource("/api/hospitals/doctors/").route(web::get().to(list)))
-        .service(
-            resource("/api/hospitals/doctors/{id}/")
-                .route(web::get().to(detail))
-                .route(web::put().to(replace))
-                .route(web::patch().to(patch)),
-        )
-        .service(resource("/api/hospitals/{id}/doctors/").route(web::get().to(of_hospital)));
+    cfg.service(resource("/api/hospitals/doctors/create/").post(create))
+        .service(resource("/api/hospitals/doctors/").get(list))
+        .service(resource("/api/hospitals/doctors/{id}/").get(detail).put(replace).patch(patch))
+        .service(resource("/api/hospitals/{id}/doctors/").get(of_hospital));
 }
 
 fn owner(caller: &Principal) -> Result<i64, ApiError> {

@@ -35,16 +35,11 @@ const NEARBY_LIMIT: i64 = 200;
 const NEARBY_MAX_RADIUS_KM: f64 = 500.0;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/hospitals/register/").route(web::post().to(register)))
-        .service(resource("/api/hospitals/nearby/").route(web::get().to(nearby)))
-        .service(resource("/api/hospitals/").route(web::get().to(list)))
-        .service(
-            resource("/api/hospitals/{id}/")
-                .route(web::get().to(detail))
-                .route(web::put().to(replace))
-                .route(web::patch().to(patch)),
-        )
-        .service(resource("/api/hospitals/{id}/approve/").route(web::patch().to(approve)));
+    cfg.service(resource("/api/hospitals/register/").post(register))
+        .service(resource("/api/hospitals/nearby/").get(nearby))
+        .service(resource("/api/hospitals/").get(list))
+        .service(resource("/api/hospitals/{id}/").get(detail).put(replace).patch(patch))
+        .service(resource("/api/hospitals/{id}/approve/").patch(approve));
 }
 
 /// The hospital fields of a request (registration names some of them differently).

@@ -53,7 +53,10 @@ impl FieldErrors {
 }
 
 /// Every way a request can fail. Each variant's doc gives its status and stable `code`.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Debug` and `Display` never show a database error's message or detail (`Failing row
+/// contains (...)` carries the row: patient data), wherever the error ends up being printed.
+#[derive(thiserror::Error)]
 pub enum ApiError {
     /// 400, field lists: the request's fields broke the rules.
     #[error("validation failed")]
@@ -101,9 +104,61 @@ pub enum ApiError {
     /// 503 `service_unavailable`: a dependency (Redis) does not answer.
     #[error("unavailable: {0}")]
     Unavailable(&'static str),
-    /// 500 `server_error`: the cause is logged, never sent.
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    /// 500 `server_error`: the cause is logged (redacted), never sent.
+    #[error("server error: {}", Redacted(.0))]
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(cause: anyhow::Error) -> Self {
+        Self::Internal(cause)
+    }
+}
+
+impl std::fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Internal(cause) => f.debug_tuple("Internal").field(&format_args!("{}", Redacted(cause))).finish(),
+            other => f.debug_struct("ApiError").field("code", &other.code()).finish(),
+        }
+    }
+}
+
+/// An error chain as it may be logged: each layer's message, except that a database error shows
+/// only its SQLSTATE, constraint and table (its message and detail can quote the row's values).
+pub struct Redacted<'a>(pub &'a anyhow::Error);
+
+impl std::fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (depth, layer) in self.0.chain().enumerate() {
+            if depth > 0 {
+                f.write_str(": ")?;
+            }
+            if let Some(db_error) = layer.downcast_ref::<sqlx::Error>() {
+                return write_sqlx_error(f, db_error);
+            }
+            write!(f, "{layer}")?;
+        }
+        Ok(())
+    }
+}
+
+fn write_sqlx_error(f: &mut std::fmt::Formatter<'_>, err: &sqlx::Error) -> std::fmt::Result {
+    match err {
+        sqlx::Error::Database(db) => {
+            write!(f, "database error, SQLSTATE {}", db.code().as_deref().unwrap_or("unknown"))?;
+            if let Some(constraint) = db.constraint() {
+                write!(f, ", constraint {constraint}")?;
+            }
+            if let Some(table) = db.table() {
+                write!(f, ", table {table}")?;
+            }
+            Ok(())
+        }
+        sqlx::Error::ColumnDecode { index, .. } => write!(f, "column {index} could not be decoded"),
+        sqlx::Error::Decode(_) => f.write_str("a value could not be decoded"),
+        other => write!(f, "{other}"),
+    }
 }
 
 impl ApiError {
@@ -171,7 +226,7 @@ impl ResponseError for ApiError {
         match self {
             Self::Validation(fields) => return response.json(&fields.0),
             Self::Internal(cause) => {
-                tracing::error!(error.cause = ?cause, "request failed with a server error");
+                tracing::error!(error.cause = %Redacted(cause), "request failed with a server error");
             }
             Self::Throttled { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));

@@ -4,12 +4,19 @@
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod nul;
 pub mod openapi;
 pub mod pagination;
 
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::{LazyLock, Mutex},
+};
+
 use actix_cors::Cors;
 use actix_web::{
-    HttpRequest, HttpResponse,
+    FromRequest, Handler, HttpRequest, HttpResponse, Responder, ResponseError as _,
+    dev::{AppService, HttpServiceFactory},
     http::{Method, header},
     web,
 };
@@ -56,11 +63,74 @@ pub fn cors(origins: &[String]) -> Cors {
     cors
 }
 
-/// A resource whose unserved methods get DRF's JSON 405 (instead of falling through to 404).
-pub fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// Every (path, method) this process serves, recorded as the routes are mounted: the source of
+/// the `Allow` header of a 405 and of the tests that check the OpenAPI document against the
+/// router (so a route can be neither undocumented nor forgotten by a test).
+static SERVED: LazyLock<Mutex<BTreeMap<&'static str, BTreeSet<&'static str>>>> = LazyLock::new(Mutex::default);
+
+/// The routes mounted so far (every app builds the same set), sorted by path then method.
+pub fn served_routes() -> Vec<(&'static str, &'static str)> {
+    let served = SERVED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    served.iter().flat_map(|(path, methods)| methods.iter().map(|m| (*path, *m))).collect()
 }
 
-async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed(req.method().to_string()))
+/// One path and the handlers of its methods. Its unserved methods get DRF's JSON 405 with the
+/// `Allow` header RFC 9110 requires (instead of falling through to 404).
+pub struct Endpoint {
+    path: &'static str,
+    methods: BTreeSet<&'static str>,
+    resource: actix_web::Resource,
+}
+
+/// Starts an endpoint at `path`; add its methods with `.get(handler)`, `.post(handler)`, ...
+pub fn resource(path: &'static str) -> Endpoint {
+    Endpoint { path, methods: BTreeSet::new(), resource: web::resource(path) }
+}
+
+macro_rules! method {
+    ($name:ident, $method:ident) => {
+        #[doc = concat!("Serves `", stringify!($method), "` with `handler`.")]
+        #[must_use]
+        pub fn $name<F, Args>(mut self, handler: F) -> Self
+        where
+            F: Handler<Args>,
+            Args: FromRequest + 'static,
+            F::Output: Responder + 'static,
+        {
+            self.methods.insert(stringify!($method));
+            self.resource = self.resource.route(web::$name().to(handler));
+            self
+        }
+    };
+}
+
+impl Endpoint {
+    method!(get, GET);
+    method!(post, POST);
+    method!(put, PUT);
+    method!(patch, PATCH);
+    method!(delete, DELETE);
+}
+
+impl HttpServiceFactory for Endpoint {
+    fn register(self, config: &mut AppService) {
+        {
+            let mut served = SERVED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            served.entry(self.path).or_default().extend(self.methods.iter().copied());
+        }
+        let allow = self.methods.iter().copied().collect::<Vec<_>>().join(", ");
+        let resource = self.resource.default_service(web::to(move |req: HttpRequest| {
+            let allow = allow.clone();
+            async move { method_not_allowed(&req, &allow) }
+        }));
+        resource.register(config);
+    }
+}
+
+fn method_not_allowed(req: &HttpRequest, allow: &str) -> HttpResponse {
+    let mut response = ApiError::MethodNotAllowed(req.method().to_string()).error_response();
+    if let Ok(value) = header::HeaderValue::from_str(allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }

@@ -3,7 +3,11 @@
 
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+    openapi::{
+        ArrayBuilder, ContentBuilder, ObjectBuilder, Ref, RefOr, Response, ResponseBuilder, Type,
+        path::Operation,
+        security::{Http, HttpAuthScheme, SecurityScheme},
+    },
 };
 
 use crate::{accounts, appointments, hospitals, ops};
@@ -56,7 +60,7 @@ use crate::{accounts, appointments, hospitals, ops};
         ops::queues::queues,
         ops::queues::retry,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "auth", description = "Login, token rotation, logout"),
         (name = "accounts", description = "Users, registration, passwords"),
@@ -78,5 +82,89 @@ impl Modify for BearerAuth {
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".into());
         components.add_security_scheme("jwtAuth", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Declares on every operation the answers the shared layers give, whatever the handler: 401 and
+/// 403 where a token is needed (403 also for a generated password that must be changed), 401
+/// where an optional token is sent bad, 404 where the path names an object, 400 where there is a
+/// body or query to refuse (a NUL character in any field, for one), 413 and 415 for bodies. So a
+/// new route cannot forget them, and the document says every status the server can answer.
+struct CommonResponses;
+
+impl CommonResponses {
+    fn error(description: &str) -> RefOr<Response> {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build(),
+        )
+    }
+
+    fn validation() -> RefOr<Response> {
+        let lists = ObjectBuilder::new()
+            .additional_properties(Some(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String))))
+            .description(Some("Messages by field name (`non_field_errors` for the rest), or `detail` and `code`"));
+        RefOr::T(
+            ResponseBuilder::new()
+                .description("Invalid input")
+                .content("application/json", ContentBuilder::new().schema(Some(lists)).build())
+                .build(),
+        )
+    }
+}
+
+/// `None`: public; `Some(true)`: a token is required; `Some(false)`: a token is optional.
+fn token_rule(operation: &Operation) -> Option<bool> {
+    let requirements = operation.security.as_ref().filter(|reqs| !reqs.is_empty())?;
+    let optional = requirements
+        .iter()
+        .any(|req| serde_json::to_value(req).is_ok_and(|v| v.as_object().is_some_and(serde_json::Map::is_empty)));
+    Some(!optional)
+}
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in &mut openapi.paths.paths {
+            let names_object = path.contains('{');
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                let has_body = operation.request_body.is_some();
+                let has_input = has_body || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let token = token_rule(operation);
+                let responses = &mut operation.responses.responses;
+                let mut declare = |status: &str, response: fn() -> RefOr<Response>| {
+                    responses.entry(status.to_owned()).or_insert_with(response);
+                };
+                match token {
+                    Some(true) => {
+                        declare("401", || {
+                            Self::error("No token, or a token not valid (`not_authenticated`, `token_not_valid`)")
+                        });
+                        declare("403", || {
+                            Self::error(
+                                "Not allowed for this account (`permission_denied`, `password_change_required`)",
+                            )
+                        });
+                    }
+                    Some(false) => declare("401", || Self::error("A token was sent and is not valid")),
+                    None => {}
+                }
+                if names_object {
+                    declare("404", || Self::error("No such object, or another tenant's"));
+                }
+                if has_input || names_object {
+                    declare("400", Self::validation);
+                }
+                if has_body {
+                    declare("413", || Self::error("The body is too large"));
+                    declare("415", || Self::error("The body is neither JSON nor a form"));
+                }
+            }
+        }
     }
 }

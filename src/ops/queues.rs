@@ -26,8 +26,8 @@ use crate::{
 const REDIS_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/ops/queues/").route(web::get().to(queues)))
-        .service(resource("/api/ops/queues/{queue}/jobs/{job_id}/retry/").route(web::post().to(retry)));
+    cfg.service(resource("/api/ops/queues/").get(queues))
+        .service(resource("/api/ops/queues/{queue}/jobs/{job_id}/retry/").post(retry));
 }
 
 /// The outbox rows not yet pushed to Redis.

@@ -40,6 +40,38 @@ async fn audit_rows_carry_the_request_origin_and_id(db: PgPool) {
 }
 
 #[sqlx::test]
+async fn a_password_typed_into_the_username_field_never_reaches_the_trail(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let user = app.register_patient("zainab").await;
+    let typed_password = "Correct-Horse-Battery-71";
+
+    // Typed into the username field, twice (once in another case); then a known account.
+    let first = app.login_response(typed_password, "anything").await;
+    let second = app.login_response(&typed_password.to_uppercase(), "anything").await;
+    let known = app.login_response("ZAINAB", typed_password).await;
+
+    assert_eq!(first.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(second.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(known.status(), StatusCode::UNAUTHORIZED);
+    let everything: Vec<String> =
+        sqlx::query_scalar("select concat_ws(' ', action, target_id, details::text) from audit_log")
+            .fetch_all(&db)
+            .await
+            .expect("rows");
+    for row in &everything {
+        assert!(!row.to_lowercase().contains(&typed_password.to_lowercase()), "typed secret in the trail: {row}");
+    }
+    let rows = app.audit_rows("login_failed").await;
+    assert_eq!(rows.len(), 3);
+    let pseudonym = rows[0].details["username_hmac"].as_str().expect("a keyed hash for an unknown username");
+    assert_eq!(pseudonym.len(), 32);
+    assert_eq!(rows[1].details["username_hmac"], pseudonym, "repeated attempts correlate");
+    assert!(rows[0].details.get("username").is_none());
+    assert_eq!(rows[2].details["username"], user.username, "a real account is named as it is spelled");
+    assert_eq!(rows[2].target_id.as_deref(), Some(user.id.to_string().as_str()));
+}
+
+#[sqlx::test]
 async fn the_chain_of_a_busy_log_verifies(db: PgPool) {
     let app = TestApp::spawn(&db).await;
     some_activity(&app).await;

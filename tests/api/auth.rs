@@ -1,6 +1,7 @@
 //! Login, refresh rotation and reuse detection, logout, bearer authentication, throttling.
 
 use carehub::accounts::model::UserType;
+use futures::FutureExt as _;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -141,7 +142,7 @@ async fn a_spent_refresh_token_presented_again_revokes_the_whole_login(db: PgPoo
 }
 
 #[sqlx::test]
-async fn concurrent_refreshes_of_one_token_yield_at_most_one_new_pair(db: PgPool) {
+async fn concurrent_refreshes_of_one_token_yield_exactly_one_new_pair(db: PgPool) {
     let app = TestApp::spawn(&db).await;
     let user = app.user(UserType::Patient, "amina").await;
     let tokens = app.login(&user).await;
@@ -151,7 +152,7 @@ async fn concurrent_refreshes_of_one_token_yield_at_most_one_new_pair(db: PgPool
     let statuses: Vec<StatusCode> = futures::future::join_all(attempts).await.iter().map(|r| r.status()).collect();
 
     let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
-    assert!(ok <= 1, "{statuses:?}");
+    assert_eq!(ok, 1, "the first refresh wins, every other is a replay: {statuses:?}");
     assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
     let live: i64 = sqlx::query_scalar("select count(*) from refresh_token_families where revoked_at is null")
         .fetch_one(&db)
@@ -298,4 +299,84 @@ async fn successful_logins_from_one_address_are_never_throttled(db: PgPool) {
     }
     let body: Value = json_body(app.login_response(&staff[0].username, &staff[0].password).await).await;
     assert!(body["access"].is_string());
+}
+
+fn device_cookie(response: &reqwest::Response) -> String {
+    let set_cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("carehub_device="))
+        .expect("a device cookie is set at login")
+        .to_owned();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(set_cookie.contains("Path=/api/token"), "{set_cookie}");
+    set_cookie.split(';').next().expect("name=value").to_owned()
+}
+
+fn login_with_cookie(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+    cookie: &str,
+) -> impl Future<Output = reqwest::Response> + use<> {
+    app.client
+        .post(app.url("/api/token/"))
+        .header("cookie", cookie.to_owned())
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .map(|r| r.expect("sent"))
+}
+
+#[sqlx::test]
+async fn a_colleague_with_a_device_cookie_logs_in_while_the_shared_address_is_throttled(db: PgPool) {
+    let app = TestApp::spawn_with(&db, |s| {
+        s.auth.failed_login_burst_per_ip = 5;
+        s.auth.failed_login_replenish_seconds_per_ip = 600;
+    })
+    .await;
+    let colleague = app.user(UserType::Doctor, "dr_amina").await;
+    let other = app.user(UserType::Doctor, "dr_bilal").await;
+    let first = app.login_response(&colleague.username, &colleague.password).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let cookie = device_cookie(&first);
+
+    // Someone behind the same address guesses at accounts that do not exist.
+    let mut last = StatusCode::OK;
+    for n in 0..8 {
+        last = app.login_response(&format!("nobody{n}"), "Wrong-Guess-123").await.status();
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS, "the address is throttled");
+
+    let with_cookie = login_with_cookie(&app, &colleague.username, &colleague.password, &cookie).await;
+    let without_cookie = app.login_response(&other.username, &other.password).await;
+    let cookie_of_another_account = login_with_cookie(&app, &other.username, &other.password, &cookie).await;
+    let forged = login_with_cookie(&app, &colleague.username, &colleague.password, "carehub_device=v1.x.y.z").await;
+
+    assert_eq!(with_cookie.status(), StatusCode::OK, "a known client gets through");
+    assert_eq!(without_cookie.status(), StatusCode::TOO_MANY_REQUESTS, "an unknown client does not");
+    assert_eq!(cookie_of_another_account.status(), StatusCode::TOO_MANY_REQUESTS, "a cookie is per account");
+    assert_eq!(forged.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[sqlx::test]
+async fn a_device_cookie_does_not_lift_the_account_limit(db: PgPool) {
+    let app = TestApp::spawn_with(&db, |s| {
+        s.auth.failed_login_burst_per_username = 3;
+        s.auth.failed_login_replenish_seconds_per_username = 600;
+    })
+    .await;
+    let user = app.user(UserType::Patient, "amina").await;
+    let cookie = device_cookie(&app.login_response(&user.username, &user.password).await);
+
+    for _ in 0..3 {
+        let wrong = login_with_cookie(&app, &user.username, "Wrong-Guess-123", &cookie).await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = login_with_cookie(&app, &user.username, "Wrong-Guess-123", &cookie).await;
+    let right_but_locked = login_with_cookie(&app, &user.username, &user.password, &cookie).await;
+
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(right_but_locked.status(), StatusCode::TOO_MANY_REQUESTS);
 }

@@ -94,3 +94,55 @@ async fn cors_preflights_from_the_frontend_are_answered_and_others_are_not(db: P
     assert!(allowed_headers.contains("authorization") && allowed_headers.contains("content-type"));
     assert!(foreign.headers().get("access-control-allow-origin").is_none());
 }
+
+/// Collects what `tracing` writes while the closure runs.
+fn logs_of(work: impl FnOnce()) -> String {
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("buffer").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt().json().with_writer(move || writer.clone()).finish();
+    tracing::subscriber::with_default(subscriber, work);
+    let bytes = buffer.0.lock().expect("buffer").clone();
+    String::from_utf8(bytes).expect("utf-8 logs")
+}
+
+#[sqlx::test]
+async fn database_error_details_never_reach_a_log_line(db: PgPool) {
+    use actix_web::ResponseError as _;
+    // A real constraint violation whose detail quotes the row ("Failing row contains (...)").
+    let err = sqlx::query(
+        "insert into users (username, user_type, password_hash, first_name, phone_number) \
+         values ('zainab', 'PATIENT', 'x', 'Zainab Diabetic-Since-2019', '0300 patient phone')",
+    )
+    .execute(&db)
+    .await
+    .expect_err("the phone check refuses the row");
+    let detail = err
+        .as_database_error()
+        .and_then(|e| e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+        .and_then(|e| e.detail())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(detail.contains("Diabetic-Since-2019"), "the database did quote the row: {detail}");
+    let error = carehub::http::error::ApiError::from(err);
+
+    let logs = logs_of(|| {
+        let response = error.error_response();
+        assert_eq!(response.status().as_u16(), 500);
+        tracing::error!(debug = ?error, display = %error, "printed by someone else");
+    });
+
+    assert!(!logs.contains("Diabetic-Since-2019") && !logs.contains("patient phone"), "{logs}");
+    assert!(!logs.contains("Failing row"), "{logs}");
+    assert!(logs.contains("users_phone_number_check") && logs.contains("23514"), "constraint and SQLSTATE: {logs}");
+}

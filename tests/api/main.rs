@@ -6,6 +6,7 @@ mod appointments;
 mod audit;
 mod auth;
 mod cli;
+mod contract;
 mod helpers;
 mod hospitals;
 mod http;

@@ -83,43 +83,13 @@ async fn metrics_can_require_a_token(db: PgPool) {
 }
 
 #[sqlx::test]
-async fn the_openapi_document_describes_every_route(db: PgPool) {
+async fn the_openapi_document_describes_the_shapes_and_the_docs_page_is_served(db: PgPool) {
+    // Which routes it describes is checked against the router itself in `contract.rs`.
     let app = TestApp::spawn(&db).await;
 
     let schema: Value = json_body(app.get("/api/schema/", None).await).await;
     let docs = app.get("/api/docs/", None).await;
 
-    let paths = schema["paths"].as_object().expect("paths");
-    for (path, method) in [
-        ("/api/token/", "post"),
-        ("/api/token/refresh/", "post"),
-        ("/api/token/blacklist/", "post"),
-        ("/api/accounts/me/", "get"),
-        ("/api/accounts/me/", "put"),
-        ("/api/accounts/me/", "patch"),
-        ("/api/accounts/change-password/", "post"),
-        ("/api/accounts/patients/register/", "post"),
-        ("/api/accounts/users/", "get"),
-        ("/api/accounts/dashboard-stats/", "get"),
-        ("/healthz", "get"),
-        ("/readyz", "get"),
-        ("/metrics", "get"),
-        ("/api/ops/queues/", "get"),
-        ("/api/hospitals/register/", "post"),
-        ("/api/hospitals/", "get"),
-        ("/api/hospitals/{id}/", "patch"),
-        ("/api/hospitals/{id}/approve/", "patch"),
-        ("/api/hospitals/nearby/", "get"),
-        ("/api/hospitals/departments/", "post"),
-        ("/api/hospitals/departments/{id}/", "delete"),
-        ("/api/hospitals/{id}/departments/", "get"),
-        ("/api/hospitals/doctors/create/", "post"),
-        ("/api/hospitals/doctors/{id}/", "patch"),
-        ("/api/hospitals/{id}/doctors/", "get"),
-        ("/api/ops/queues/{queue}/jobs/{job_id}/retry/", "post"),
-    ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
-    }
     let user = &schema["components"]["schemas"]["User"]["properties"];
     for field in [
         "id",
