@@ -118,6 +118,7 @@ pub struct PatientRegistration {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UserListQuery {
-    /// Admins only: `ADMIN`, `HOSPITAL`, `DOCTOR` or `PATIENT`.
+    /// Admins only: `ADMIN`, `HOSPITAL`, `DOCTOR` or `PATIENT` (empty: every role).
+    #[param(pattern = "^(ADMIN|HOSPITAL|DOCTOR|PATIENT)?$")]
     pub user_type: Option<String>,
 }

@@ -295,7 +295,8 @@ pub async fn register(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HospitalListQuery {
-    /// Admins only: `true` or `false`.
+    /// Admins only: `true` or `false` (`1`/`0`, any case; empty: both).
+    #[param(pattern = "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)?$")]
     pub is_approved: Option<String>,
     /// Part of the name, location or address.
     pub search: Option<String>,
@@ -488,10 +489,13 @@ pub async fn approve(
 #[into_params(parameter_in = Query)]
 pub struct NearbyQuery {
     /// Latitude, -90 to 90.
+    #[param(required = true, value_type = f64, minimum = -90, maximum = 90)]
     pub lat: Option<String>,
     /// Longitude, -180 to 180.
+    #[param(required = true, value_type = f64, minimum = -180, maximum = 180)]
     pub lng: Option<String>,
     /// Radius in kilometres (default 10, at most 500).
+    #[param(value_type = Option<f64>, exclusive_minimum = 0, maximum = 500)]
     pub radius_km: Option<String>,
 }
 

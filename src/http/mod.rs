@@ -20,7 +20,6 @@ use actix_web::{
     http::{Method, header},
     web,
 };
-use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
 use self::error::ApiError;
@@ -36,7 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::hospitals::doctors::configure(cfg);
     crate::hospitals::routes::configure(cfg);
     crate::appointments::routes::configure(cfg);
-    cfg.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/schema/", openapi::ApiDoc::openapi()));
+    cfg.service(SwaggerUi::new("/api/docs/{_:.*}").external_url_unchecked("/api/schema/", openapi::document().clone()));
 }
 
 /// DRF's 404 for any path nothing serves.
@@ -55,7 +54,13 @@ pub fn cors(origins: &[String]) -> Cors {
             header::HeaderName::from_static("x-request-id"),
             header::HeaderName::from_static("idempotency-key"),
         ])
-        .expose_headers([header::HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .expose_headers([
+            header::HeaderName::from_static("x-request-id"),
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("password-change-required"),
+        ])
+        // The device cookie of a login (see `accounts::device`) travels only with credentials.
+        .supports_credentials()
         .max_age(3600);
     for origin in origins {
         cors = cors.allowed_origin(origin);

@@ -23,9 +23,12 @@ pub struct PageRequest {
 #[derive(Debug, serde::Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// A page number within the paginated result set.
+    /// A page number within the paginated result set; past the end (or not a number) is a 404.
+    #[param(minimum = 1)]
     pub page: Option<i64>,
-    /// Results per page (default 20, at most 100).
+    /// Results per page: 20 by default, at most 100 (larger is served as 100). As in DRF, a value
+    /// that is not a positive number falls back to the default rather than failing.
+    #[param(value_type = Option<serde_json::Value>)]
     pub page_size: Option<i64>,
 }
 
