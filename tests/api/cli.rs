@@ -304,3 +304,48 @@ async fn create_admin_promotes_an_existing_account_only_with_promote_and_audits_
     assert!(updated.success(), "an existing admin is updated without --promote: {stderr}");
     assert_eq!(app.audit_rows("admin_updated").await.len(), 1);
 }
+
+/// Serves with log format `format`, sends two requests (one with a caller-chosen id); the ids
+/// echoed in `X-Request-Id` and the process's log.
+async fn two_requests_logged(db: &PgPool, format: &str) -> ([String; 2], String) {
+    let port = free_port();
+    let mut server = carehub(&["serve"], db, port)
+        .env("CAREHUB__LOG__FORMAT", format)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("carehub starts");
+    wait_for_health(port).await;
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/api/hospitals/");
+    let generated = client.get(&url).send().await.expect("request");
+    let chosen = client.get(&url).header("x-request-id", "caller-chosen-42").send().await.expect("request");
+    let header = |response: &reqwest::Response| {
+        response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).expect("X-Request-Id").to_owned()
+    };
+    let ids = [header(&generated), header(&chosen)];
+    let mut stdout = server.stdout.take().expect("stdout");
+    let status = terminate_and_wait(server);
+    assert!(status.success(), "{status:?}");
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut logs).expect("logs");
+    (ids, logs)
+}
+
+#[sqlx::test]
+async fn a_request_log_line_carries_one_request_id_the_one_echoed_to_the_caller(db: PgPool) {
+    for format in ["json", "pretty"] {
+        let (ids, logs) = two_requests_logged(&db, format).await;
+
+        assert_eq!(ids[1], "caller-chosen-42");
+        for id in &ids {
+            let lines: Vec<&str> = logs
+                .lines()
+                .filter(|line| line.contains("request completed") && line.contains(id.as_str()))
+                .collect();
+            assert_eq!(lines.len(), 1, "{format}: one access-log line for {id}:\n{logs}");
+            assert_eq!(lines[0].matches("request_id").count(), 1, "{format}: {}", lines[0]);
+        }
+        let access_lines = logs.lines().filter(|line| line.contains("request completed")).count();
+        assert_eq!(access_lines, logs.lines().filter(|l| l.contains("request completed") && l.contains("request_id")).count());
+    }
+}
