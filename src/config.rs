@@ -299,9 +299,13 @@ mod tests {
         let err = settings.expect_err("CAREHUB__SMS_PROVIDER alone is used");
         assert!(err.to_string().contains("SMS_PROVIDER"), "{err}");
 
-        let settings =
-            load(&[("CAREHUB__PORT", "1111"), ("PORT", "8000"), ("CAREHUB__SMS_PROVIDER", "nope"), ("SMS_PROVIDER", "console")])
-                .expect("loads");
+        let settings = load(&[
+            ("CAREHUB__PORT", "1111"),
+            ("PORT", "8000"),
+            ("CAREHUB__SMS_PROVIDER", "nope"),
+            ("SMS_PROVIDER", "console"),
+        ])
+        .expect("loads");
         assert_eq!(settings.port, 8000);
         assert_eq!(settings.sms_provider, "console");
     }

@@ -180,8 +180,7 @@ mod tests {
         .dict();
 
         let http = dict["http"].as_dict().expect("http table");
-        let origins: Vec<_> =
-            http["cors_origins"].as_array().expect("list").iter().filter_map(Value::as_str).collect();
+        let origins: Vec<_> = http["cors_origins"].as_array().expect("list").iter().filter_map(Value::as_str).collect();
         assert_eq!(origins, ["https://a.example", "https://b.example"]);
         assert_eq!(dict["auth"].as_dict().expect("auth")["access_ttl_minutes"], Value::from("30".to_owned()));
         assert_eq!(dict.len(), 2, "only CAREHUB__ and documented names: {dict:?}");
@@ -189,10 +188,10 @@ mod tests {
 
     #[test]
     fn bare_names_win_and_the_first_alias_set_fills_a_setting() {
-        let dict = source(&[("CAREHUB__PORT", "1"), ("PORT", "8000"), ("CAREHUB__REDIS_URL", "redis://prefixed")]).dict();
+        let dict =
+            source(&[("CAREHUB__PORT", "1"), ("PORT", "8000"), ("CAREHUB__REDIS_URL", "redis://prefixed")]).dict();
         assert_eq!(dict["port"], Value::from("8000".to_owned()));
         assert_eq!(dict["redis_url"], Value::from("redis://prefixed".to_owned()));
-
 
         let aliases = [("LLM_API_KEY", "llm.api_key"), ("GROQ_API_KEY", "llm.api_key")];
         let key = |env: EnvSource| env.dict_with(&aliases)["llm"].as_dict().expect("llm")["api_key"].clone();

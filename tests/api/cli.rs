@@ -37,7 +37,9 @@ fn carehub(args: &[&str], db: &PgPool, port: u16) -> Command {
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    for name in ["CAREHUB_ENV", "SMS_PROVIDER", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_API_BASE"] {
+    for name in
+        ["CAREHUB_ENV", "SMS_PROVIDER", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_API_BASE"]
+    {
         command.env_remove(name);
     }
     command
@@ -338,14 +340,15 @@ async fn a_request_log_line_carries_one_request_id_the_one_echoed_to_the_caller(
 
         assert_eq!(ids[1], "caller-chosen-42");
         for id in &ids {
-            let lines: Vec<&str> = logs
-                .lines()
-                .filter(|line| line.contains("request completed") && line.contains(id.as_str()))
-                .collect();
+            let lines: Vec<&str> =
+                logs.lines().filter(|line| line.contains("request completed") && line.contains(id.as_str())).collect();
             assert_eq!(lines.len(), 1, "{format}: one access-log line for {id}:\n{logs}");
             assert_eq!(lines[0].matches("request_id").count(), 1, "{format}: {}", lines[0]);
         }
         let access_lines = logs.lines().filter(|line| line.contains("request completed")).count();
-        assert_eq!(access_lines, logs.lines().filter(|l| l.contains("request completed") && l.contains("request_id")).count());
+        assert_eq!(
+            access_lines,
+            logs.lines().filter(|l| l.contains("request completed") && l.contains("request_id")).count()
+        );
     }
 }

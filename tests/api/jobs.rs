@@ -612,8 +612,7 @@ async fn a_reminder_sweep_that_always_fails_is_dead_after_max_attempts(db: PgPoo
 
 #[sqlx::test]
 async fn a_session_purge_that_always_fails_is_dead_after_max_attempts(db: PgPool) {
-    a_failing_job_ends_dead_after_max_attempts(&db, PurgeExpiredSessions { tick: "2026-11-25T00:00:00Z".into() })
-        .await;
+    a_failing_job_ends_dead_after_max_attempts(&db, PurgeExpiredSessions { tick: "2026-11-25T00:00:00Z".into() }).await;
 }
 
 #[sqlx::test]
@@ -645,8 +644,7 @@ async fn an_outbox_row_pushed_twice_is_one_task_in_redis(db: PgPool) {
     eventually(10, "the SMS is sent", || async { sms_status(&db, id).await.0 == "SENT" }).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     workers.stop().await;
-    let done: u64 =
-        redis::cmd("SCARD").arg(format!("{q}:done")).query_async(&mut redis().await).await.expect("scard");
+    let done: u64 = redis::cmd("SCARD").arg(format!("{q}:done")).query_async(&mut redis().await).await.expect("scard");
     assert_eq!(done, 1, "the task ran once");
 }
 
@@ -724,4 +722,46 @@ async fn every_redis_key_of_a_queue_is_in_the_queues_hash_slot(db: PgPool) {
     let slots: std::collections::BTreeSet<u16> =
         [Queue::Sms, Queue::Reminder, Queue::Maintenance].into_iter().map(|q| hash_slot(&q.key(&ns))).collect();
     assert_eq!(slots.len(), 3, "each queue has a slot of its own");
+}
+
+/// A log writer into memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[sqlx::test]
+async fn an_idle_reminder_sweep_logs_at_debug_not_info(db: PgPool) {
+    use tracing_subscriber::prelude::*;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(move || writer.clone())
+            .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG),
+    );
+    let ctx = Context { db: db.clone(), sms: SmsProvider::Console, max_attempts: 3, reminder_lead_minutes: 1440 };
+    let job = ReminderSweep { tick: "2026-11-25T00:00:00Z".into() };
+
+    // The handler runs on this thread (awaited here), where the subscriber is the default.
+    let guard = tracing::subscriber::set_default(subscriber);
+    carehub_workers::handlers::reminder_sweep(job, carehub_workers::apalis::prelude::Data::new(ctx))
+        .await
+        .expect("sweep ran");
+    drop(guard);
+
+    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    let sweep: Vec<&str> = logs.lines().filter(|line| line.contains("\"reminder sweep\"")).collect();
+    assert_eq!(sweep.len(), 1, "{logs}");
+    assert!(sweep[0].contains("\"level\":\"DEBUG\""), "{}", sweep[0]);
 }

@@ -36,7 +36,8 @@ impl Queue {
     /// apalis-redis derives from it (`{q}:active`, `{q}:data`, `{q}:meta:<id>`, ...) lives in one
     /// slot and its multi-key Lua scripts (and ours in `stats`) run on a cluster. The namespace
     /// is inside the tag, so different namespaces spread over slots. It must not contain braces
-    /// (the configuration refuses them).
+    /// (the configuration refuses them). One key is not ours to tag: apalis-redis 1.0's worker
+    /// registration script also writes the global `core:apalis:queues:list`.
     pub fn key(self, namespace: &str) -> String {
         format!("{{{namespace}{}}}", self.name())
     }
