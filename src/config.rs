@@ -1,21 +1,22 @@
 //! Configuration: `config/default.toml` (compiled in, so the binary runs from any directory),
-//! then `config/{CAREHUB_ENV}.toml`, then the environment. Heroku-style names win
-//! (`DATABASE_URL`, `REDIS_URL`, `PORT`, `WORKER_PORT`, `JWT_SECRET`, `OTP_SECRET`); the rest
-//! come as `CAREHUB__SECTION__KEY`.
+//! then `config/{CAREHUB_ENV}.toml`, then the environment ([`env`]): the documented Heroku-style
+//! names (`DATABASE_URL`, `PORT`, `SMS_PROVIDER`, `TWILIO_FROM`, ...) win; the rest come as
+//! `CAREHUB__SECTION__KEY`. Environment values are taken as written.
+
+pub mod env;
 
 use std::path::PathBuf;
 
 use figment::{
     Figment,
-    providers::{Env, Format, Toml},
+    providers::{Format, Toml},
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+pub use self::env::EnvSource;
 
-/// Environment variables read under their bare (Heroku-style) names.
-const PLAIN_ENV: [&str; 6] = ["DATABASE_URL", "REDIS_URL", "PORT", "WORKER_PORT", "JWT_SECRET", "OTP_SECRET"];
+const DEFAULT_TOML: &str = include_str!("../config/default.toml");
 
 /// Everything a CareHub process needs to know at start-up.
 #[derive(Debug, Clone, Deserialize)]
@@ -112,6 +113,10 @@ pub enum ConfigError {
     DevelopmentSecret(&'static str),
     #[error("refusing to start: {0}")]
     Sms(&'static str),
+    #[error("refusing to start: SMS_PROVIDER=twilio needs {0} to be set")]
+    TwilioIncomplete(String),
+    #[error("jobs.namespace \"{0}\" must not contain '{{' or '}}' (queue names carry Redis hash tags)")]
+    Namespace(String),
     #[error("hospitals.default_time_zone \"{0}\" is not an IANA time zone")]
     TimeZone(String),
 }
@@ -119,14 +124,20 @@ pub enum ConfigError {
 impl Settings {
     /// Loads the layered configuration for `CAREHUB_ENV` (default `development`).
     pub fn load() -> Result<Self, ConfigError> {
-        let env = std::env::var("CAREHUB_ENV").unwrap_or_else(|_| "development".into());
-        let dir = std::env::var("CAREHUB_CONFIG_DIR").map_or_else(|_| PathBuf::from("config"), PathBuf::from);
+        Self::load_from(&EnvSource::from_process())
+    }
+
+    /// Loads the layered configuration with `vars` as the environment.
+    pub fn load_from(vars: &EnvSource) -> Result<Self, ConfigError> {
+        let env = vars.get("CAREHUB_ENV").unwrap_or("development").to_owned();
+        let dir = vars.get("CAREHUB_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
         let figment = Figment::new()
             .merge(Toml::string(DEFAULT_TOML))
             .merge(Toml::file(dir.join(format!("{env}.toml"))))
-            .merge(Env::prefixed("CAREHUB__").split("__"))
-            .merge(Env::raw().only(&PLAIN_ENV));
-        let mut settings: Self = figment.extract().map_err(Box::new)?;
+            .merge(vars.clone());
+        // Lossy: a number or boolean setting accepts "8000" or "true" from the environment, while
+        // every string setting keeps its value as written.
+        let mut settings: Self = figment.extract_lossy().map_err(Box::new)?;
         // CAREHUB_ENV decides, even when its file is absent: a production process must never
         // run its checks as "development" because a config file was not deployed.
         settings.env = env;
@@ -139,8 +150,8 @@ impl Settings {
         let figment = Figment::new()
             .merge(Toml::string(DEFAULT_TOML))
             .merge(Toml::string(include_str!("../config/test.toml")))
-            .merge(Env::raw().only(&["REDIS_URL"]));
-        Ok(figment.extract().map_err(Box::new)?)
+            .merge(EnvSource::from_pairs(std::env::var("REDIS_URL").ok().map(|url| ("REDIS_URL", url))));
+        Ok(figment.extract_lossy().map_err(Box::new)?)
     }
 
     pub fn is_production(&self) -> bool {
@@ -195,13 +206,21 @@ impl Settings {
             "console" | "twilio" => {}
             _ => return Err(ConfigError::Sms("SMS_PROVIDER must be \"console\" or \"twilio\"")),
         }
-        let twilio_incomplete = self.twilio_account_sid.is_empty()
-            || self.twilio_auth_token.expose_secret().is_empty()
-            || self.twilio_from.is_empty();
-        if self.sms_provider == "twilio" && twilio_incomplete {
-            return Err(ConfigError::Sms(
-                "SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM",
-            ));
+        if self.sms_provider == "twilio" {
+            let missing: Vec<&str> = [
+                ("TWILIO_ACCOUNT_SID", self.twilio_account_sid.is_empty()),
+                ("TWILIO_AUTH_TOKEN", self.twilio_auth_token.expose_secret().is_empty()),
+                ("TWILIO_FROM", self.twilio_from.is_empty()),
+            ]
+            .into_iter()
+            .filter_map(|(name, empty)| empty.then_some(name))
+            .collect();
+            if !missing.is_empty() {
+                return Err(ConfigError::TwilioIncomplete(missing.join(", ")));
+            }
+        }
+        if self.jobs.namespace.contains(['{', '}']) {
+            return Err(ConfigError::Namespace(self.jobs.namespace.clone()));
         }
         if !self.is_production() {
             return Ok(());
@@ -233,6 +252,80 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::load_from(&EnvSource::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn documented_names_configure_twilio_with_values_as_written() {
+        let settings = load(&[
+            ("SMS_PROVIDER", "twilio"),
+            ("TWILIO_ACCOUNT_SID", "0012345678"),
+            ("TWILIO_AUTH_TOKEN", "000123456789"),
+            ("TWILIO_FROM", "+15005550006"),
+            ("TWILIO_API_BASE", "http://127.0.0.1:9"),
+        ])
+        .expect("loads");
+
+        assert_eq!(settings.sms_provider, "twilio");
+        assert_eq!(settings.twilio_account_sid, "0012345678");
+        assert_eq!(settings.twilio_auth_token.expose_secret(), "000123456789");
+        assert_eq!(settings.twilio_from, "+15005550006");
+        assert_eq!(settings.twilio_api_base, "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn prefixed_names_keep_strings_and_still_read_numbers_booleans_and_lists() {
+        let settings = load(&[
+            ("CAREHUB__TWILIO_FROM", "+15005550006"),
+            ("JWT_SECRET", "12345678901234567890123456789012345"),
+            ("PORT", "8001"),
+            ("CAREHUB__HTTP__TRUST_PROXY", "true"),
+            ("CAREHUB__AUTH__ACCESS_TTL_MINUTES", "30"),
+            ("CAREHUB__HTTP__CORS_ORIGINS", r#"["https://app.example"]"#),
+        ])
+        .expect("loads");
+
+        assert_eq!(settings.twilio_from, "+15005550006");
+        assert_eq!(settings.jwt_secret.expose_secret(), "12345678901234567890123456789012345");
+        assert_eq!(settings.port, 8001);
+        assert!(settings.http.trust_proxy);
+        assert_eq!(settings.auth.access_ttl_minutes, 30);
+        assert_eq!(settings.http.cors_origins, ["https://app.example"]);
+    }
+
+    #[test]
+    fn bare_names_win_over_prefixed_ones() {
+        let settings = load(&[("CAREHUB__PORT", "1111"), ("PORT", "8000"), ("CAREHUB__SMS_PROVIDER", "nope")]);
+        let err = settings.expect_err("CAREHUB__SMS_PROVIDER alone is used");
+        assert!(err.to_string().contains("SMS_PROVIDER"), "{err}");
+
+        let settings = load(&[
+            ("CAREHUB__PORT", "1111"),
+            ("PORT", "8000"),
+            ("CAREHUB__SMS_PROVIDER", "nope"),
+            ("SMS_PROVIDER", "console"),
+        ])
+        .expect("loads");
+        assert_eq!(settings.port, 8000);
+        assert_eq!(settings.sms_provider, "console");
+    }
+
+    #[test]
+    fn a_half_configured_twilio_is_refused_by_the_missing_name() {
+        let err = load(&[("SMS_PROVIDER", "twilio"), ("TWILIO_ACCOUNT_SID", "AC1"), ("TWILIO_FROM", "+15005550006")])
+            .expect_err("refused");
+
+        assert_eq!(err.to_string(), "refusing to start: SMS_PROVIDER=twilio needs TWILIO_AUTH_TOKEN to be set");
+    }
+
+    #[test]
+    fn a_bad_number_names_its_variable() {
+        let err = load(&[("PORT", "eighty")]).expect_err("refused");
+
+        assert!(err.to_string().contains("PORT"), "{err}");
+    }
 
     #[test]
     fn compiled_in_defaults_parse() {

@@ -41,6 +41,9 @@ enum Command {
         username: String,
         #[arg(long, default_value = "")]
         email: String,
+        /// Make an existing non-admin account (patient, doctor, hospital) an admin; refused without it.
+        #[arg(long)]
+        promote: bool,
     },
     /// Recompute the audit log's hash chain; exits 1 and names the first broken row if any.
     AuditVerify,
@@ -101,6 +104,9 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }),
         Command::Dev { demo_data } => actix_web::rt::System::new().block_on(async {
+            if demo_data {
+                cli::demo_data::ensure_allowed(&settings)?;
+            }
             let db = startup::connect_db(&settings).await?;
             startup::migrate(&db).await?;
             if demo_data {
@@ -121,13 +127,13 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }),
         Command::DemoData { clear } => tokio_runtime()?.block_on(async {
-            anyhow::ensure!(!settings.is_production(), "demo-data refuses to run in production");
+            cli::demo_data::ensure_allowed(&settings)?;
             let db = startup::connect_db(&settings).await?;
             startup::migrate(&db).await?;
             println!("{}", cli::demo_data::run(&db, clear).await?);
             Ok(ExitCode::SUCCESS)
         }),
-        Command::CreateAdmin { username, email } => tokio_runtime()?.block_on(async {
+        Command::CreateAdmin { username, email, promote } => tokio_runtime()?.block_on(async {
             let password = match std::env::var("CAREHUB_ADMIN_PASSWORD") {
                 Ok(password) if !password.is_empty() => password,
                 _ => {
@@ -139,7 +145,7 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             };
             let db = startup::connect_db(&settings).await?;
             startup::migrate(&db).await?;
-            println!("{}", cli::admin::create_admin(&db, &username, &email, &password).await?);
+            println!("{}", cli::admin::create_admin(&db, &username, &email, &password, promote).await?);
             Ok(ExitCode::SUCCESS)
         }),
         Command::AuditVerify => tokio_runtime()?.block_on(async {

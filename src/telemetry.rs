@@ -11,7 +11,9 @@ pub fn init(settings: &LogSettings, production: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.level));
     let registry = tracing_subscriber::registry().with(filter);
     let result = if production || settings.format == "json" {
-        registry.with(fmt::layer().json().flatten_event(true).with_current_span(true)).try_init()
+        // The span list alone: with the current span too, every span field (the request id)
+        // would be written twice per line.
+        registry.with(fmt::layer().json().flatten_event(true).with_current_span(false).with_span_list(true)).try_init()
     } else {
         registry.with(fmt::layer().with_target(false)).try_init()
     };

@@ -301,6 +301,16 @@ pub async fn insert_patient_profile(
 
 /// Creates the admin `username` or, if it exists, makes it an active admin with this password.
 /// Returns the id and whether it was created.
+/// The type of the account named `username` (case-insensitively), locked for the transaction.
+pub async fn lock_user_type(conn: &mut PgConnection, username: &str) -> sqlx::Result<Option<UserType>> {
+    let raw: Option<String> =
+        sqlx::query_scalar("select user_type from users where lower(username) = lower($1) for update")
+            .bind(username)
+            .fetch_optional(conn)
+            .await?;
+    Ok(raw.and_then(|raw| UserType::parse(&raw)))
+}
+
 pub async fn upsert_admin(
     conn: &mut PgConnection,
     username: &str,

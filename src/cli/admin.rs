@@ -5,7 +5,7 @@ use sqlx::PgPool;
 
 use crate::{
     accounts::{
-        model::{Password, Username, validate_email},
+        model::{Password, UserType, Username, validate_email},
         password::PasswordHasher,
         repo,
     },
@@ -17,23 +17,45 @@ pub fn cli_meta(command: &str) -> RequestMeta {
     RequestMeta { ip: None, user_agent: Some(format!("carehub {command}")), request_id: None }
 }
 
-/// Creates the admin `username`, or makes the existing account an active admin with `password`.
-pub async fn create_admin(db: &PgPool, username: &str, email: &str, password: &str) -> anyhow::Result<String> {
+/// Creates the admin `username`, or resets an existing admin's password. An existing account of
+/// another type becomes an admin only with `promote` (an operator typing a patient's username by
+/// mistake must not hand out the keys silently), and the promotion is audited as such.
+pub async fn create_admin(
+    db: &PgPool,
+    username: &str,
+    email: &str,
+    password: &str,
+    promote: bool,
+) -> anyhow::Result<String> {
     let username = Username::parse(username).map_err(|m| anyhow::anyhow!("username: {m}"))?;
     let email = validate_email(email).map_err(|m| anyhow::anyhow!("email: {m}"))?;
     let password = Password::parse(password.trim_end_matches(['\r', '\n']), &[username.as_str(), &email])
         .map_err(|problems| anyhow::anyhow!("password: {}", problems.join(" ")))?;
     let hash = PasswordHasher::new()?.hash(&password).await?;
     let mut tx = db.begin().await?;
+    let previous = repo::lock_user_type(&mut tx, username.as_str()).await?;
+    if let Some(user_type) = previous.filter(|t| *t != UserType::Admin)
+        && !promote
+    {
+        anyhow::bail!(
+            "'{}' is an existing {} account, not an admin; pass --promote to make it an admin",
+            username.as_str(),
+            user_type.as_str()
+        );
+    }
     let (id, created) = repo::upsert_admin(&mut tx, username.as_str(), &email, &hash).await?;
     if !created {
         repo::revoke_other_families(&mut *tx, id, None, "admin_password_reset").await?;
     }
-    let action = if created { "admin_created" } else { "admin_updated" };
-    let event = AuditEvent::new(action).target("user", id).details(json!({ "via": "cli" }));
-    audit::record(&mut tx, &cli_meta("create-admin"), event).await?;
+    let (action, done, details) = match previous {
+        None => ("admin_created", "created", json!({ "via": "cli" })),
+        Some(UserType::Admin) => ("admin_updated", "updated", json!({ "via": "cli" })),
+        Some(from) => ("admin_promoted", "promoted to", json!({ "via": "cli", "previous_type": from.as_str() })),
+    };
+    audit::record(&mut tx, &cli_meta("create-admin"), AuditEvent::new(action).target("user", id).details(details))
+        .await?;
     tx.commit().await?;
-    Ok(format!("{} admin '{}' (id {id})", if created { "created" } else { "updated" }, username.as_str()))
+    Ok(format!("{done} admin '{}' (id {id})", username.as_str()))
 }
 
 /// Verifies the audit chain; `Ok(false)` when it is broken (the report says where).

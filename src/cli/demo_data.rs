@@ -62,6 +62,13 @@ async fn ensure_not_real(conn: &mut PgConnection, username: &str) -> anyhow::Res
     }
 }
 
+/// Demo accounts have passwords printed at start (or fixed by an environment variable): never in
+/// production, whichever command asks for them (`demo-data`, `dev --demo-data`).
+pub fn ensure_allowed(settings: &crate::config::Settings) -> anyhow::Result<()> {
+    anyhow::ensure!(!settings.is_production(), "demo-data refuses to run in production");
+    Ok(())
+}
+
 /// Creates (or refreshes the passwords of) the demo accounts; returns the text to print.
 pub async fn run(db: &PgPool, clear: bool) -> anyhow::Result<String> {
     let hasher = PasswordHasher::new()?;

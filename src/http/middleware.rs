@@ -127,12 +127,39 @@ pub async fn observe(
 }
 
 /// Request spans carry the request id and, once known, the user id (never names or tokens).
+///
+/// The span is built here rather than with tracing-actix-web's `root_span!`, which adds a
+/// `request_id` of its own (a fresh UUID, not the one echoed in `X-Request-Id`): one request,
+/// one id, the one the caller sees.
 pub struct CareHubRootSpan;
 
 impl RootSpanBuilder for CareHubRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
         let request_id = request.extensions().get::<RequestId>().map(|id| id.0.clone()).unwrap_or_default();
-        tracing_actix_web::root_span!(request, request_id = %request_id, user.id = tracing::field::Empty)
+        let method = request.method().as_str().to_owned();
+        let route = request.match_pattern().unwrap_or_else(|| "default".to_owned());
+        let user_agent = request.headers().get(header::USER_AGENT).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let connection = request.connection_info();
+        let empty = tracing::field::Empty;
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %method,
+            http.route = %route,
+            http.flavor = ?request.version(),
+            http.scheme = %connection.scheme(),
+            http.host = %connection.host(),
+            http.client_ip = %connection.realip_remote_addr().unwrap_or(""),
+            http.user_agent = %user_agent,
+            http.target = %request.uri().path_and_query().map_or("", |p| p.as_str()),
+            http.status_code = empty,
+            otel.name = %format!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = empty,
+            request_id = %request_id,
+            user.id = empty,
+            exception.message = empty,
+            exception.details = empty,
+        )
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {

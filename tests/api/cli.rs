@@ -7,29 +7,81 @@ use std::{
     time::{Duration, Instant},
 };
 
+use base64::Engine as _;
+use carehub::accounts::model::UserType;
+use carehub_workers::sms::{Purpose, queue_sms};
 use reqwest::StatusCode;
+use serde_json::json;
 use sqlx::PgPool;
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{method, path},
+};
 
-use crate::helpers::database_url;
+use crate::helpers::{PASSWORD, TestApp, database_url};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
-fn start(args: &[&str], db: &PgPool, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_carehub"))
+/// The `carehub` binary with `args` against the test's database, on its own queues (a test never
+/// touches a developer's local ones); output discarded unless the caller pipes it.
+fn carehub(args: &[&str], db: &PgPool, port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_carehub"));
+    command
         .args(args)
         .env("DATABASE_URL", database_url(db))
         .env("PORT", port.to_string())
         .env("WORKER_PORT", "0")
-        // Its own queues, so a test never touches a developer's local ones.
         .env("CAREHUB__JOBS__NAMESPACE", format!("test-{}:", uuid::Uuid::new_v4().simple()))
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("carehub starts")
+        .stderr(Stdio::null());
+    for name in
+        ["CAREHUB_ENV", "SMS_PROVIDER", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_API_BASE"]
+    {
+        command.env_remove(name);
+    }
+    command
 }
+
+fn start(args: &[&str], db: &PgPool, port: u16) -> Child {
+    carehub(args, db, port).spawn().expect("carehub starts")
+}
+
+/// Runs the command to its end (killed and failed after `seconds`); its status and stderr.
+fn run_to_end(command: &mut Command, seconds: u64) -> (std::process::ExitStatus, String) {
+    let mut child = command.stderr(Stdio::piped()).spawn().expect("carehub starts");
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("carehub {:?} still running after {seconds} s", command.get_args().collect::<Vec<_>>());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut pipe, &mut stderr).expect("stderr");
+    }
+    (status, stderr)
+}
+
+/// The environment of a production process that passes every start-up check.
+const PRODUCTION: [(&str, &str); 8] = [
+    ("CAREHUB_ENV", "production"),
+    ("JWT_SECRET", "production-jwt-secret-0123456789abcdef-0123456789"),
+    ("OTP_SECRET", "production-otp-secret-0123456789abcdef-0123456789"),
+    ("CAREHUB__HTTP__METRICS_TOKEN", "scrape-token"),
+    ("SMS_PROVIDER", "twilio"),
+    ("TWILIO_ACCOUNT_SID", "AC0042"),
+    ("TWILIO_AUTH_TOKEN", "000123456789"),
+    ("TWILIO_FROM", "+15005550006"),
+];
 
 fn terminate_and_wait(mut child: Child) -> std::process::ExitStatus {
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
@@ -106,5 +158,160 @@ async fn worker_and_clock_stop_cleanly_on_sigterm(db: PgPool) {
         let status = terminate_and_wait(child);
 
         assert!(status.success(), "{command}: {status:?}");
+    }
+}
+
+#[sqlx::test]
+async fn the_worker_sends_sms_through_twilio_configured_by_the_documented_variables(db: PgPool) {
+    let twilio = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2010-04-01/Accounts/AC0042/Messages.json"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({ "sid": "SM42", "status": "queued" })))
+        .expect(1)
+        .mount(&twilio)
+        .await;
+    let mut tx = db.begin().await.expect("tx");
+    let id = queue_sms(&mut tx, "+923001234567", "Your appointment is confirmed", Purpose::Test).await.expect("queued");
+    tx.commit().await.expect("commit");
+
+    let worker = carehub(&["work"], &db, free_port())
+        .envs(PRODUCTION.iter().filter(|(name, _)| name.starts_with("TWILIO_") || *name == "SMS_PROVIDER").copied())
+        .env("TWILIO_API_BASE", twilio.uri())
+        .spawn()
+        .expect("worker starts");
+    let mut status = String::new();
+    for _ in 0..200 {
+        status = sqlx::query_scalar("select status from sms_messages where id = $1")
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .expect("status");
+        if status == "SENT" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let exit = terminate_and_wait(worker);
+
+    assert_eq!(status, "SENT");
+    assert!(exit.success(), "{exit:?}");
+    let requests = twilio.received_requests().await.expect("recorded");
+    assert_eq!(requests.len(), 1);
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&requests[0].body).into_owned().collect();
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    assert_eq!(field("From"), Some("+15005550006"), "TWILIO_FROM as written");
+    assert_eq!(field("To"), Some("+923001234567"));
+    assert_eq!(field("Body"), Some("Your appointment is confirmed"));
+    let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("AC0042:000123456789"));
+    assert_eq!(requests[0].headers.get("authorization").and_then(|v| v.to_str().ok()), Some(expected.as_str()));
+}
+
+#[sqlx::test]
+async fn a_worker_with_a_half_configured_twilio_refuses_to_start_and_names_what_is_missing(db: PgPool) {
+    let (status, stderr) = run_to_end(
+        carehub(&["work"], &db, free_port())
+            .env("SMS_PROVIDER", "twilio")
+            .env("TWILIO_ACCOUNT_SID", "AC0042")
+            .env("TWILIO_FROM", "+15005550006"),
+        20,
+    );
+
+    assert!(!status.success(), "{status:?}");
+    assert!(stderr.contains("TWILIO_AUTH_TOKEN"), "{stderr}");
+    assert!(!stderr.contains("TWILIO_FROM"), "only the missing variable is named: {stderr}");
+}
+
+#[sqlx::test]
+async fn dev_with_demo_data_refuses_to_run_in_production(db: PgPool) {
+    let (status, stderr) = run_to_end(carehub(&["dev", "--demo-data"], &db, free_port()).envs(PRODUCTION), 30);
+
+    assert!(!status.success(), "{status:?}");
+    assert!(stderr.contains("demo-data refuses to run in production"), "{stderr}");
+    let users: i64 = sqlx::query_scalar("select count(*) from users").fetch_one(&db).await.expect("count");
+    assert_eq!(users, 0, "no demo account was created");
+}
+
+#[sqlx::test]
+async fn create_admin_promotes_an_existing_account_only_with_promote_and_audits_it(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let patient = app.user(UserType::Patient, "zainab").await;
+    let create_admin = |promote: bool| {
+        let mut command = carehub(&["create-admin", "--username", "Zainab", "--email", "z@example.com"], &db, 0);
+        if promote {
+            command.arg("--promote");
+        }
+        command.env("CAREHUB_ADMIN_PASSWORD", PASSWORD);
+        command
+    };
+    let user_type = || async {
+        sqlx::query_scalar::<_, String>("select user_type from users where id = $1")
+            .bind(patient.id)
+            .fetch_one(&db)
+            .await
+            .expect("user")
+    };
+
+    let (refused, stderr) = run_to_end(&mut create_admin(false), 60);
+    assert!(!refused.success(), "{refused:?}");
+    assert!(stderr.contains("--promote") && stderr.contains("PATIENT"), "{stderr}");
+    assert_eq!(user_type().await, "PATIENT");
+    assert!(app.audit_rows("admin_promoted").await.is_empty());
+
+    let (promoted, stderr) = run_to_end(&mut create_admin(true), 60);
+    assert!(promoted.success(), "{promoted:?}: {stderr}");
+    assert_eq!(user_type().await, "ADMIN");
+    let rows = app.audit_rows("admin_promoted").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].target_id.as_deref(), Some(patient.id.to_string().as_str()));
+    assert_eq!(rows[0].details["previous_type"], "PATIENT");
+
+    let (updated, stderr) = run_to_end(&mut create_admin(false), 60);
+    assert!(updated.success(), "an existing admin is updated without --promote: {stderr}");
+    assert_eq!(app.audit_rows("admin_updated").await.len(), 1);
+}
+
+/// Serves with log format `format`, sends two requests (one with a caller-chosen id); the ids
+/// echoed in `X-Request-Id` and the process's log.
+async fn two_requests_logged(db: &PgPool, format: &str) -> ([String; 2], String) {
+    let port = free_port();
+    let mut server = carehub(&["serve"], db, port)
+        .env("CAREHUB__LOG__FORMAT", format)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("carehub starts");
+    wait_for_health(port).await;
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/api/hospitals/");
+    let generated = client.get(&url).send().await.expect("request");
+    let chosen = client.get(&url).header("x-request-id", "caller-chosen-42").send().await.expect("request");
+    let header = |response: &reqwest::Response| {
+        response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).expect("X-Request-Id").to_owned()
+    };
+    let ids = [header(&generated), header(&chosen)];
+    let mut stdout = server.stdout.take().expect("stdout");
+    let status = terminate_and_wait(server);
+    assert!(status.success(), "{status:?}");
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut logs).expect("logs");
+    (ids, logs)
+}
+
+#[sqlx::test]
+async fn a_request_log_line_carries_one_request_id_the_one_echoed_to_the_caller(db: PgPool) {
+    for format in ["json", "pretty"] {
+        let (ids, logs) = two_requests_logged(&db, format).await;
+
+        assert_eq!(ids[1], "caller-chosen-42");
+        for id in &ids {
+            let lines: Vec<&str> =
+                logs.lines().filter(|line| line.contains("request completed") && line.contains(id.as_str())).collect();
+            assert_eq!(lines.len(), 1, "{format}: one access-log line for {id}:\n{logs}");
+            assert_eq!(lines[0].matches("request_id").count(), 1, "{format}: {}", lines[0]);
+        }
+        let access_lines = logs.lines().filter(|line| line.contains("request completed")).count();
+        assert_eq!(
+            access_lines,
+            logs.lines().filter(|l| l.contains("request completed") && l.contains("request_id")).count()
+        );
     }
 }

@@ -3,7 +3,11 @@
 //! dead jobs, panics, the clock, and the queue statistics.
 
 use std::{
-    sync::atomic::{AtomicUsize, Ordering},
+    collections::BTreeMap,
+    sync::{
+        Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -11,8 +15,9 @@ use carehub::config::Settings;
 use carehub_workers::{
     WorkerSettings,
     apalis::prelude::{BoxDynError, Monitor, TaskSink as _},
-    jobs::{Job, Queue, SendSms},
-    relay,
+    clock,
+    jobs::{Job, PurgeExpiredSessions, Queue, ReminderSweep, SendSms},
+    outbox, relay,
     runtime::Context,
     sms::{Purpose, SmsProvider, TwilioConfig, queue_sms},
 };
@@ -532,4 +537,231 @@ async fn the_worker_serves_health_and_job_metrics(db: PgPool) {
     assert!(metrics.contains("jobs_started_total{queue=\"carehub:sms\"}"), "{metrics}");
     assert!(metrics.contains("jobs_succeeded_total{queue=\"carehub:sms\"}"));
     assert!(metrics.contains("job_duration_seconds_bucket{queue=\"carehub:sms\""));
+}
+
+/// Attempts of [`always_fails`], by job name.
+static FAILED_ATTEMPTS: Mutex<BTreeMap<&'static str, usize>> = Mutex::new(BTreeMap::new());
+
+/// A handler of any job kind that fails every time, transiently (it never aborts by itself).
+async fn always_fails<J: Job>(_job: J) -> Result<(), BoxDynError> {
+    *FAILED_ATTEMPTS.lock().expect("lock").entry(J::NAME).or_default() += 1;
+    Err("transient failure".into())
+}
+
+async fn run_failing_worker<J: Job + Clone>(db: &PgPool, ns: &str, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let settings = settings(ns, SmsProvider::Console);
+    let conn = redis::Client::open("redis://127.0.0.1:6379")?.get_connection_manager().await?;
+    let ctx = Context { db: db.clone(), sms: SmsProvider::Console, max_attempts: 3, reminder_lead_minutes: 1440 };
+    let worker = carehub_workers::standard_worker!(J, J::QUEUE, conn, &settings, ctx, 1, always_fails::<J>);
+    Monitor::new()
+        .register(worker)
+        .shutdown_timeout(Duration::from_secs(5))
+        .run_with_signal(async move {
+            shutdown.cancelled().await;
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}
+
+/// Enqueues `job` through the outbox and the relay, runs it on the standard worker stack with a
+/// handler that always fails, and checks it ends dead after exactly `max_attempts` (3) attempts.
+async fn a_failing_job_ends_dead_after_max_attempts<J: Job + Clone>(db: &PgPool, job: J) {
+    let ns = namespace();
+    let mut tx = db.begin().await.expect("tx");
+    outbox::enqueue(&mut tx, &job, None).await.expect("enqueued");
+    tx.commit().await.expect("commit");
+    let conn =
+        redis::Client::open("redis://127.0.0.1:6379").expect("client").get_connection_manager().await.expect("redis");
+    assert_eq!(relay::relay_once(db, &relay::Pushers::new(&conn, &ns), 10).await.expect("relayed"), 1);
+    let shutdown = CancellationToken::new();
+    let worker = tokio::spawn({
+        let (db, ns, shutdown) = (db.clone(), ns.clone(), shutdown.clone());
+        async move { run_failing_worker::<J>(&db, &ns, shutdown).await }
+    });
+
+    eventually(15, "the job is dead", || async { dead_ids(&ns, J::QUEUE).await.len() == 1 }).await;
+    // Long enough for an in-process retry (backoff <= 200 ms) or apalis-redis's own re-queue
+    // (scheduled `attempt` seconds later) to show up.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    shutdown.cancel();
+    worker.await.expect("join").expect("worker ran");
+
+    assert_eq!(FAILED_ATTEMPTS.lock().expect("lock").get(J::NAME).copied(), Some(3), "{}: max_attempts = 3", J::NAME);
+    let q = J::QUEUE.key(&ns);
+    let (scheduled, active, attempts): (u64, u64, Option<String>) = redis::pipe()
+        .zcard(format!("{q}:scheduled"))
+        .llen(format!("{q}:active"))
+        .hget(format!("{q}:meta:{}", dead_ids(&ns, J::QUEUE).await[0]), "attempts")
+        .query_async(&mut redis().await)
+        .await
+        .expect("queue state");
+    assert_eq!((scheduled, active), (0, 0), "{}: nothing re-queued", J::NAME);
+    assert_eq!(attempts.as_deref(), Some("3"));
+}
+
+#[sqlx::test]
+async fn an_sms_job_that_always_fails_is_dead_after_max_attempts(db: PgPool) {
+    a_failing_job_ends_dead_after_max_attempts(&db, SendSms { message_id: 1 }).await;
+}
+
+#[sqlx::test]
+async fn a_reminder_sweep_that_always_fails_is_dead_after_max_attempts(db: PgPool) {
+    a_failing_job_ends_dead_after_max_attempts(&db, ReminderSweep { tick: "2026-11-25T00:00:00Z".into() }).await;
+}
+
+#[sqlx::test]
+async fn a_session_purge_that_always_fails_is_dead_after_max_attempts(db: PgPool) {
+    a_failing_job_ends_dead_after_max_attempts(&db, PurgeExpiredSessions { tick: "2026-11-25T00:00:00Z".into() }).await;
+}
+
+#[sqlx::test]
+async fn an_outbox_row_pushed_twice_is_one_task_in_redis(db: PgPool) {
+    let twilio_server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(twilio_created("SM6")).expect(1).mount(&twilio_server).await;
+    let ns = namespace();
+    let id = commit_sms(&db, "pushed twice").await;
+    let conn =
+        redis::Client::open("redis://127.0.0.1:6379").expect("client").get_connection_manager().await.expect("redis");
+    let pushers = relay::Pushers::new(&conn, &ns);
+
+    assert_eq!(relay::relay_once(&db, &pushers, 10).await.expect("first push"), 1);
+    // A relay that crashed after pushing, before its mark committed: the row is pushed again.
+    sqlx::query("update outbox set sent_at = null").execute(&db).await.expect("unmark");
+    assert_eq!(relay::relay_once(&db, &pushers, 10).await.expect("second push"), 1);
+
+    let q = Queue::Sms.key(&ns);
+    let (stored, scheduled, active): (u64, u64, u64) = redis::pipe()
+        .hlen(format!("{q}:data"))
+        .zcard(format!("{q}:scheduled"))
+        .llen(format!("{q}:active"))
+        .query_async(&mut redis().await)
+        .await
+        .expect("queue state");
+    assert_eq!((stored, scheduled + active), (1, 1), "one task, queued once");
+
+    let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
+    eventually(10, "the SMS is sent", || async { sms_status(&db, id).await.0 == "SENT" }).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    workers.stop().await;
+    let done: u64 = redis::cmd("SCARD").arg(format!("{q}:done")).query_async(&mut redis().await).await.expect("scard");
+    assert_eq!(done, 1, "the task ran once");
+}
+
+/// CRC16/XMODEM, the checksum of Redis Cluster's key slots.
+fn crc16(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &byte in data {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 == 0 { crc << 1 } else { (crc << 1) ^ 0x1021 };
+        }
+    }
+    crc
+}
+
+/// The Redis Cluster slot of `key`: only its hash tag counts, the part between the first `{` and
+/// the next `}`, when that part is not empty.
+fn hash_slot(key: &str) -> u16 {
+    let tag = key.find('{').and_then(|open| {
+        let rest = &key[open + 1..];
+        rest.find('}').filter(|&close| close > 0).map(|close| &rest[..close])
+    });
+    crc16(tag.unwrap_or(key).as_bytes()) % 16384
+}
+
+#[sqlx::test]
+async fn every_redis_key_of_a_queue_is_in_the_queues_hash_slot(db: PgPool) {
+    assert_eq!(hash_slot("foo"), 12182, "CLUSTER KEYSLOT foo");
+    assert_eq!(hash_slot("{user1000}.following"), hash_slot("{user1000}.followers"));
+    assert_ne!(hash_slot("a{}b"), hash_slot("a{}c"), "an empty tag is no tag");
+    let twilio_server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("doomed"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "code": 21211 })))
+        .mount(&twilio_server)
+        .await;
+    Mock::given(method("POST")).respond_with(twilio_created("SM7")).mount(&twilio_server).await;
+    let ns = namespace();
+    commit_sms(&db, "delivered").await;
+    commit_sms(&db, "doomed").await;
+    let now = chrono::Utc::now();
+    clock::enqueue_tick(&db, "reminder-sweep", now, &ReminderSweep { tick: now.to_rfc3339() }).await.expect("tick");
+    clock::enqueue_tick(&db, "purge-expired-sessions", now, &PurgeExpiredSessions { tick: now.to_rfc3339() })
+        .await
+        .expect("tick");
+
+    let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
+    let count = |set: String| async move {
+        redis::cmd("SCARD").arg(set).query_async::<u64>(&mut redis().await).await.expect("scard")
+    };
+    eventually(10, "every job handled", || async {
+        count(format!("{}:done", Queue::Sms.key(&ns))).await == 1
+            && count(format!("{}:dead", Queue::Sms.key(&ns))).await == 1
+            && count(format!("{}:done", Queue::Reminder.key(&ns))).await == 1
+            && count(format!("{}:done", Queue::Maintenance.key(&ns))).await == 1
+    })
+    .await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("*{}*", ns.trim_end_matches(':')))
+        .query_async(&mut redis().await)
+        .await
+        .expect("keys");
+    workers.stop().await;
+
+    for key in &keys {
+        let queue = Queue::ALL.into_iter().find(|q| key.starts_with(&q.key(&ns))).unwrap_or_else(|| {
+            panic!("{key} belongs to no queue of the namespace");
+        });
+        assert_eq!(hash_slot(key), hash_slot(&queue.key(&ns)), "{key}");
+    }
+    let sms = Queue::Sms.key(&ns);
+    for suffix in [":data", ":meta:", ":done", ":dead", ":workers"] {
+        assert!(keys.iter().any(|k| k.starts_with(&format!("{sms}{suffix}"))), "{suffix} among {keys:?}");
+    }
+    let slots: std::collections::BTreeSet<u16> =
+        [Queue::Sms, Queue::Reminder, Queue::Maintenance].into_iter().map(|q| hash_slot(&q.key(&ns))).collect();
+    assert_eq!(slots.len(), 3, "each queue has a slot of its own");
+}
+
+/// A log writer into memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[sqlx::test]
+async fn an_idle_reminder_sweep_logs_at_debug_not_info(db: PgPool) {
+    use tracing_subscriber::prelude::*;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(move || writer.clone())
+            .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG),
+    );
+    let ctx = Context { db: db.clone(), sms: SmsProvider::Console, max_attempts: 3, reminder_lead_minutes: 1440 };
+    let job = ReminderSweep { tick: "2026-11-25T00:00:00Z".into() };
+
+    // The handler runs on this thread (awaited here), where the subscriber is the default.
+    let guard = tracing::subscriber::set_default(subscriber);
+    carehub_workers::handlers::reminder_sweep(job, carehub_workers::apalis::prelude::Data::new(ctx))
+        .await
+        .expect("sweep ran");
+    drop(guard);
+
+    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+    let sweep: Vec<&str> = logs.lines().filter(|line| line.contains("\"reminder sweep\"")).collect();
+    assert_eq!(sweep.len(), 1, "{logs}");
+    assert!(sweep[0].contains("\"level\":\"DEBUG\""), "{}", sweep[0]);
 }

@@ -1,22 +1,14 @@
 //! Handlers of the scheduled jobs.
 
-use apalis::prelude::{Attempt, BoxDynError, Data};
+use apalis::prelude::{BoxDynError, Data};
 
 use crate::{
-    jobs::{PurgeExpiredSessions, Queue, ReminderSweep},
+    jobs::{PurgeExpiredSessions, ReminderSweep},
     runtime::Context,
 };
 
 /// Removes login families that expired more than a day ago (kept a day for forensics).
-pub async fn purge_expired_sessions(
-    job: PurgeExpiredSessions,
-    ctx: Data<Context>,
-    attempt: Attempt,
-) -> Result<(), BoxDynError> {
-    crate::runtime::observe(Queue::Maintenance, attempt.current(), purge(job, &ctx)).await
-}
-
-async fn purge(job: PurgeExpiredSessions, ctx: &Context) -> Result<(), BoxDynError> {
+pub async fn purge_expired_sessions(job: PurgeExpiredSessions, ctx: Data<Context>) -> Result<(), BoxDynError> {
     let removed = sqlx::query("delete from refresh_token_families where expires_at < now() - interval '1 day'")
         .execute(&ctx.db)
         .await?
@@ -40,11 +32,7 @@ struct Due {
 /// reminder SMS per slot (keyed by appointment and slot start, so a second sweep, a second
 /// clock or a re-run job sends nothing more; a cancelled appointment is no longer confirmed and
 /// gets none).
-pub async fn reminder_sweep(job: ReminderSweep, ctx: Data<Context>, attempt: Attempt) -> Result<(), BoxDynError> {
-    crate::runtime::observe(Queue::Reminder, attempt.current(), sweep(job, &ctx)).await
-}
-
-async fn sweep(job: ReminderSweep, ctx: &Context) -> Result<(), BoxDynError> {
+pub async fn reminder_sweep(job: ReminderSweep, ctx: Data<Context>) -> Result<(), BoxDynError> {
     let due: Vec<Due> = sqlx::query_as(
         "select a.id, lower(a.slot) as slot_start, p.phone_number as phone, h.name as hospital_name, \
                 d.name as department_name, h.time_zone \
@@ -103,6 +91,11 @@ async fn sweep(job: ReminderSweep, ctx: &Context) -> Result<(), BoxDynError> {
         }
         tx.commit().await?;
     }
-    tracing::info!(tick = %job.tick, sent, "reminder sweep");
+    // Every minute: a sweep that sends nothing is not news.
+    if sent == 0 {
+        tracing::debug!(tick = %job.tick, sent, "reminder sweep");
+    } else {
+        tracing::info!(tick = %job.tick, sent, "reminder sweep");
+    }
     Ok(())
 }

@@ -32,9 +32,14 @@ impl Queue {
         Self::ALL.into_iter().find(|q| q.name() == name)
     }
 
-    /// The Redis queue name within `namespace`.
+    /// The Redis queue name within `namespace`, in braces: a Redis Cluster hash tag, so every key
+    /// apalis-redis derives from it (`{q}:active`, `{q}:data`, `{q}:meta:<id>`, ...) lives in one
+    /// slot and its multi-key Lua scripts (and ours in `stats`) run on a cluster. The namespace
+    /// is inside the tag, so different namespaces spread over slots. It must not contain braces
+    /// (the configuration refuses them). One key is not ours to tag: apalis-redis 1.0's worker
+    /// registration script also writes the global `core:apalis:queues:list`.
     pub fn key(self, namespace: &str) -> String {
-        format!("{namespace}{}", self.name())
+        format!("{{{namespace}{}}}", self.name())
     }
 }
 
@@ -88,7 +93,8 @@ mod tests {
             assert!(queue.name().starts_with("carehub:"));
             assert_eq!(Queue::parse(queue.name()), Some(queue));
         }
-        assert_eq!(Queue::Sms.key("t1:"), "t1:carehub:sms");
+        assert_eq!(Queue::Sms.key("t1:"), "{t1:carehub:sms}");
+        assert_eq!(Queue::Sms.key(""), "{carehub:sms}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub use apalis;
 
 pub mod clock;
 pub mod handlers;
+pub mod job_service;
 pub mod jobs;
 pub mod outbox;
 pub mod relay;

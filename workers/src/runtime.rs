@@ -84,8 +84,9 @@ pub async fn connect_redis(url: &str, shutdown: &CancellationToken) -> anyhow::R
 
 /// Builds the factory of one worker with the standard stack, outermost first: the concurrency
 /// limit, retries with exponential backoff (not for aborted jobs), a tracing span per attempt,
-/// and panic catching (a panicking
-/// job is aborted to the dead set; the worker lives on). The backend is polled every
+/// panic catching (a panicking job is aborted to the dead set; the worker lives on), and around
+/// the handler the [`JobService`](crate::job_service::JobService): metrics, and the dead set
+/// after `max_attempts` attempts for every job kind. The backend is polled every
 /// `poll_interval`, so a job starts well under a second after it is pushed (apalis-redis
 /// otherwise promotes new jobs only on its 30 s heartbeat).
 #[macro_export]
@@ -111,6 +112,7 @@ macro_rules! standard_worker {
             .poll_with_interval(settings.poll_interval);
         let ctx = $ctx.clone();
         let concurrency: usize = $concurrency;
+        let max_attempts = settings.max_attempts;
         move |_restarts: usize| {
             $crate::apalis::prelude::WorkerBuilder::new($crate::runtime::worker_name($queue))
                 .backend(backend.clone())
@@ -119,7 +121,11 @@ macro_rules! standard_worker {
                 .enable_tracing()
                 .catch_panic()
                 .data(ctx.clone())
-                .build($handler)
+                .build($crate::job_service::JobService::new(
+                    $crate::apalis::prelude::task_fn($handler),
+                    $queue,
+                    max_attempts,
+                ))
         }
     }};
 }
@@ -161,28 +167,6 @@ macro_rules! supervise {
             }
         }
     }};
-}
-
-/// Records a job's outcome: started, succeeded, retried or dead, and its duration, by queue.
-pub async fn observe<F>(queue: Queue, attempt: usize, job: F) -> Result<(), apalis::prelude::BoxDynError>
-where
-    F: std::future::Future<Output = Result<(), apalis::prelude::BoxDynError>>,
-{
-    let labels = [("queue", queue.name())];
-    metrics::counter!("jobs_started_total", &labels).increment(1);
-    let started = std::time::Instant::now();
-    let result = job.await;
-    metrics::histogram!("job_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
-    let outcome = match &result {
-        Ok(()) => "jobs_succeeded_total",
-        Err(err) if err.downcast_ref::<apalis::prelude::AbortError>().is_some() => "jobs_dead_total",
-        Err(_) => "jobs_retried_total",
-    };
-    metrics::counter!(outcome, &labels).increment(1);
-    if attempt > 1 {
-        tracing::debug!(queue = queue.name(), attempt, "job retry finished");
-    }
-    result
 }
 
 /// Runs every queue's worker and the outbox relay until `shutdown`, then drains: in-flight jobs

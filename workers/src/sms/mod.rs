@@ -15,10 +15,6 @@ use crate::{jobs::SendSms, runtime::Context};
 /// outcome. Permanent failures go straight to the dead set; transient ones are retried until the
 /// attempt budget is spent.
 pub async fn send_sms(job: SendSms, ctx: Data<Context>, attempt: Attempt) -> Result<(), BoxDynError> {
-    crate::runtime::observe(crate::jobs::Queue::Sms, attempt.current(), deliver(job, &ctx, &attempt)).await
-}
-
-async fn deliver(job: SendSms, ctx: &Context, attempt: &Attempt) -> Result<(), BoxDynError> {
     let message = match store::claim(&ctx.db, job.message_id).await? {
         store::Claim::Mine(message) => message,
         store::Claim::Done => {
@@ -44,14 +40,11 @@ async fn deliver(job: SendSms, ctx: &Context, attempt: &Attempt) -> Result<(), B
             Err(AbortError::new(SmsError::Permanent(reason)).into())
         }
         Err(SmsError::Transient(reason)) => {
+            // On the last attempt the job service moves the job to the dead set.
             let last = attempt.current() >= ctx.max_attempts;
             store::mark_unsent(&ctx.db, job.message_id, provider, &reason, !last).await?;
             tracing::warn!(sms.id = job.message_id, %reason, attempt = attempt.current(), last, "SMS send failed");
-            if last {
-                Err(AbortError::new(SmsError::Transient(reason)).into())
-            } else {
-                Err(SmsError::Transient(reason).into())
-            }
+            Err(SmsError::Transient(reason).into())
         }
     }
 }
