@@ -33,6 +33,9 @@ const LICENSE_TAKEN: &str = "A hospital with this license number already exists.
 /// Nearby answers at most this many hospitals, and radii above this are refused.
 const NEARBY_LIMIT: i64 = 200;
 const NEARBY_MAX_RADIUS_KM: f64 = 500.0;
+/// Smaller radii (10 m) are refused: they find nothing, and a subnormal one underflows
+/// Postgres' float arithmetic.
+const NEARBY_MIN_RADIUS_KM: f64 = 0.01;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/hospitals/register/").post(register))
@@ -494,8 +497,8 @@ pub struct NearbyQuery {
     /// Longitude, -180 to 180.
     #[param(required = true, value_type = f64, minimum = -180, maximum = 180)]
     pub lng: Option<String>,
-    /// Radius in kilometres (default 10, at most 500).
-    #[param(value_type = Option<f64>, exclusive_minimum = 0, maximum = 500)]
+    /// Radius in kilometres (default 10; 0.01 to 500).
+    #[param(value_type = Option<f64>, minimum = 0.01, maximum = 500)]
     pub radius_km: Option<String>,
 }
 
@@ -536,10 +539,8 @@ pub async fn nearby(
     };
     let lat = number("lat", query.lat.as_deref(), None, -90.0, 90.0);
     let lng = number("lng", query.lng.as_deref(), None, -180.0, 180.0);
-    let radius_km = number("radius_km", query.radius_km.as_deref(), Some(10.0), 0.0, NEARBY_MAX_RADIUS_KM);
-    if radius_km <= 0.0 && !errors.contains("radius_km") {
-        errors.add("radius_km", "Must be greater than 0.");
-    }
+    let radius_km =
+        number("radius_km", query.radius_km.as_deref(), Some(10.0), NEARBY_MIN_RADIUS_KM, NEARBY_MAX_RADIUS_KM);
     errors.into_result()?;
     let hospitals = repo::nearby(&state.db, lat, lng, radius_km, NEARBY_LIMIT).await?;
     Ok(web::Json(NearbyResponse { count: hospitals.len(), radius_km, hospitals }))

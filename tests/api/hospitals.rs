@@ -271,6 +271,8 @@ async fn nearby_refuses_missing_or_out_of_range_input(db: PgPool) {
         ("lat=95&lng=67", "lat"),
         ("lat=24&lng=181", "lng"),
         ("lat=24&lng=67&radius_km=0", "radius_km"),
+        // A subnormal radius once underflowed Postgres float arithmetic: a 500.
+        ("lat=-90&lng=179&radius_km=5e-324", "radius_km"),
         ("lat=24&lng=67&radius_km=5000", "radius_km"),
         ("lat=abc&lng=67", "lat"),
     ] {
