@@ -70,6 +70,9 @@ pub struct AuthSettings {
     pub failed_login_replenish_seconds_per_username: u64,
     pub failed_login_burst_per_ip: u32,
     pub failed_login_replenish_seconds_per_ip: u64,
+    /// How long a generated password (a doctor's, made by the hospital) works before only a
+    /// password change accepts it (ASVS 2.3.1).
+    pub generated_password_hours: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -48,6 +48,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into()))
                 .configure(http::configure)
                 .default_service(web::to(http::not_found))
+                .wrap(from_fn(http::password_change::flag))
                 .wrap(from_fn(middleware::security_headers))
                 .wrap(from_fn(middleware::observe))
                 .wrap(TracingLogger::<middleware::CareHubRootSpan>::new())

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;
+pub mod password_change;
 
 use actix_cors::Cors;
 use actix_web::{
@@ -48,7 +49,11 @@ pub fn cors(origins: &[String]) -> Cors {
             header::HeaderName::from_static("x-request-id"),
             header::HeaderName::from_static("idempotency-key"),
         ])
-        .expose_headers([header::HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .expose_headers([
+            header::HeaderName::from_static("x-request-id"),
+            header::RETRY_AFTER,
+            password_change::PASSWORD_CHANGE_REQUIRED,
+        ])
         .max_age(3600);
     for origin in origins {
         cors = cors.allowed_origin(origin);
