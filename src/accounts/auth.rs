@@ -100,7 +100,8 @@ pub async fn obtain_pair(
     // A generated password past its window opens nothing but a password change (ASVS 2.3.1).
     let window = state.settings.auth.generated_password_hours;
     if generated_password_expired(user.must_change_password, user.password_changed_at, window, Utc::now()) {
-        let event = AuditEvent::new("login_refused").target("user", user.id).details(json!({ "reason": "password_expired" }));
+        let event =
+            AuditEvent::new("login_refused").target("user", user.id).details(json!({ "reason": "password_expired" }));
         audit::record_alone(&state.db, &meta, event).await?;
         return Err(ApiError::PasswordExpired);
     }

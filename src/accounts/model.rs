@@ -100,8 +100,8 @@ pub fn generated_password_expired(
 }
 
 /// The caller of an endpoint that anonymous callers may use too: `None` only without an
-/// `Authorization` header. A bad token is still a 401 (the client should refresh it), and a
-/// pending password change still a 403: never a silent downgrade to the anonymous view.
+/// `Authorization` header. A bad token is still a 401 (the client should refresh it), and an
+/// expired generated password still a 403: never a silent downgrade to the anonymous view.
 #[derive(Debug, Clone, Copy)]
 pub struct MaybePrincipal(pub Option<Principal>);
 

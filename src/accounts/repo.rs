@@ -34,9 +34,9 @@ pub async fn find_login_candidate(db: impl PgExecutor<'_>, username: &str) -> sq
         "select id, password_hash, is_active, user_type, must_change_password, password_changed_at \
          from users where lower(username) = lower($1)",
     )
-        .bind(username)
-        .fetch_optional(db)
-        .await
+    .bind(username)
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn get_user(db: impl PgExecutor<'_>, id: UserId) -> sqlx::Result<Option<User>> {

@@ -7,8 +7,8 @@ use serde_json::json;
 use super::{
     dto::{ChangePasswordRequest, MessageResponse, UserListQuery, UserUpdateRequest, bounded, required},
     model::{
-        DashboardStats, Password, PendingPrincipal, PhoneNumber, Principal, User, UserId, UserType, Username,
-        policy, validate_email,
+        DashboardStats, Password, PendingPrincipal, PhoneNumber, Principal, User, UserId, UserType, Username, policy,
+        validate_email,
     },
     registration, repo,
 };

@@ -107,6 +107,7 @@ mod tests {
             failed_login_replenish_seconds_per_username: 60,
             failed_login_burst_per_ip: 5,
             failed_login_replenish_seconds_per_ip: 60,
+            generated_password_hours: 72,
         }
     }
 

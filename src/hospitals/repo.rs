@@ -46,15 +46,23 @@ pub async fn lock_hospital(conn: &mut PgConnection, id: i64) -> sqlx::Result<Opt
 
 /// A department of `hospital_id`, locked for an update in this transaction.
 pub async fn lock_department(conn: &mut PgConnection, hospital_id: i64, id: i64) -> sqlx::Result<Option<Department>> {
-    lock_one(conn, format!("{DEPARTMENT_SELECT} where d.id = $1 and d.hospital_id = $2 for update of d"), &[id, hospital_id])
-        .await
+    lock_one(
+        conn,
+        format!("{DEPARTMENT_SELECT} where d.id = $1 and d.hospital_id = $2 for update of d"),
+        &[id, hospital_id],
+    )
+    .await
 }
 
 /// A doctor of `hospital_id`, locked for an update in this transaction (the profile row: whoever
 /// changes the doctor's login state holds it, so profile and login change together).
 pub async fn lock_doctor(conn: &mut PgConnection, hospital_id: i64, id: i64) -> sqlx::Result<Option<Doctor>> {
-    lock_one(conn, format!("{DOCTOR_SELECT} where p.id = $1 and p.hospital_id = $2 for update of p"), &[id, hospital_id])
-        .await
+    lock_one(
+        conn,
+        format!("{DOCTOR_SELECT} where p.id = $1 and p.hospital_id = $2 for update of p"),
+        &[id, hospital_id],
+    )
+    .await
 }
 
 /// A hospital's own fields.

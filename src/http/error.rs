@@ -140,9 +140,9 @@ impl ApiError {
             Self::InvalidToken => "Given token not valid for any token type".into(),
             Self::BadCredentials => "No active account found with the given credentials".into(),
             Self::Forbidden(detail) | Self::Conflict(detail) | Self::Unavailable(detail) => (*detail).into(),
-            Self::PasswordExpired => "Your password has expired and must be changed: POST /api/accounts/change-password/ \
-                                      with your username and this password as old_password."
-                .into(),
+            Self::PasswordExpired => {
+                "Your password has expired and must be changed at /api/accounts/change-password/.".into()
+            }
             Self::PasswordChangeRequired => "You must change your password before using this endpoint.".into(),
             Self::NotFound => "Not found.".into(),
             Self::InvalidPage => "Invalid page.".into(),

@@ -591,7 +591,11 @@ async fn confirming_rechecks_that_the_assigned_doctor_is_still_active(db: PgPool
     };
     // Assigned without a time: still REQUESTED, to be confirmed later.
     let assigned = app
-        .post(&format!("/api/appointments/{id}/assign-doctor/"), &json!({ "doctor_id": clinic.doctors[0] }), Some(&clinic.token))
+        .post(
+            &format!("/api/appointments/{id}/assign-doctor/"),
+            &json!({ "doctor_id": clinic.doctors[0] }),
+            Some(&clinic.token),
+        )
         .await;
     assert_eq!(json_body(assigned).await["appointment"]["status"], "REQUESTED");
     let off = app.patch(&doctor_path, &json!({ "is_active": false }), Some(&clinic.token)).await;
@@ -625,13 +629,13 @@ async fn a_patient_cancelling_gives_a_reason_and_never_overwrites_the_hospitals_
     let second = book(&app, &patient, &clinic).await;
     for (id, doctor, days) in [(first, clinic.doctors[0], 3), (second, clinic.doctors[1], 4)] {
         let body = json!({ "doctor_id": doctor, "confirmed_time": in_days(days), "notes": "Bring the ECG" });
-        let response =
-            app.post(&format!("/api/appointments/{id}/assign-doctor/"), &body, Some(&clinic.token)).await;
+        let response = app.post(&format!("/api/appointments/{id}/assign-doctor/"), &body, Some(&clinic.token)).await;
         assert_eq!(response.status(), StatusCode::OK);
     }
 
-    let cancelled =
-        app.post(&format!("/api/appointments/{first}/cancel/"), &json!({ "notes": "travelling" }), Some(&patient)).await;
+    let cancelled = app
+        .post(&format!("/api/appointments/{first}/cancel/"), &json!({ "notes": "travelling" }), Some(&patient))
+        .await;
     let by_status = app
         .patch(
             &format!("/api/appointments/{second}/status/"),

@@ -621,8 +621,11 @@ async fn racing_patches_of_different_department_fields_all_survive(db: PgPool) {
     let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
     let id = create_department(&app, &hospital, "Cardiology").await;
     let path = format!("/api/hospitals/departments/{id}/");
-    let changes =
-        [json!({ "name": "Heart Centre" }), json!({ "description": "Heart and vessels" }), json!({ "is_active": false })];
+    let changes = [
+        json!({ "name": "Heart Centre" }),
+        json!({ "description": "Heart and vessels" }),
+        json!({ "is_active": false }),
+    ];
 
     let responses =
         futures::future::join_all(changes.iter().map(|change| app.patch(&path, change, Some(&hospital.token)))).await;
@@ -708,5 +711,8 @@ async fn the_openapi_document_describes_the_doctor_password_reset(db: PgPool) {
 
     let operation = &schema["paths"]["/api/hospitals/doctors/{id}/reset-password/"]["post"];
     assert!(operation.is_object(), "reset-password is documented");
-    assert_eq!(operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/CreateDoctorResponse");
+    assert_eq!(
+        operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/CreateDoctorResponse"
+    );
 }
