@@ -156,10 +156,11 @@ async fn update_me(
 }
 
 /// Change a password. Signed in: the caller's own (also a generated password past its
-/// window); every other login of the user is revoked, the one making the change stays. Without
-/// an `Authorization` header (401 otherwise), `username` names an account whose password was generated for it
-/// (a doctor's, which login refuses with `password_expired` once its window has passed): the
-/// old password is the credential, throttled like a login, and every login of the account ends.
+/// window); every other login of the user is revoked, the one making the change stays.
+/// Without an `Authorization` header, `username` names an account whose password was generated
+/// for it (a doctor's, which login refuses with `password_expired` once its window has passed;
+/// without `username` the request is a 401): the old password is the credential, throttled
+/// like a login, and every login of the account ends.
 #[utoipa::path(post, path = "/api/accounts/change-password/", tag = "accounts", security((), ("jwtAuth" = [])),
     request_body = ChangePasswordRequest,
     responses((status = 200, body = MessageResponse), (status = 400),
