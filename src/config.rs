@@ -73,6 +73,9 @@ pub struct AuthSettings {
     pub failed_login_replenish_seconds_per_ip: u64,
     /// How long a device cookie (set at login) exempts its client from address throttling.
     pub device_cookie_days: i64,
+    /// How long a generated password (a doctor's, made by the hospital) works before only a
+    /// password change accepts it (ASVS 2.3.1).
+    pub generated_password_hours: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

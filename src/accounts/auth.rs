@@ -5,13 +5,13 @@ use actix_web::{
     cookie::{Cookie, SameSite, time::Duration as CookieDuration},
     web,
 };
-use chrono::Duration;
+use chrono::{Duration, Utc};
 use serde_json::json;
 
 use super::{
     device::{self, TrustedDevice},
     dto::{TokenObtainPairRequest, TokenPair, TokenRefreshRequest, required},
-    model::{Password, Principal, UserId, UserType},
+    model::{Password, Principal, UserId, UserType, generated_password_expired},
     repo,
     throttle::Client,
 };
@@ -52,7 +52,8 @@ async fn principal_for(
 /// Wrong password, unknown user and inactive account (a hospital awaiting approval) get the
 /// same 401. Failed attempts are throttled per username and per client address (429); a client
 /// presenting the device cookie an earlier login of this account set is exempt from the address
-/// budget and draws from its own.
+/// budget and draws from its own. A generated password past its window is a 401
+/// `password_expired`: change it first.
 #[utoipa::path(post, path = "/api/token/", tag = "auth",
     request_body = TokenObtainPairRequest,
     responses(
@@ -106,6 +107,15 @@ pub async fn obtain_pair(
             return Err(ApiError::BadCredentials);
         }
     };
+
+    // A generated password past its window opens nothing but a password change (ASVS 2.3.1).
+    let window = state.settings.auth.generated_password_hours;
+    if generated_password_expired(user.must_change_password, user.password_changed_at, window, Utc::now()) {
+        let event =
+            AuditEvent::new("login_refused").target("user", user.id).details(json!({ "reason": "password_expired" }));
+        audit::record_alone(&state.db, &meta, event).await?;
+        return Err(ApiError::PasswordExpired);
+    }
 
     let ttl = Duration::days(state.settings.auth.refresh_ttl_days);
     let mut tx = state.db.begin().await?;

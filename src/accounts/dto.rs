@@ -66,6 +66,9 @@ pub struct UserUpdateRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
+    /// Only without an `Authorization` header: the account whose generated password (expired or
+    /// not) is changed.
+    pub username: Option<String>,
     #[schema(required = true, value_type = String, format = Password)]
     pub old_password: Option<String>,
     #[schema(required = true, value_type = String, format = Password)]

@@ -74,17 +74,34 @@ impl Principal {
     }
 }
 
-/// A caller who may still have to change a generated password: accepted only by the endpoints
-/// that let them do so (`GET /api/accounts/me/`, `POST /api/accounts/change-password/`).
+/// Any authenticated caller, also one whose generated password has expired: accepted only by
+/// the endpoints that let them change it (`GET /api/accounts/me/`,
+/// `POST /api/accounts/change-password/`).
 #[derive(Debug, Clone, Copy)]
 pub struct PendingPrincipal {
     pub principal: Principal,
+    /// The password was generated for the user (by their hospital) and is still theirs.
     pub must_change_password: bool,
+    /// ... and its window has ended (`generated_password_expired`).
+    pub password_expired: bool,
+}
+
+/// ASVS 2.3.1: a system-generated password (a doctor's, made by the hospital) works with full
+/// access for `window_hours` after it was issued; after that it opens nothing but a password
+/// change.
+pub fn generated_password_expired(
+    must_change_password: bool,
+    issued_at: DateTime<Utc>,
+    window_hours: i64,
+    now: DateTime<Utc>,
+) -> bool {
+    let deadline = chrono::TimeDelta::try_hours(window_hours).and_then(|window| issued_at.checked_add_signed(window));
+    must_change_password && deadline.is_some_and(|deadline| now >= deadline)
 }
 
 /// The caller of an endpoint that anonymous callers may use too: `None` only without an
-/// `Authorization` header. A bad token is still a 401 (the client should refresh it), and a
-/// pending password change still a 403: never a silent downgrade to the anonymous view.
+/// `Authorization` header. A bad token is still a 401 (the client should refresh it), and an
+/// expired generated password still a 403: never a silent downgrade to the anonymous view.
 #[derive(Debug, Clone, Copy)]
 pub struct MaybePrincipal(pub Option<Principal>);
 
@@ -346,6 +363,17 @@ mod tests {
             assert!(Password::parse(text, &[]).is_ok(), "{text}");
         }
         assert_ne!(generate_password(16).expose(), generate_password(16).expose());
+    }
+
+    #[test]
+    fn a_generated_password_expires_after_its_window_and_a_chosen_one_never() {
+        let issued = Utc::now();
+        let hours = |h| issued + chrono::Duration::hours(h);
+        assert!(!generated_password_expired(true, issued, 72, hours(71)));
+        assert!(generated_password_expired(true, issued, 72, hours(72)));
+        assert!(generated_password_expired(true, issued, 0, issued));
+        assert!(!generated_password_expired(false, issued, 72, hours(10_000)));
+        assert!(!generated_password_expired(true, issued, i64::MAX, hours(10_000)), "no overflow");
     }
 
     #[test]

@@ -26,11 +26,15 @@ pub struct LoginCandidate {
     pub password_hash: String,
     pub is_active: bool,
     pub user_type: String,
+    /// A generated password, set at `password_changed_at`.
+    pub must_change_password: bool,
+    pub password_changed_at: DateTime<Utc>,
 }
 
 pub async fn find_login_candidate(db: impl PgExecutor<'_>, username: &str) -> sqlx::Result<Option<LoginCandidate>> {
     sqlx::query_as(
-        "select id, username, password_hash, is_active, user_type from users where lower(username) = lower($1)",
+        "select id, username, password_hash, is_active, user_type, must_change_password, password_changed_at \
+         from users where lower(username) = lower($1)",
     )
     .bind(username)
     .fetch_optional(db)
@@ -64,6 +68,7 @@ pub async fn username_taken(db: impl PgExecutor<'_>, username: &str, except: Opt
 pub struct SessionState {
     pub is_active: bool,
     pub must_change_password: bool,
+    pub password_changed_at: DateTime<Utc>,
     pub session_live: bool,
 }
 
@@ -73,7 +78,7 @@ pub async fn session_state(
     user: UserId,
 ) -> sqlx::Result<Option<SessionState>> {
     sqlx::query_as(
-        "select u.is_active, u.must_change_password, \
+        "select u.is_active, u.must_change_password, u.password_changed_at, \
                 (f.revoked_at is null and f.expires_at > now()) as session_live \
          from refresh_token_families f join users u on u.id = f.user_id \
          where f.id = $1 and f.user_id = $2",
@@ -201,6 +206,18 @@ pub async fn revoke_other_families(
 pub async fn set_password(db: impl PgExecutor<'_>, user: UserId, hash: &str) -> sqlx::Result<()> {
     sqlx::query(
         "update users set password_hash = $2, must_change_password = false, password_changed_at = now() where id = $1",
+    )
+    .bind(user)
+    .bind(hash)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Gives `user` a new generated password: it must be changed, and its window starts now.
+pub async fn set_generated_password(db: impl PgExecutor<'_>, user: UserId, hash: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "update users set password_hash = $2, must_change_password = true, password_changed_at = now() where id = $1",
     )
     .bind(user)
     .bind(hash)

@@ -1,13 +1,13 @@
 //! `/api/accounts/...`: the caller's own account, password change, patient registration, the
 //! user list and the admin dashboard.
 
-use actix_web::web;
+use actix_web::{FromRequest as _, HttpRequest, http::header, web};
 use serde_json::json;
 
 use super::{
     dto::{ChangePasswordRequest, MessageResponse, UserListQuery, UserUpdateRequest, bounded, required},
     model::{
-        DashboardStats, Password, PendingPrincipal, PhoneNumber, Principal, User, UserType, Username, policy,
+        DashboardStats, Password, PendingPrincipal, PhoneNumber, Principal, User, UserId, UserType, Username, policy,
         validate_email,
     },
     registration, repo,
@@ -15,6 +15,7 @@ use super::{
 };
 use crate::{
     audit::{self, AuditEvent, RequestMeta},
+    hospitals::repo::hospital_of_user,
     http::{
         error::{ApiError, ErrorBody, FieldErrors, violated_constraint},
         extract::Body,
@@ -150,40 +151,45 @@ async fn update_me(
     Ok(updated)
 }
 
-/// Change the current user's password. Every other login of the user is revoked; the login
-/// making the change stays. Also the way out of a forced password change.
-#[utoipa::path(post, path = "/api/accounts/change-password/", tag = "accounts", security(("jwtAuth" = [])),
+/// Change a password. Signed in: the caller's own (also a generated password past its
+/// window); every other login of the user is revoked, the one making the change stays.
+/// Without an `Authorization` header, `username` names an account whose password was generated
+/// for it (a doctor's, which login refuses with `password_expired` once its window has passed;
+/// without `username` the request is a 401): the old password is the credential, throttled
+/// like a login, and every login of the account ends.
+#[utoipa::path(post, path = "/api/accounts/change-password/", tag = "accounts", security((), ("jwtAuth" = [])),
     request_body = ChangePasswordRequest,
-    responses((status = 200, body = MessageResponse), (status = 400), (status = 401, body = ErrorBody),
+    responses((status = 200, body = MessageResponse), (status = 400),
+              (status = 401, body = ErrorBody, description = "Bad token, or (without one) wrong username or password"),
+              (status = 403, body = ErrorBody, description = "Without a login: the password was not generated"),
               (status = 429, body = ErrorBody)))]
 pub async fn change_password(
     state: web::Data<AppState>,
-    caller: PendingPrincipal,
+    req: HttpRequest,
     meta: RequestMeta,
     Body(body): Body<ChangePasswordRequest>,
 ) -> Result<web::Json<MessageResponse>, ApiError> {
-    let caller = caller.principal;
+    // A bad token is a 401 as everywhere; only a request without credentials may name its
+    // account, and one that names none is refused as unauthenticated.
+    let caller = if req.headers().contains_key(header::AUTHORIZATION) {
+        Some(PendingPrincipal::extract(&req).await?.principal)
+    } else if body.username.is_some() {
+        None
+    } else {
+        return Err(ApiError::NotAuthenticated);
+    };
     let mut errors = FieldErrors::new();
+    let username = caller.is_none().then(|| required(&mut errors, "username", body.username));
     let old = required(&mut errors, "old_password", body.old_password);
     let new = required(&mut errors, "new_password", body.new_password);
     let confirm = required(&mut errors, "new_password_confirm", body.new_password_confirm);
     errors.into_result()?;
 
-    let user = load_user(&state, &caller).await?;
     let ip = meta.ip.clone().unwrap_or_default();
-    // The old password is a credential: guessing it through this endpoint is throttled like a login.
-    state
-        .login_throttle
-        .check(&user.username, Client::Address(&ip))
-        .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
-    let stored = repo::password_hash(&state.db, caller.user_id).await?;
-    if !state.hasher.verify(&Password::unchecked(&old), stored.as_deref()).await? {
-        state
-            .login_throttle
-            .record_failure(&user.username, Client::Address(&ip))
-            .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
-        return Err(ApiError::Validation(FieldErrors::single("old_password", "Old password is incorrect.")));
-    }
+    let user = match (&caller, &username) {
+        (Some(caller), _) => signed_in_account(&state, caller, &old, &ip).await?,
+        (None, username) => named_account(&state, username.as_deref().unwrap_or_default(), &old, &ip).await?,
+    };
 
     let mut errors = FieldErrors::new();
     if new != confirm {
@@ -202,17 +208,72 @@ pub async fn change_password(
     };
 
     let hash = state.hasher.hash(&password).await?;
+    let user_id = UserId(user.id);
     let mut tx = state.db.begin().await?;
-    repo::set_password(&mut *tx, caller.user_id, &hash).await?;
-    let revoked =
-        repo::revoke_other_families(&mut *tx, caller.user_id, Some(caller.session_id), "password_changed").await?;
-    let event = AuditEvent::new("password_changed")
-        .by(&caller)
-        .target("user", caller.user_id)
-        .details(json!({ "other_logins_revoked": revoked }));
+    repo::set_password(&mut *tx, user_id, &hash).await?;
+    let keep = caller.map(|caller| caller.session_id);
+    let revoked = repo::revoke_other_families(&mut *tx, user_id, keep, "password_changed").await?;
+    let actor = match &caller {
+        Some(caller) => AuditEvent::new("password_changed").by(caller),
+        None => AuditEvent {
+            actor_id: Some(user.id),
+            actor_type: Some(user.user_type.as_str()),
+            hospital_id: hospital_of_user(&mut *tx, user.id).await?,
+            ..AuditEvent::new("password_changed")
+        },
+    };
+    let event = actor
+        .target("user", user.id)
+        .details(json!({ "other_logins_revoked": revoked, "signed_in": caller.is_some() }));
     audit::record(&mut tx, &meta, event).await?;
     tx.commit().await?;
     Ok(web::Json(MessageResponse { message: "Password changed successfully.".into() }))
+}
+
+/// The signed-in caller's account, once `old` is its password (a wrong one is a 400 on
+/// `old_password`: the caller is known).
+async fn signed_in_account(state: &AppState, caller: &Principal, old: &str, ip: &str) -> Result<User, ApiError> {
+    let user = load_user(state, caller).await?;
+    // The old password is a credential: guessing it through this endpoint is throttled like a login.
+    state
+        .login_throttle
+        .check(&user.username, Client::Address(ip))
+        .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
+    let stored = repo::password_hash(&state.db, caller.user_id).await?;
+    if !state.hasher.verify(&Password::unchecked(old), stored.as_deref()).await? {
+        state
+            .login_throttle
+            .record_failure(&user.username, Client::Address(ip))
+            .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
+        return Err(ApiError::Validation(FieldErrors::single("old_password", "Old password is incorrect.")));
+    }
+    Ok(user)
+}
+
+/// The account `username` names, for a change without a login: as a login would, the same 401
+/// for an unknown user, a wrong password and an inactive account; and only a generated password
+/// (whose owner may be locked out of login by its expiry) may be changed this way.
+async fn named_account(state: &AppState, username: &str, old: &str, ip: &str) -> Result<User, ApiError> {
+    state
+        .login_throttle
+        .check(username, Client::Address(ip))
+        .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
+    let candidate = repo::find_login_candidate(&state.db, username).await?;
+    let password_ok =
+        state.hasher.verify(&Password::unchecked(old), candidate.as_ref().map(|c| c.password_hash.as_str())).await?;
+    let Some(candidate) = candidate.filter(|c| password_ok && c.is_active) else {
+        state
+            .login_throttle
+            .record_failure(username, Client::Address(ip))
+            .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
+        return Err(ApiError::BadCredentials);
+    };
+    if !candidate.must_change_password {
+        return Err(ApiError::Forbidden(
+            "Sign in to change this password: only a generated password can be changed without signing in.",
+        ));
+    }
+    repo::get_user(&state.db, UserId(candidate.id)).await?.ok_or(ApiError::BadCredentials)
 }
 
 /// Users: an admin sees every user (optionally of one `user_type`); anyone else gets a list

@@ -74,7 +74,10 @@ pub struct Appointment {
     #[sqlx(try_from = "String")]
     pub status: Status,
     pub reason: String,
+    /// The hospital's and doctor's clinical notes (a patient never writes them).
     pub notes: String,
+    /// Why the appointment was cancelled, as whoever cancelled it wrote it (empty otherwise).
+    pub cancellation_reason: String,
     pub assigned_by: Option<i64>,
     pub assigned_by_name: String,
     pub assigned_at: Option<DateTime<Utc>>,
@@ -85,6 +88,32 @@ pub struct Appointment {
     pub hospital_time_zone: String,
     #[serde(skip)]
     pub doctor_user: Option<i64>,
+}
+
+/// The free text of a status change, sorted to where it belongs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusText {
+    /// Replaces the clinical notes when given.
+    pub notes: Option<String>,
+    /// Replaces the cancellation reason when given.
+    pub cancellation_reason: Option<String>,
+}
+
+impl StatusText {
+    /// Clinical notes are the hospital's and the doctor's: what a patient writes when cancelling
+    /// (in `notes`, as clients send it, or in `cancellation_reason`) is their reason and never
+    /// lands on the notes. A reason is kept only with a cancellation.
+    pub fn sort(author: UserType, to: Status, notes: Option<String>, cancellation_reason: Option<String>) -> Self {
+        let cancelling = to == Status::Cancelled;
+        match author {
+            UserType::Patient => {
+                Self { notes: None, cancellation_reason: cancellation_reason.or(notes).filter(|_| cancelling) }
+            }
+            UserType::Hospital | UserType::Doctor | UserType::Admin => {
+                Self { notes, cancellation_reason: cancellation_reason.filter(|_| cancelling) }
+            }
+        }
+    }
 }
 
 /// Who may do what with appointments.
@@ -122,7 +151,27 @@ pub mod policy {
 
 #[cfg(test)]
 mod tests {
-    use super::Status::{self, *};
+    use super::{
+        Status::{self, *},
+        StatusText, UserType,
+    };
+
+    #[test]
+    fn a_patients_words_become_the_cancellation_reason_never_the_notes() {
+        let text = |author, to, notes: Option<&str>, reason: Option<&str>| {
+            StatusText::sort(author, to, notes.map(Into::into), reason.map(Into::into))
+        };
+        let patient = text(UserType::Patient, Cancelled, Some("travelling"), None);
+        assert_eq!((patient.notes, patient.cancellation_reason.as_deref()), (None, Some("travelling")));
+        let explicit = text(UserType::Patient, Cancelled, Some("x"), Some("ill"));
+        assert_eq!(explicit.cancellation_reason.as_deref(), Some("ill"));
+        let hospital = text(UserType::Hospital, Cancelled, Some("ECG done"), Some("doctor away"));
+        assert_eq!(
+            (hospital.notes.as_deref(), hospital.cancellation_reason.as_deref()),
+            (Some("ECG done"), Some("doctor away"))
+        );
+        assert_eq!(text(UserType::Doctor, Completed, Some("n"), Some("r")).cancellation_reason, None);
+    }
 
     #[test]
     fn only_the_documented_moves_are_allowed() {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, PgConnection, PgExecutor};
 
-use super::model::{Appointment, Status};
+use super::model::{Appointment, Status, StatusText};
 
 pub const DOCTOR_OVERLAP: &str = "appointments_doctor_no_overlap";
 pub const PATIENT_OVERLAP: &str = "appointments_patient_no_overlap";
@@ -14,7 +14,7 @@ const SELECT: &str = "select a.id, a.patient_id as patient, trim(p.first_name ||
      coalesce(p.phone_number, '') as patient_phone, p.email as patient_email, \
      a.hospital_id as hospital, h.name as hospital_name, a.department_id as department, d.name as department_name, \
      a.doctor_id as assigned_doctor, coalesce(trim(du.first_name || ' ' || du.last_name), '') as doctor_name, \
-     a.requested_time, a.confirmed_time, a.duration_minutes, a.status, a.reason, a.notes, \
+     a.requested_time, a.confirmed_time, a.duration_minutes, a.status, a.reason, a.notes, a.cancellation_reason, \
      a.assigned_by, coalesce(trim(ab.first_name || ' ' || ab.last_name), ab.username, '') as assigned_by_name, \
      a.assigned_at, a.created_at, a.updated_at, h.time_zone as hospital_time_zone, dp.user_id as doctor_user \
      from appointments a \
@@ -165,16 +165,18 @@ pub async fn assign(
 }
 
 /// Moves the appointment to `status`; confirming an assigned appointment without a time takes
-/// its requested time and a default-length slot.
+/// its requested time and a default-length slot. `notes` (clinical) and `cancellation_reason`
+/// replace the stored ones only when given.
 pub async fn set_status(
     conn: &mut PgConnection,
     id: i64,
     status: Status,
-    notes: Option<&str>,
+    text: &StatusText,
     default_minutes: i32,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "update appointments set status = $2, notes = coalesce($3, notes), updated_at = now(), \
+        "update appointments set status = $2, notes = coalesce($3, notes), \
+                cancellation_reason = coalesce($5, cancellation_reason), updated_at = now(), \
                 confirmed_time = case when $2 = 'CONFIRMED' then coalesce(confirmed_time, requested_time) else confirmed_time end, \
                 duration_minutes = case when $2 = 'CONFIRMED' then coalesce(duration_minutes, $4) else duration_minutes end, \
                 slot = case when $2 = 'CONFIRMED' and slot is null \
@@ -185,20 +187,25 @@ pub async fn set_status(
     )
     .bind(id)
     .bind(status.as_str())
-    .bind(notes)
+    .bind(text.notes.as_deref())
     .bind(default_minutes)
+    .bind(text.cancellation_reason.as_deref())
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// An active doctor of `hospital_id`, by profile id.
+/// Whether `doctor_id` is an active doctor of `hospital_id`. The profile stays locked (`FOR
+/// SHARE`) until the transaction ends, so a deactivation in flight either finishes first (and is
+/// seen here) or waits until the appointment change has committed.
 pub async fn active_doctor_of(db: impl PgExecutor<'_>, hospital_id: i64, doctor_id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar("select exists(select 1 from doctor_profiles where id = $1 and hospital_id = $2 and is_active)")
-        .bind(doctor_id)
-        .bind(hospital_id)
-        .fetch_one(db)
-        .await
+    let active: Option<bool> =
+        sqlx::query_scalar("select is_active from doctor_profiles where id = $1 and hospital_id = $2 for share")
+            .bind(doctor_id)
+            .bind(hospital_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(active.unwrap_or(false))
 }
 
 /// Whether the department belongs to the hospital, is active, and the hospital is approved.

@@ -279,11 +279,21 @@ pub async fn assign_doctor(
 pub struct StatusRequest {
     #[schema(required = true, value_type = Status)]
     pub status: Option<String>,
+    /// Clinical notes (hospital or doctor). A patient's text here is taken as the cancellation
+    /// reason and never replaces the notes.
     pub notes: Option<String>,
+    /// Why the appointment is cancelled (with `CANCELLED` only).
+    pub cancellation_reason: Option<String>,
+}
+
+/// Free text of a request, trimmed and capped.
+fn text(value: Option<String>) -> Option<String> {
+    value.map(|n| n.trim().chars().take(2000).collect())
 }
 
 /// Change the status: the hospital any allowed move, the assigned doctor COMPLETED, the patient
-/// CANCELLED. Other moves are a 409.
+/// CANCELLED. Other moves are a 409. Asking for the status the appointment already has is a 200
+/// that changes nothing. Confirming checks that the assigned doctor is still active (409).
 #[utoipa::path(patch, path = "/api/appointments/{id}/status/", tag = "appointments", security(("jwtAuth" = [])),
     params(("id" = i64, Path)), request_body = StatusRequest,
     responses((status = 200, body = AppointmentResponse), (status = 400), (status = 403, body = ErrorBody),
@@ -300,14 +310,18 @@ pub async fn set_status(
         Some(None) => return Err(ApiError::Validation(FieldErrors::single("status", "Select a valid choice."))),
         None => return Err(ApiError::Validation(FieldErrors::single("status", "This field is required."))),
     };
-    let notes = body.notes.map(|n| n.trim().chars().take(2000).collect());
-    change(&state, caller, meta, id.into_inner(), Command::SetStatus { status, notes }, "Appointment status updated.")
-        .await
+    let command =
+        Command::SetStatus { status, notes: text(body.notes), cancellation_reason: text(body.cancellation_reason) };
+    change(&state, caller, meta, id.into_inner(), command, "Appointment status updated.").await
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CancelRequest {
+    /// Clinical notes (hospital). A patient's text here is taken as the cancellation reason and
+    /// never replaces the notes.
     pub notes: Option<String>,
+    /// Why the appointment is cancelled.
+    pub cancellation_reason: Option<String>,
 }
 
 /// Cancel: the patient their own, or the hospital.
@@ -322,7 +336,10 @@ pub async fn cancel(
     id: web::Path<i64>,
     Body(body): Body<CancelRequest>,
 ) -> Result<web::Json<AppointmentResponse>, ApiError> {
-    let notes = body.notes.map(|n| n.trim().chars().take(2000).collect());
-    let command = Command::SetStatus { status: Status::Cancelled, notes };
+    let command = Command::SetStatus {
+        status: Status::Cancelled,
+        notes: text(body.notes),
+        cancellation_reason: text(body.cancellation_reason),
+    };
     change(&state, caller, meta, id.into_inner(), command, "Appointment cancelled.").await
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use super::{
-    model::{Appointment, Status, policy},
+    model::{Appointment, Status, StatusText, policy},
     repo,
 };
 use crate::{
@@ -29,6 +29,7 @@ pub enum Command {
     SetStatus {
         status: Status,
         notes: Option<String>,
+        cancellation_reason: Option<String>,
     },
 }
 
@@ -102,24 +103,38 @@ pub async fn apply(
                 .await
                 .map_err(|err| overlap(&err).unwrap_or_else(|| err.into()))?;
         }
-        Command::SetStatus { status, notes } => {
+        Command::SetStatus { status, notes, cancellation_reason } => {
             if !policy::may_set(caller, &before, *status) {
                 return Err(ApiError::Forbidden("You may not make this change to the appointment."));
+            }
+            if before.status == *status {
+                // Asking for the status it already has (the frontend confirms after every
+                // assignment) changes nothing: no write, no SMS, no audit row.
+                return Ok(before);
             }
             if !before.status.may_become(*status) {
                 return Err(ApiError::Conflict(
                     "This status change is not allowed from the appointment's current status.",
                 ));
             }
-            if *status == Status::Confirmed && before.assigned_doctor.is_none() {
-                return Err(ApiError::Conflict("Assign a doctor before confirming the appointment."));
+            if *status == Status::Confirmed {
+                let Some(doctor_id) = before.assigned_doctor else {
+                    return Err(ApiError::Conflict("Assign a doctor before confirming the appointment."));
+                };
+                // As at assignment: the doctor may have been deactivated since.
+                if !repo::active_doctor_of(&mut *tx, before.hospital, doctor_id).await? {
+                    return Err(ApiError::Conflict(
+                        "The assigned doctor is no longer active at this hospital; assign another doctor.",
+                    ));
+                }
+                if before.confirmed_time.unwrap_or(before.requested_time) <= Utc::now() {
+                    return Err(ApiError::Conflict(
+                        "The requested time has passed; assign the doctor with a new confirmed_time instead.",
+                    ));
+                }
             }
-            if *status == Status::Confirmed && before.confirmed_time.unwrap_or(before.requested_time) <= Utc::now() {
-                return Err(ApiError::Conflict(
-                    "The requested time has passed; assign the doctor with a new confirmed_time instead.",
-                ));
-            }
-            repo::set_status(&mut tx, id, *status, notes.as_deref(), DEFAULT_MINUTES)
+            let text = StatusText::sort(caller.user_type, *status, notes.clone(), cancellation_reason.clone());
+            repo::set_status(&mut tx, id, *status, &text, DEFAULT_MINUTES)
                 .await
                 .map_err(|err| overlap(&err).unwrap_or_else(|| err.into()))?;
         }

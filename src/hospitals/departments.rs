@@ -191,9 +191,9 @@ async fn update(
     replace: bool,
 ) -> Result<Department, ApiError> {
     let hospital_id = owner(caller)?;
-    let current = repo::get_department(&state.db, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
-    let (name, description, is_active) = fields(body, (!replace).then_some(&current))?;
     let mut tx = state.db.begin().await?;
+    let current = repo::lock_department(&mut tx, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
+    let (name, description, is_active) = fields(body, (!replace).then_some(&current))?;
     repo::update_department(&mut *tx, hospital_id, id, &name, &description, is_active).await.map_err(name_clash)?;
     audit::record(&mut tx, meta, AuditEvent::new("department_updated").by(caller).target("department", id)).await?;
     let department = repo::get_department(&mut *tx, hospital_id, id).await?.ok_or(ApiError::NotFound)?;

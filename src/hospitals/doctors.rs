@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use sqlx::PgConnection;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
@@ -14,7 +15,7 @@ use super::{
 use crate::{
     accounts::{
         dto::{bounded, required},
-        model::{PhoneNumber, Principal, UserType, generate_password, validate_email},
+        model::{PhoneNumber, Principal, UserId, UserType, generate_password, validate_email},
         repo as accounts_repo,
     },
     audit::{self, AuditEvent, RequestMeta},
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/hospitals/doctors/create/").post(create))
         .service(resource("/api/hospitals/doctors/").get(list))
         .service(resource("/api/hospitals/doctors/{id}/").get(detail).put(replace).patch(patch))
+        .service(resource("/api/hospitals/doctors/{id}/reset-password/").post(reset_password))
         .service(resource("/api/hospitals/{id}/doctors/").get(of_hospital));
 }
 
@@ -79,6 +81,7 @@ pub struct CreateDoctorResponse {
 /// Checks the profile fields into `errors`; `current` fills what a partial update leaves out.
 async fn profile_fields(
     state: &AppState,
+    conn: &mut PgConnection,
     errors: &mut FieldErrors,
     hospital_id: i64,
     body: &DoctorRequest,
@@ -114,7 +117,7 @@ async fn profile_fields(
         Some(Value::Null) => None,
         Some(raw) => match raw.as_i64() {
             // Another hospital's department does not exist, as far as this hospital can tell.
-            Some(id) if repo::get_department(&state.db, hospital_id, id).await?.is_some() => Some(id),
+            Some(id) if repo::get_department(&mut *conn, hospital_id, id).await?.is_some() => Some(id),
             _ => {
                 errors.add("department", "No such department in this hospital.");
                 None
@@ -146,8 +149,8 @@ fn next_free(base: &str, taken: &[String]) -> String {
 }
 
 /// Create a doctor account in the caller's hospital, with a generated username
-/// (`doctorname_hospitalname`, then `1`, `2`, …) and a generated password that must be changed
-/// at first login.
+/// (`doctorname_hospitalname`, then `1`, `2`, …) and a generated password that works for
+/// `auth.generated_password_hours` and must then be changed.
 #[utoipa::path(post, path = "/api/hospitals/doctors/create/", tag = "doctors", security(("jwtAuth" = [])),
     request_body = DoctorRequest,
     responses((status = 201, body = CreateDoctorResponse), (status = 400), (status = 401, body = ErrorBody),
@@ -174,7 +177,9 @@ pub async fn create(
     } else {
         validate_email(&email_text).map_err(|m| errors.add("email", m)).unwrap_or_default()
     };
-    let fields = profile_fields(&state, &mut errors, hospital_id, &body, None).await?;
+    let mut conn = state.db.acquire().await?;
+    let fields = profile_fields(&state, &mut conn, &mut errors, hospital_id, &body, None).await?;
+    drop(conn);
     errors.into_result()?;
 
     let password = generate_password(16);
@@ -211,9 +216,11 @@ pub async fn create(
         tx.commit().await?;
         let secret = password.expose().to_owned();
         return Ok(HttpResponse::Created().json(CreateDoctorResponse {
-            message:
-                "Doctor account created. The password is shown only once; the doctor must change it at first login."
-                    .into(),
+            message: format!(
+                "Doctor account created. The password is shown only once and works for {} hours, then it must be \
+                 changed.",
+                state.settings.auth.generated_password_hours
+            ),
             username: username.clone(),
             password: secret.clone(),
             doctor,
@@ -322,6 +329,52 @@ pub async fn patch(
     update(&state, &caller, &meta, id.into_inner(), body, false).await.map(web::Json)
 }
 
+/// Issue a fresh generated password for one of the caller's hospital's doctors (who forgot
+/// theirs, or let a generated one expire). The answer has the shape of a doctor's creation; the
+/// password is shown this once, works for `auth.generated_password_hours` and must then be
+/// changed. Every login the doctor had is ended.
+#[utoipa::path(post, path = "/api/hospitals/doctors/{id}/reset-password/", tag = "doctors", security(("jwtAuth" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = CreateDoctorResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    id: web::Path<i64>,
+) -> Result<web::Json<CreateDoctorResponse>, ApiError> {
+    let hospital_id = owner(&caller)?;
+    let id = id.into_inner();
+    // Another hospital's doctor is a 404 before any hashing work.
+    repo::get_doctor(&state.db, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
+    let password = generate_password(16);
+    let hash = state.hasher.hash(&password).await?;
+    let mut tx = state.db.begin().await?;
+    let doctor = repo::lock_doctor(&mut tx, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
+    let user = UserId(doctor.user);
+    accounts_repo::set_generated_password(&mut *tx, user, &hash).await?;
+    let revoked = accounts_repo::revoke_other_families(&mut *tx, user, None, "password_reset").await?;
+    let event = AuditEvent::new("doctor_password_reset")
+        .by(&caller)
+        .target("doctor", id)
+        .details(json!({ "user_id": doctor.user, "logins_revoked": revoked }));
+    audit::record(&mut tx, &meta, event).await?;
+    tx.commit().await?;
+    let secret = password.expose().to_owned();
+    let username = doctor.doctor_username.clone();
+    Ok(web::Json(CreateDoctorResponse {
+        message: format!(
+            "New password issued; the doctor's other logins are ended. It is shown only once and works for {} hours, \
+             then it must be changed.",
+            state.settings.auth.generated_password_hours
+        ),
+        username: username.clone(),
+        password: secret.clone(),
+        doctor,
+        credentials: Credentials { username, password: secret },
+    }))
+}
+
 async fn update(
     state: &AppState,
     caller: &Principal,
@@ -331,11 +384,12 @@ async fn update(
     replace: bool,
 ) -> Result<Doctor, ApiError> {
     let hospital_id = owner(caller)?;
-    let current = repo::get_doctor(&state.db, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
-    let mut errors = FieldErrors::new();
-    let fields = profile_fields(state, &mut errors, hospital_id, &body, (!replace).then_some(&current)).await?;
-    errors.into_result()?;
     let mut tx = state.db.begin().await?;
+    let current = repo::lock_doctor(&mut tx, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
+    let mut errors = FieldErrors::new();
+    let fields =
+        profile_fields(state, &mut tx, &mut errors, hospital_id, &body, (!replace).then_some(&current)).await?;
+    errors.into_result()?;
     repo::update_doctor_profile(&mut *tx, hospital_id, id, &fields).await?;
     if fields.is_active != current.is_active {
         // A deactivated doctor is signed out and cannot sign in; reactivation lets them back.

@@ -1,7 +1,7 @@
 //! Every SQL statement of the hospitals context. Functions that touch one hospital's data take
 //! that hospital's id and filter by it: another hospital's row is simply not found.
 
-use sqlx::{AssertSqlSafe, PgConnection, PgExecutor, types::Decimal};
+use sqlx::{AssertSqlSafe, PgConnection, PgExecutor, postgres::PgRow, types::Decimal};
 
 use super::model::{Department, Doctor, Hospital, NearbyHospital};
 
@@ -23,6 +23,47 @@ const DOCTOR_SELECT: &str = "select p.id, p.hospital_id as hospital, h.name as h
      p.specialization, p.phone_number, p.available_timings, p.is_active, p.created_at, p.updated_at \
      from doctor_profiles p join users u on u.id = p.user_id join hospitals h on h.id = p.hospital_id \
      left join departments d on d.id = p.department_id";
+
+/// Reads one row and locks it (`FOR UPDATE`) for the rest of the caller's transaction: the
+/// shape of every read-modify-write here (PUT and PATCH merge the request into the current row
+/// and write every field back). A concurrent change of the same row waits for this one to
+/// commit and then reads the result, instead of overwriting it with what it read before.
+async fn lock_one<T>(conn: &mut PgConnection, statement: String, ids: &[i64]) -> sqlx::Result<Option<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
+{
+    let mut query = sqlx::query_as(AssertSqlSafe(statement));
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.fetch_optional(conn).await
+}
+
+/// A hospital, locked for an update in this transaction.
+pub async fn lock_hospital(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Hospital>> {
+    lock_one(conn, format!("{HOSPITAL_SELECT} where h.id = $1 for update of h"), &[id]).await
+}
+
+/// A department of `hospital_id`, locked for an update in this transaction.
+pub async fn lock_department(conn: &mut PgConnection, hospital_id: i64, id: i64) -> sqlx::Result<Option<Department>> {
+    lock_one(
+        conn,
+        format!("{DEPARTMENT_SELECT} where d.id = $1 and d.hospital_id = $2 for update of d"),
+        &[id, hospital_id],
+    )
+    .await
+}
+
+/// A doctor of `hospital_id`, locked for an update in this transaction (the profile row: whoever
+/// changes the doctor's login state holds it, so profile and login change together).
+pub async fn lock_doctor(conn: &mut PgConnection, hospital_id: i64, id: i64) -> sqlx::Result<Option<Doctor>> {
+    lock_one(
+        conn,
+        format!("{DOCTOR_SELECT} where p.id = $1 and p.hospital_id = $2 for update of p"),
+        &[id, hospital_id],
+    )
+    .await
+}
 
 /// A hospital's own fields.
 #[derive(Debug, Clone)]
@@ -185,7 +226,12 @@ pub async fn set_approval(
             .bind(approved)
             .execute(&mut *conn)
             .await?;
-        // The hospital's doctors stand and fall with it (active profiles only come back).
+        // The hospital's doctors stand and fall with it (active profiles only come back). Their
+        // profiles are locked first, so a doctor update in flight finishes before we read them.
+        sqlx::query("select 1 from doctor_profiles where hospital_id = $1 for share")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
         sqlx::query(
             "update users u set is_active = $2 and p.is_active from doctor_profiles p \
              where p.user_id = u.id and p.hospital_id = $1",

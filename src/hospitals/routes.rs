@@ -404,7 +404,8 @@ async fn update(
     if !policy::may_edit_hospital(caller, id) {
         return Err(ApiError::NotFound);
     }
-    let current = repo::get_hospital(&state.db, id).await?.ok_or(ApiError::NotFound)?;
+    let mut tx = state.db.begin().await?;
+    let current = repo::lock_hospital(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
     let mut errors = FieldErrors::new();
     let base = (!replace).then_some(&current);
     let fields = hospital_fields(
@@ -416,7 +417,6 @@ async fn update(
         ["name", "email", "phone"],
     );
     errors.into_result()?;
-    let mut tx = state.db.begin().await?;
     repo::update_hospital(&mut *tx, id, &fields).await.map_err(|err| match violated_constraint(&err) {
         Some(repo::LICENSE_UNIQUE) => ApiError::Validation(FieldErrors::single("license_number", LICENSE_TAKEN)),
         _ => err.into(),
@@ -424,8 +424,9 @@ async fn update(
     let event =
         AuditEvent { hospital_id: Some(id), ..AuditEvent::new("hospital_updated").by(caller).target("hospital", id) };
     audit::record(&mut tx, meta, event).await?;
+    let hospital = repo::get_hospital(&mut *tx, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
-    repo::get_hospital(&state.db, id).await?.ok_or(ApiError::NotFound)
+    Ok(hospital)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -77,6 +77,10 @@ pub enum ApiError {
     /// 403 `permission_denied`.
     #[error("permission denied")]
     Forbidden(&'static str),
+    /// 401 `password_expired`: the right password, but a generated one past its window; only
+    /// `POST /api/accounts/change-password/` takes it now.
+    #[error("password expired")]
+    PasswordExpired,
     /// 403 `password_change_required`: a generated password must be changed first.
     #[error("password change required")]
     PasswordChangeRequired,
@@ -170,6 +174,7 @@ impl ApiError {
             Self::InvalidToken => "token_not_valid",
             Self::BadCredentials => "no_active_account",
             Self::Forbidden(_) => "permission_denied",
+            Self::PasswordExpired => "password_expired",
             Self::PasswordChangeRequired => "password_change_required",
             Self::NotFound | Self::InvalidPage => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
@@ -190,6 +195,9 @@ impl ApiError {
             Self::InvalidToken => "Given token not valid for any token type".into(),
             Self::BadCredentials => "No active account found with the given credentials".into(),
             Self::Forbidden(detail) | Self::Conflict(detail) | Self::Unavailable(detail) => (*detail).into(),
+            Self::PasswordExpired => {
+                "Your password has expired and must be changed at /api/accounts/change-password/.".into()
+            }
             Self::PasswordChangeRequired => "You must change your password before using this endpoint.".into(),
             Self::NotFound => "Not found.".into(),
             Self::InvalidPage => "Invalid page.".into(),
@@ -209,6 +217,7 @@ impl ResponseError for ApiError {
         match self {
             Self::Validation(_) | Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::NotAuthenticated | Self::InvalidToken | Self::BadCredentials => StatusCode::UNAUTHORIZED,
+            Self::PasswordExpired => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
             Self::NotFound | Self::InvalidPage => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use super::{error::ApiError, middleware::RequestId};
 use crate::{
     accounts::{
-        model::{PendingPrincipal, Principal},
+        model::{PendingPrincipal, Principal, generated_password_expired},
         repo,
     },
     audit::RequestMeta,
@@ -136,7 +136,13 @@ async fn authenticate(req: HttpRequest) -> Result<PendingPrincipal, ApiError> {
     if !session.session_live || !session.is_active {
         return Err(ApiError::InvalidToken);
     }
-    let pending = PendingPrincipal { principal, must_change_password: session.must_change_password };
+    let password_expired = generated_password_expired(
+        session.must_change_password,
+        session.password_changed_at,
+        state.settings.auth.generated_password_hours,
+        chrono::Utc::now(),
+    );
+    let pending = PendingPrincipal { principal, must_change_password: session.must_change_password, password_expired };
     tracing::Span::current().record("user.id", principal.user_id.0);
     req.extensions_mut().insert(pending);
     Ok(pending)
@@ -152,7 +158,7 @@ impl FromRequest for PendingPrincipal {
 }
 
 /// Every endpoint but the two that let a user change a generated password takes a `Principal`,
-/// which refuses such a user with `password_change_required`.
+/// which refuses a user whose generated password has expired with `password_change_required`.
 impl FromRequest for Principal {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
@@ -161,7 +167,7 @@ impl FromRequest for Principal {
         let req = req.clone();
         Box::pin(async move {
             let pending = authenticate(req).await?;
-            if pending.must_change_password {
+            if pending.password_expired {
                 return Err(ApiError::PasswordChangeRequired);
             }
             Ok(pending.principal)
@@ -180,7 +186,7 @@ impl FromRequest for crate::accounts::model::MaybePrincipal {
                 return Ok(Self(None));
             }
             let pending = authenticate(req).await?;
-            if pending.must_change_password {
+            if pending.password_expired {
                 return Err(ApiError::PasswordChangeRequired);
             }
             Ok(Self(Some(pending.principal)))

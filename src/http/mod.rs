@@ -7,6 +7,7 @@ pub mod middleware;
 pub mod nul;
 pub mod openapi;
 pub mod pagination;
+pub mod password_change;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -57,7 +58,7 @@ pub fn cors(origins: &[String]) -> Cors {
         .expose_headers([
             header::HeaderName::from_static("x-request-id"),
             header::RETRY_AFTER,
-            header::HeaderName::from_static("password-change-required"),
+            password_change::PASSWORD_CHANGE_REQUIRED,
         ])
         // The device cookie of a login (see `accounts::device`) travels only with credentials.
         .supports_credentials()

@@ -54,6 +54,7 @@ use crate::{accounts, appointments, hospitals, ops};
         hospitals::doctors::replace,
         hospitals::doctors::patch,
         hospitals::doctors::of_hospital,
+        hospitals::doctors::reset_password,
         appointments::routes::book,
         appointments::routes::my_appointments,
         appointments::routes::hospital_appointments,

@@ -1,12 +1,12 @@
-//! Registration, the caller's account, password changes (forced and voluntary), the user list
-//! and the dashboard.
+//! Registration, the caller's account, password changes (voluntary, and of generated passwords
+//! within and after their window), the user list and the dashboard.
 
 use carehub::accounts::model::UserType;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{PASSWORD, TestApp, json_body, registration};
+use crate::helpers::{PASSWORD, TestApp, TestUser, json_body, registration};
 
 #[sqlx::test]
 async fn registration_creates_a_patient_with_consent_and_an_e164_phone(db: PgPool) {
@@ -244,22 +244,67 @@ async fn change_password_checks_the_old_password_and_the_new_rules(db: PgPool) {
     assert_eq!(app.login_response("zainab", PASSWORD).await.status(), StatusCode::OK, "password unchanged");
 }
 
+const FLAG: &str = "password-change-required";
+
 #[sqlx::test]
-async fn a_forced_password_change_blocks_everything_else_until_done(db: PgPool) {
+async fn a_generated_password_gives_full_access_within_its_window_and_every_answer_says_so(db: PgPool) {
     let app = TestApp::spawn(&db).await;
     let doctor = app.user_with(UserType::Doctor, "alimehmood_jinnahhospital", true, true).await;
+    let patient = app.register_patient("zainab").await;
     let tokens = app.login(&doctor).await;
+    let patient_tokens = app.login(&patient).await;
 
     let me = app.get("/api/accounts/me/", Some(&tokens.access)).await;
     let users = app.get("/api/accounts/users/", Some(&tokens.access)).await;
     let patch = app.patch("/api/accounts/me/", &json!({ "first_name": "Ali" }), Some(&tokens.access)).await;
+    let refused = app.get("/api/accounts/dashboard-stats/", Some(&tokens.access)).await;
+    let patients_me = app.get("/api/accounts/me/", Some(&patient_tokens.access)).await;
 
-    assert_eq!(me.status(), StatusCode::OK);
+    for response in [&me, &users, &patch, &refused] {
+        assert_eq!(response.headers()[FLAG], "true", "{}", response.url());
+    }
     assert_eq!(json_body(me).await["must_change_password"], true);
+    assert_eq!(users.status(), StatusCode::OK);
+    assert_eq!(patch.status(), StatusCode::OK);
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(json_body(refused).await["code"], "permission_denied", "an ordinary refusal, flagged too");
+    assert!(patients_me.headers().get(FLAG).is_none(), "a chosen password is not flagged");
+}
+
+/// Moves the user's generated password past a 72-hour window.
+async fn expire_generated_password(db: &PgPool, user_id: i64) {
+    sqlx::query("update users set password_changed_at = now() - interval '73 hours' where id = $1")
+        .bind(user_id)
+        .execute(db)
+        .await
+        .expect("backdate");
+}
+
+#[sqlx::test]
+async fn when_the_window_ends_an_issued_token_opens_only_me_and_change_password(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let doctor = app.user_with(UserType::Doctor, "alimehmood_jinnahhospital", true, true).await;
+    let tokens = app.login(&doctor).await;
+    assert_eq!(app.get("/api/accounts/users/", Some(&tokens.access)).await.status(), StatusCode::OK);
+
+    expire_generated_password(&db, doctor.id).await;
+    let users = app.get("/api/accounts/users/", Some(&tokens.access)).await;
+    let patch = app.patch("/api/accounts/me/", &json!({ "first_name": "Ali" }), Some(&tokens.access)).await;
+    let me = app.get("/api/accounts/me/", Some(&tokens.access)).await;
+    let login = app.login_response(&doctor.username, PASSWORD).await;
+
     for blocked in [users, patch] {
         assert_eq!(blocked.status(), StatusCode::FORBIDDEN);
+        assert_eq!(blocked.headers()[FLAG], "true");
         assert_eq!(json_body(blocked).await["code"], "password_change_required");
     }
+    assert_eq!(me.status(), StatusCode::OK);
+    assert_eq!(json_body(me).await["must_change_password"], true);
+    assert_eq!(login.status(), StatusCode::UNAUTHORIZED);
+    let login = json_body(login).await;
+    assert_eq!(login["code"], "password_expired");
+    assert!(login["detail"].as_str().expect("detail").contains("expired"));
+    assert_eq!(app.audit_rows("login_refused").await[0].details["reason"], "password_expired");
 
     let new_password = "Steady-Cedar-Orbit-31";
     let changed = app
@@ -272,6 +317,79 @@ async fn a_forced_password_change_blocks_everything_else_until_done(db: PgPool) 
     assert_eq!(changed.status(), StatusCode::OK);
     let users = app.get("/api/accounts/users/", Some(&tokens.access)).await;
     assert_eq!(users.status(), StatusCode::OK, "the same login works once the password is changed");
+    assert!(users.headers().get(FLAG).is_none());
+    assert_eq!(app.login_response(&doctor.username, new_password).await.status(), StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn after_the_configured_window_only_change_password_takes_the_generated_password(db: PgPool) {
+    let app = TestApp::spawn_with(&db, |settings| settings.auth.generated_password_hours = 0).await;
+    let doctor = app.user_with(UserType::Doctor, "alimehmood_jinnahhospital", true, true).await;
+    let new_password = "Steady-Cedar-Orbit-31";
+
+    let login = app.login_response(&doctor.username, PASSWORD).await;
+    let changed = app
+        .post(
+            "/api/accounts/change-password/",
+            &json!({ "username": doctor.username, "old_password": PASSWORD, "new_password": new_password,
+                     "new_password_confirm": new_password }),
+            None,
+        )
+        .await;
+
+    assert_eq!(login.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json_body(login).await["code"], "password_expired");
+    assert_eq!(changed.status(), StatusCode::OK, "{:?}", changed.text().await);
+    assert_eq!(app.login_response(&doctor.username, PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    let tokens = app.login(&TestUser { password: new_password.into(), ..doctor.clone() }).await;
+    let me = app.get("/api/accounts/me/", Some(&tokens.access)).await;
+    assert!(me.headers().get(FLAG).is_none());
+    assert_eq!(json_body(me).await["must_change_password"], false);
+    let rows = app.audit_rows("password_changed").await;
+    assert_eq!((rows[0].actor_id, &rows[0].details["signed_in"]), (Some(doctor.id), &json!(false)));
+}
+
+#[sqlx::test]
+async fn changing_a_password_without_a_login_takes_only_the_right_generated_one(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let doctor = app.user_with(UserType::Doctor, "alimehmood_jinnahhospital", true, true).await;
+    expire_generated_password(&db, doctor.id).await;
+    let patient = app.register_patient("zainab").await;
+    let change = |username: &str, old: &str, new: &str| {
+        app.post(
+            "/api/accounts/change-password/",
+            &json!({ "username": username, "old_password": old, "new_password": new, "new_password_confirm": new }),
+            None,
+        )
+    };
+
+    let nobody = app.post("/api/accounts/change-password/", &json!({ "old_password": PASSWORD }), None).await;
+    let wrong = change(&doctor.username, "Wrong-Old-Password-1", "Quiet-Harbor-Violet-77").await;
+    let unknown = change("nobody", PASSWORD, "Quiet-Harbor-Violet-77").await;
+    let chosen = change(&patient.username, PASSWORD, "Quiet-Harbor-Violet-77").await;
+    let weak = change(&doctor.username, PASSWORD, "123456789").await;
+    let bad_token = app
+        .post(
+            "/api/accounts/change-password/",
+            &json!({ "username": doctor.username, "old_password": PASSWORD, "new_password": "Quiet-Harbor-Violet-77",
+                     "new_password_confirm": "Quiet-Harbor-Violet-77" }),
+            Some("not-a-token"),
+        )
+        .await;
+
+    assert_eq!(nobody.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json_body(nobody).await["code"], "not_authenticated");
+    for refused in [wrong, unknown] {
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(json_body(refused).await["code"], "no_active_account");
+    }
+    assert_eq!(chosen.status(), StatusCode::FORBIDDEN, "a chosen password is changed signed in");
+    assert_eq!(weak.status(), StatusCode::BAD_REQUEST);
+    assert!(json_body(weak).await["new_password"].is_array());
+    assert_eq!(bad_token.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json_body(bad_token).await["code"], "token_not_valid");
+    assert_eq!(app.login_response(&patient.username, PASSWORD).await.status(), StatusCode::OK, "unchanged");
+    assert_eq!(json_body(app.login_response(&doctor.username, PASSWORD).await).await["code"], "password_expired");
 }
 
 #[sqlx::test]

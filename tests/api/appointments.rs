@@ -481,8 +481,9 @@ async fn run_two_reminder_sweeps(db: &PgPool) {
         .get_multiplexed_async_connection()
         .await
         .expect("redis");
+    let mut done: u64 = 0;
     for _ in 0..200 {
-        let done: u64 = redis::cmd("SCARD")
+        done = redis::cmd("SCARD")
             .arg(format!("{}:done", Queue::Reminder.key(&namespace)))
             .query_async(&mut conn)
             .await
@@ -494,6 +495,7 @@ async fn run_two_reminder_sweeps(db: &PgPool) {
     }
     shutdown.cancel();
     workers.await.expect("join").expect("workers ran");
+    assert_eq!(done, 2, "both sweeps ran to completion (a second sweep must not remind again)");
 }
 
 #[sqlx::test]
@@ -528,4 +530,133 @@ async fn a_reminder_goes_out_once_per_slot_and_never_for_a_cancelled_appointment
     let reminded: Vec<i64> =
         sqlx::query_scalar("select appointment_id from appointment_reminders").fetch_all(&db).await.expect("rows");
     assert_eq!(reminded, [kept], "the kept appointment's, not the cancelled one's");
+}
+
+async fn counts(db: &PgPool) -> (i64, i64, i64) {
+    sqlx::query_as(
+        "select (select count(*) from audit_log), (select count(*) from outbox), (select count(*) from sms_messages)",
+    )
+    .fetch_one(db)
+    .await
+    .expect("counts")
+}
+
+#[sqlx::test]
+async fn setting_the_status_an_appointment_already_has_is_a_200_that_changes_nothing(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let patient = patient_token(&app, "zainab").await;
+    let id = book(&app, &patient, &clinic).await;
+    let assigned = app
+        .post(
+            &format!("/api/appointments/{id}/assign-doctor/"),
+            &assign_body(clinic.doctors[0], in_days(3), 30),
+            Some(&clinic.token),
+        )
+        .await;
+    let before = json_body(assigned).await["appointment"].clone();
+    let counted = counts(&db).await;
+
+    // What the existing frontend sends after every assignment.
+    let confirm = app
+        .patch(&format!("/api/appointments/{id}/status/"), &json!({ "status": "CONFIRMED" }), Some(&clinic.token))
+        .await;
+
+    assert_eq!(confirm.status(), StatusCode::OK);
+    let after = json_body(confirm).await["appointment"].clone();
+    assert_eq!(after, before, "nothing changed, updated_at included");
+    assert_eq!(counts(&db).await, counted, "no audit row, no outbox row, no SMS");
+    assert!(app.audit_rows("appointment_status_changed").await.is_empty());
+
+    // The same for a patient cancelling twice; the real move is made once.
+    let cancel = || app.post(&format!("/api/appointments/{id}/cancel/"), &json!({}), Some(&patient));
+    assert_eq!(cancel().await.status(), StatusCode::OK);
+    let counted = counts(&db).await;
+    assert_eq!(cancel().await.status(), StatusCode::OK);
+    assert_eq!(counts(&db).await, counted);
+    assert_eq!(app.audit_rows("appointment_status_changed").await.len(), 1);
+    let reopen = app
+        .patch(&format!("/api/appointments/{id}/status/"), &json!({ "status": "CONFIRMED" }), Some(&clinic.token))
+        .await;
+    assert_eq!(reopen.status(), StatusCode::CONFLICT, "real moves keep their rules");
+}
+
+#[sqlx::test]
+async fn confirming_rechecks_that_the_assigned_doctor_is_still_active(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let patient = patient_token(&app, "zainab").await;
+    let id = book(&app, &patient, &clinic).await;
+    let doctor_path = format!("/api/hospitals/doctors/{}/", clinic.doctors[0]);
+    let confirm = || {
+        app.patch(&format!("/api/appointments/{id}/status/"), &json!({ "status": "CONFIRMED" }), Some(&clinic.token))
+    };
+    // Assigned without a time: still REQUESTED, to be confirmed later.
+    let assigned = app
+        .post(
+            &format!("/api/appointments/{id}/assign-doctor/"),
+            &json!({ "doctor_id": clinic.doctors[0] }),
+            Some(&clinic.token),
+        )
+        .await;
+    assert_eq!(json_body(assigned).await["appointment"]["status"], "REQUESTED");
+    let off = app.patch(&doctor_path, &json!({ "is_active": false }), Some(&clinic.token)).await;
+    assert_eq!(off.status(), StatusCode::OK);
+
+    let refused = confirm().await;
+
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(json_body(refused).await["detail"].as_str().expect("detail").contains("no longer active"));
+    let status: String =
+        sqlx::query_scalar("select status from appointments where id = $1").bind(id).fetch_one(&db).await.expect("row");
+    assert_eq!(status, "REQUESTED");
+    let confirmations: i64 =
+        sqlx::query_scalar("select count(*) from sms_messages where purpose = 'appointment_confirmation'")
+            .fetch_one(&db)
+            .await
+            .expect("count");
+    assert_eq!(confirmations, 0);
+
+    app.patch(&doctor_path, &json!({ "is_active": true }), Some(&clinic.token)).await;
+    let confirmed = confirm().await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    assert_eq!(json_body(confirmed).await["appointment"]["status"], "CONFIRMED");
+}
+
+#[sqlx::test]
+async fn a_patient_cancelling_gives_a_reason_and_never_overwrites_the_hospitals_notes(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let patient = patient_token(&app, "zainab").await;
+    let first = book(&app, &patient, &clinic).await;
+    let second = book(&app, &patient, &clinic).await;
+    for (id, doctor, days) in [(first, clinic.doctors[0], 3), (second, clinic.doctors[1], 4)] {
+        let body = json!({ "doctor_id": doctor, "confirmed_time": in_days(days), "notes": "Bring the ECG" });
+        let response = app.post(&format!("/api/appointments/{id}/assign-doctor/"), &body, Some(&clinic.token)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    let cancelled = app
+        .post(&format!("/api/appointments/{first}/cancel/"), &json!({ "notes": "travelling" }), Some(&patient))
+        .await;
+    let by_status = app
+        .patch(
+            &format!("/api/appointments/{second}/status/"),
+            &json!({ "status": "CANCELLED", "notes": "ignored", "cancellation_reason": "feeling better" }),
+            Some(&patient),
+        )
+        .await;
+
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    let cancelled = json_body(cancelled).await;
+    assert_eq!(cancelled["appointment"]["notes"], "Bring the ECG");
+    assert_eq!(cancelled["appointment"]["cancellation_reason"], "travelling");
+    assert_eq!(by_status.status(), StatusCode::OK);
+    let stored: Vec<(String, String)> =
+        sqlx::query_as("select notes, cancellation_reason from appointments where id = any($1) order by id")
+            .bind(vec![first, second])
+            .fetch_all(&db)
+            .await
+            .expect("rows");
+    let expected = [("Bring the ECG", "travelling"), ("Bring the ECG", "feeling better")];
+    assert_eq!(stored, expected.map(|(notes, reason)| (String::from(notes), String::from(reason))));
+    let detail = json_body(app.get(&format!("/api/appointments/{second}/"), Some(&clinic.token)).await).await;
+    assert_eq!(detail["cancellation_reason"], "feeling better", "the hospital reads the reason");
 }

@@ -396,9 +396,9 @@ async fn a_created_doctor_gets_the_original_username_and_a_strong_one_time_passw
     let doctor = TestUser { id: 0, username: "alimehmood_jinnahhospital".into(), password: password.into() };
     let tokens = app.login(&doctor).await;
     assert_eq!(claims(&tokens.access)["hospital_id"], hospital.id);
-    let blocked = app.get("/api/accounts/users/", Some(&tokens.access)).await;
-    assert_eq!(blocked.status(), StatusCode::FORBIDDEN);
-    assert_eq!(json_body(blocked).await["code"], "password_change_required");
+    let working = app.get("/api/accounts/users/", Some(&tokens.access)).await;
+    assert_eq!(working.status(), StatusCode::OK, "a generated password works within its window");
+    assert_eq!(working.headers()["password-change-required"], "true");
 }
 
 #[sqlx::test]
@@ -547,4 +547,174 @@ async fn a_deactivated_doctor_and_the_doctors_of_a_rejected_hospital_lose_access
     approve(&app, &admin, hospital.id, false).await;
     assert_eq!(app.get("/api/accounts/me/", Some(&again.access)).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(app.login_response(&doctor.username, &doctor.password).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test]
+async fn racing_doctor_updates_keep_the_profile_and_its_login_in_step(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let id = create_doctor(&app, &hospital, "Ali", "Mehmood").await["doctor"]["id"].as_i64().expect("id");
+    let path = format!("/api/hospitals/doctors/{id}/");
+
+    for round in 0..3 {
+        // 20 PATCHes at once, each toggling is_active and changing other fields.
+        let responses = futures::future::join_all((0..20).map(|n| {
+            let body = json!({
+                "is_active": (n + round) % 3 != 0,
+                "specialization": format!("Specialty {n}"),
+                "address": format!("{n} Road"),
+            });
+            app.patch(&path, &body, Some(&hospital.token))
+        }))
+        .await;
+
+        for response in responses {
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        let (profile, login, specialization, address): (bool, bool, String, String) = sqlx::query_as(
+            "select p.is_active, u.is_active, p.specialization, p.address \
+             from doctor_profiles p join users u on u.id = p.user_id where p.id = $1",
+        )
+        .bind(id)
+        .fetch_one(&db)
+        .await
+        .expect("row");
+        assert_eq!(profile, login, "round {round}: profile active = {profile}, login active = {login}");
+        let n: i64 = specialization.trim_start_matches("Specialty ").parse().expect("n");
+        assert_eq!(address, format!("{n} Road"), "one request's fields, not a mix");
+        assert_eq!(profile, (n + round) % 3 != 0, "the state the last request asked for");
+    }
+}
+
+#[sqlx::test]
+async fn racing_patches_of_different_hospital_fields_all_survive(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let path = format!("/api/hospitals/{}/", hospital.id);
+    let changes = [
+        json!({ "name": "Jinnah Renamed" }),
+        json!({ "email": "new-desk@example.com" }),
+        json!({ "address": "2 New Road" }),
+        json!({ "location": "Lahore" }),
+        json!({ "license_number": "LIC-9" }),
+        json!({ "phone": "+922134567891" }),
+    ];
+
+    let responses =
+        futures::future::join_all(changes.iter().map(|change| app.patch(&path, change, Some(&hospital.token)))).await;
+
+    for response in responses {
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let after = json_body(app.get(&path, Some(&hospital.token)).await).await;
+    for change in &changes {
+        for (field, value) in change.as_object().expect("object") {
+            assert_eq!(&after[field], value, "the change of {field} was lost");
+        }
+    }
+}
+
+#[sqlx::test]
+async fn racing_patches_of_different_department_fields_all_survive(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let id = create_department(&app, &hospital, "Cardiology").await;
+    let path = format!("/api/hospitals/departments/{id}/");
+    let changes = [
+        json!({ "name": "Heart Centre" }),
+        json!({ "description": "Heart and vessels" }),
+        json!({ "is_active": false }),
+    ];
+
+    let responses =
+        futures::future::join_all(changes.iter().map(|change| app.patch(&path, change, Some(&hospital.token)))).await;
+
+    for response in responses {
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let after = json_body(app.get(&path, Some(&hospital.token)).await).await;
+    for change in &changes {
+        for (field, value) in change.as_object().expect("object") {
+            assert_eq!(&after[field], value, "the change of {field} was lost");
+        }
+    }
+}
+
+#[sqlx::test]
+async fn a_hospital_issues_a_fresh_password_for_its_own_doctor_and_ends_the_old_logins(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = admin_token(&app).await;
+    let jinnah = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let civil = approved_hospital(&app, &admin, "civil", "Civil Hospital", "LIC-2").await;
+    let created = create_doctor(&app, &jinnah, "Ali", "Mehmood").await;
+    let id = created["doctor"]["id"].as_i64().expect("id");
+    let doctor = TestUser {
+        id: 0,
+        username: created["username"].as_str().expect("username").into(),
+        password: created["password"].as_str().expect("password").into(),
+    };
+    let session = app.login(&doctor).await;
+    let patient = app.register_patient("zainab").await;
+    let patient_token = app.login(&patient).await.access;
+    let path = format!("/api/hospitals/doctors/{id}/reset-password/");
+
+    let foreign = app.post(&path, &json!({}), Some(&civil.token)).await;
+    let by_patient = app.post(&path, &json!({}), Some(&patient_token)).await;
+    let anonymous = app.post(&path, &json!({}), None).await;
+    let missing = app.post("/api/hospitals/doctors/999999/reset-password/", &json!({}), Some(&jinnah.token)).await;
+    let reset = app.post(&path, &json!({}), Some(&jinnah.token)).await;
+
+    assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
+    assert_eq!(by_patient.status(), StatusCode::FORBIDDEN);
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(reset.status(), StatusCode::OK);
+    let body = json_body(reset).await;
+    assert!(body["message"].is_string());
+    assert_eq!(body["username"], doctor.username.as_str());
+    assert_eq!(body["credentials"]["username"], body["username"]);
+    assert_eq!(body["credentials"]["password"], body["password"]);
+    assert_eq!(body["doctor"]["id"], id);
+    let password = body["password"].as_str().expect("password");
+    assert_ne!(password, doctor.password);
+    assert!(password.len() >= 12);
+    assert!(password.chars().any(|c| c.is_ascii_uppercase()) && password.chars().any(|c| c.is_ascii_lowercase()));
+    assert!(password.chars().any(|c| c.is_ascii_digit()) && password.chars().any(|c| "!@#$%^&*".contains(c)));
+
+    assert_eq!(app.get("/api/accounts/me/", Some(&session.access)).await.status(), StatusCode::UNAUTHORIZED);
+    let refresh = app.post("/api/token/refresh/", &json!({ "refresh": session.refresh }), None).await;
+    assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED, "the old login is ended");
+    assert_eq!(app.login_response(&doctor.username, &doctor.password).await.status(), StatusCode::UNAUTHORIZED);
+    let fresh = app.login(&TestUser { password: password.into(), ..doctor.clone() }).await;
+    let me = app.get("/api/accounts/me/", Some(&fresh.access)).await;
+    assert_eq!(me.headers()["password-change-required"], "true");
+    assert_eq!(json_body(me).await["must_change_password"], true);
+
+    let rows = app.audit_rows("doctor_password_reset").await;
+    assert_eq!(rows.len(), 1, "only the hospital's own reset happened");
+    assert_eq!(rows[0].target_id.as_deref(), Some(id.to_string().as_str()));
+    assert_eq!(rows[0].details["logins_revoked"], 1);
+    let leaked: i64 = sqlx::query_scalar("select count(*) from audit_log where details::text like '%' || $1 || '%'")
+        .bind(password)
+        .fetch_one(&db)
+        .await
+        .expect("count");
+    assert_eq!(leaked, 0, "the password is in no audit row");
+}
+
+#[sqlx::test]
+async fn the_openapi_document_describes_the_doctor_password_reset(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+
+    let schema = json_body(app.get("/api/schema/", None).await).await;
+
+    let operation = &schema["paths"]["/api/hospitals/doctors/{id}/reset-password/"]["post"];
+    assert!(operation.is_object(), "reset-password is documented");
+    assert_eq!(
+        operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/CreateDoctorResponse"
+    );
 }
