@@ -62,8 +62,9 @@ fn main() -> ExitCode {
     match run(cli.command, settings) {
         Ok(code) => code,
         Err(err) => {
-            tracing::error!(error = format!("{err:#}"), "carehub failed");
-            eprintln!("carehub: {err:#}");
+            let err = carehub::http::error::Redacted(&err);
+            tracing::error!(error = %err, "carehub failed");
+            eprintln!("carehub: {err}");
             ExitCode::FAILURE
         }
     }

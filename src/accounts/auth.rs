@@ -74,8 +74,13 @@ pub async fn obtain_pair(
     errors.into_result()?;
 
     let ip = meta.ip.clone().unwrap_or_default();
-    let device: Option<TrustedDevice> =
-        req.cookie(device::COOKIE).and_then(|cookie| state.device_cookies.verify(cookie.value(), &username));
+    let presented = req
+        .headers()
+        .get(device::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.cookie(device::COOKIE).map(|cookie| cookie.value().to_owned()));
+    let device: Option<TrustedDevice> = presented.and_then(|token| state.device_cookies.verify(&token, &username));
     let client = device.as_ref().map_or(Client::Address(&ip), Client::Device);
     let throttled = |retry_after_secs| ApiError::Throttled { retry_after_secs };
     state.login_throttle.check(&username, client).map_err(throttled)?;
@@ -127,14 +132,15 @@ pub async fn obtain_pair(
     tracing::info!(user.id = user.id, "login succeeded");
 
     let access = state.tokens.issue_access(&principal)?;
-    let cookie = Cookie::build(device::COOKIE, state.device_cookies.issue(&user.username))
+    let device_token = state.device_cookies.issue(&user.username);
+    let cookie = Cookie::build(device::COOKIE, device_token.clone())
         .path(device::COOKIE_PATH)
         .http_only(true)
         .secure(state.settings.is_production())
         .same_site(SameSite::Strict)
         .max_age(CookieDuration::days(state.settings.auth.device_cookie_days))
         .finish();
-    Ok(HttpResponse::Ok().cookie(cookie).json(TokenPair { access, refresh }))
+    Ok(HttpResponse::Ok().cookie(cookie).json(TokenPair { access, refresh, device_token: Some(device_token) }))
 }
 
 fn refresh_field(body: TokenRefreshRequest) -> Result<String, ApiError> {
@@ -189,7 +195,7 @@ pub async fn refresh(
     tx.commit().await?;
 
     let access = state.tokens.issue_access(&principal)?;
-    Ok(HttpResponse::Ok().json(TokenPair { access, refresh }))
+    Ok(HttpResponse::Ok().json(TokenPair { access, refresh, device_token: None }))
 }
 
 /// Log out: revoke the login the refresh token belongs to (its access tokens stop working too).

@@ -17,6 +17,9 @@ type HmacSha256 = Hmac<Sha256>;
 pub const COOKIE: &str = "carehub_device";
 /// The only path the browser sends it to: the token endpoints.
 pub const COOKIE_PATH: &str = "/api/token";
+/// The header a client that cannot keep the cookie (a frontend on another site, where browsers
+/// drop `SameSite=Strict` cookies) presents the same token in.
+pub const HEADER: &str = "x-device-token";
 
 const VERSION: &str = "v1";
 

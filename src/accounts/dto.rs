@@ -44,6 +44,11 @@ pub struct TokenObtainPairRequest {
 pub struct TokenPair {
     pub access: String,
     pub refresh: String,
+    /// Login only: the device token (also set as the `carehub_device` cookie). A client that
+    /// cannot keep the cookie (a frontend on another site) sends it back in `X-Device-Token`
+    /// with its next logins to this account, to be exempt from address throttling.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

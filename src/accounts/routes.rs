@@ -187,7 +187,7 @@ pub async fn change_password(
 
     let ip = meta.ip.clone().unwrap_or_default();
     let user = match (&caller, &username) {
-        (Some(caller), _) => signed_in_account(&state, caller, &old, &ip).await?,
+        (Some(caller), _) => signed_in_account(&state, caller, &old).await?,
         (None, username) => named_account(&state, username.as_deref().unwrap_or_default(), &old, &ip).await?,
     };
 
@@ -232,18 +232,18 @@ pub async fn change_password(
 
 /// The signed-in caller's account, once `old` is its password (a wrong one is a 400 on
 /// `old_password`: the caller is known).
-async fn signed_in_account(state: &AppState, caller: &Principal, old: &str, ip: &str) -> Result<User, ApiError> {
+async fn signed_in_account(state: &AppState, caller: &Principal, old: &str) -> Result<User, ApiError> {
     let user = load_user(state, caller).await?;
     // The old password is a credential: guessing it through this endpoint is throttled like a login.
     state
         .login_throttle
-        .check(&user.username, Client::Address(ip))
+        .check(&user.username, Client::SignedIn)
         .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
     let stored = repo::password_hash(&state.db, caller.user_id).await?;
     if !state.hasher.verify(&Password::unchecked(old), stored.as_deref()).await? {
         state
             .login_throttle
-            .record_failure(&user.username, Client::Address(ip))
+            .record_failure(&user.username, Client::SignedIn)
             .map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
         return Err(ApiError::Validation(FieldErrors::single("old_password", "Old password is incorrect.")));
     }

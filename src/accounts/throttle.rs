@@ -30,6 +30,9 @@ pub enum Client<'a> {
     Address(&'a str),
     /// A device that logged in to this account before.
     Device(&'a TrustedDevice),
+    /// A caller already signed in to the account (a password change): only the account's
+    /// budget applies, so a locked address never keeps a user from changing their password.
+    SignedIn,
 }
 
 /// Failed-login budgets and the keys locked for spending theirs.
@@ -72,12 +75,18 @@ impl LoginThrottle {
         }
     }
 
-    fn keys(username: &str, client: Client<'_>) -> [String; 2] {
-        let client = match client {
-            Client::Address(ip) => format!("ip:{ip}"),
-            Client::Device(device) => format!("dev:{}", device.0),
-        };
-        [format!("u:{}", username.to_lowercase()), client]
+    /// The keys a login attempt is counted under. The typed username is hashed (usernames
+    /// compare case-insensitively): a key has a fixed size whatever a client sends.
+    fn keys(username: &str, client: Client<'_>) -> Vec<String> {
+        use sha2::{Digest as _, Sha256};
+        let digest = Sha256::digest(username.trim().to_lowercase().as_bytes());
+        let mut keys = vec![format!("u:{}", hex::encode(&digest[..16]))];
+        match client {
+            Client::Address(ip) => keys.push(format!("ip:{ip}")),
+            Client::Device(device) => keys.push(format!("dev:{}", device.0)),
+            Client::SignedIn => {}
+        }
+        keys
     }
 
     /// `Err(seconds)` while the username or the client (address or device) is locked.
@@ -97,25 +106,26 @@ impl LoginThrottle {
 
     /// Counts a failed login; `Err(seconds)` when it spent a budget, locking that key.
     pub fn record_failure(&self, username: &str, client: Client<'_>) -> Result<(), u64> {
-        let [user_key, client_key] = Self::keys(username, client);
-        let client_limiter = match client {
-            Client::Address(_) => &self.per_ip,
-            Client::Device(_) => &self.per_device,
-        };
         let now = self.clock.now();
         let wall = Instant::now();
         let mut longest = None;
-        for (limiter, key) in [(&self.per_username, user_key), (client_limiter, client_key)] {
+        for key in Self::keys(username, client) {
+            let limiter = match key.split_once(':').map(|(kind, _)| kind) {
+                Some("ip") => &self.per_ip,
+                Some("dev") => &self.per_device,
+                _ => &self.per_username,
+            };
             if let Err(not_until) = limiter.check_key(&key) {
                 let wait = not_until.wait_time_from(now);
                 self.locked_until.insert(key, wall + wait);
                 longest = longest.max(Some(wait));
             }
         }
-        if self.per_username.len() > 100_000 {
-            self.per_username.retain_recent();
-            self.per_ip.retain_recent();
-            self.per_device.retain_recent();
+        // Keys whose budget has refilled carry no state: drop them once a map grows large.
+        for limiter in [&self.per_username, &self.per_ip, &self.per_device] {
+            if limiter.len() > 100_000 {
+                limiter.retain_recent();
+            }
         }
         match longest {
             Some(wait) => Err(wait.as_secs() + 1),
@@ -166,6 +176,20 @@ mod tests {
         assert!(throttle.record_failure("user9", Client::Address("9.9.9.9")).is_err());
         assert!(throttle.check("someone-else", Client::Address("9.9.9.9")).is_err());
         assert!(throttle.check("someone-else", Client::Address("8.8.8.8")).is_ok());
+    }
+
+    #[test]
+    fn a_signed_in_caller_counts_only_against_the_account() {
+        let throttle = LoginThrottle::new(&settings());
+        for n in 0..6 {
+            let _ = throttle.record_failure(&format!("guess{n}"), Client::Address("9.9.9.9"));
+        }
+        assert!(throttle.check("amina", Client::SignedIn).is_ok(), "a locked address does not matter");
+        for _ in 0..3 {
+            assert!(throttle.record_failure("amina", Client::SignedIn).is_ok());
+        }
+        assert!(throttle.record_failure("amina", Client::SignedIn).is_err());
+        assert!(throttle.check("AMINA", Client::Address("1.1.1.1")).is_err(), "the account's lock is shared");
     }
 
     #[test]

@@ -275,7 +275,7 @@ async fn seed_hospitals(
     .await?;
     writeln!(
         out,
-        "  {:<9} username: {} password: {} (generated; must be changed at first login)",
+        "  {:<9} username: {} password: {} (generated: change it before it expires)",
         "DOCTOR",
         username,
         doctor_password.expose()

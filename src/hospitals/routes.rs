@@ -527,7 +527,9 @@ pub async fn nearby(
             });
         };
         match raw.parse::<f64>() {
-            Ok(v) if v.is_finite() && (min..=max).contains(&v) => v,
+            // To 1e-7 (about a centimetre of latitude): a subnormal value would underflow
+            // Postgres' float arithmetic (a 500), and no finer precision means anything here.
+            Ok(v) if v.is_finite() && (min..=max).contains(&v) => (v * 1e7).round() / 1e7,
             Ok(_) => {
                 errors.add(field, format!("Must be between {min} and {max}."));
                 0.0

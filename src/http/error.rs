@@ -11,6 +11,8 @@ use actix_web::{
 };
 use serde_json::json;
 
+pub use carehub_workers::redact::Redacted;
+
 /// The body of every error that is not a validation error (for the OpenAPI document).
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
@@ -125,43 +127,6 @@ impl std::fmt::Debug for ApiError {
             Self::Internal(cause) => f.debug_tuple("Internal").field(&format_args!("{}", Redacted(cause))).finish(),
             other => f.debug_struct("ApiError").field("code", &other.code()).finish(),
         }
-    }
-}
-
-/// An error chain as it may be logged: each layer's message, except that a database error shows
-/// only its SQLSTATE, constraint and table (its message and detail can quote the row's values).
-pub struct Redacted<'a>(pub &'a anyhow::Error);
-
-impl std::fmt::Display for Redacted<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (depth, layer) in self.0.chain().enumerate() {
-            if depth > 0 {
-                f.write_str(": ")?;
-            }
-            if let Some(db_error) = layer.downcast_ref::<sqlx::Error>() {
-                return write_sqlx_error(f, db_error);
-            }
-            write!(f, "{layer}")?;
-        }
-        Ok(())
-    }
-}
-
-fn write_sqlx_error(f: &mut std::fmt::Formatter<'_>, err: &sqlx::Error) -> std::fmt::Result {
-    match err {
-        sqlx::Error::Database(db) => {
-            write!(f, "database error, SQLSTATE {}", db.code().as_deref().unwrap_or("unknown"))?;
-            if let Some(constraint) = db.constraint() {
-                write!(f, ", constraint {constraint}")?;
-            }
-            if let Some(table) = db.table() {
-                write!(f, ", table {table}")?;
-            }
-            Ok(())
-        }
-        sqlx::Error::ColumnDecode { index, .. } => write!(f, "column {index} could not be decoded"),
-        sqlx::Error::Decode(_) => f.write_str("a value could not be decoded"),
-        other => write!(f, "{other}"),
     }
 }
 

@@ -54,6 +54,7 @@ pub fn cors(origins: &[String]) -> Cors {
             header::ACCEPT,
             header::HeaderName::from_static("x-request-id"),
             header::HeaderName::from_static("idempotency-key"),
+            header::HeaderName::from_static(crate::accounts::device::HEADER),
         ])
         .expose_headers([
             header::HeaderName::from_static("x-request-id"),
@@ -111,7 +112,19 @@ macro_rules! method {
 }
 
 impl Endpoint {
-    method!(get, GET);
+    /// Serves `GET` with `handler`, and `HEAD` with it too (RFC 9110: a server that serves GET
+    /// serves HEAD; actix sends the head without the body). Only GET is recorded as served.
+    #[must_use]
+    pub fn get<F, Args>(mut self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.methods.insert("GET");
+        self.resource = self.resource.route(web::get().to(handler.clone())).route(web::head().to(handler));
+        self
+    }
     method!(post, POST);
     method!(put, PUT);
     method!(patch, PATCH);
@@ -124,7 +137,11 @@ impl HttpServiceFactory for Endpoint {
             let mut served = SERVED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             served.entry(self.path).or_default().extend(self.methods.iter().copied());
         }
-        let allow = self.methods.iter().copied().collect::<Vec<_>>().join(", ");
+        let mut allow: Vec<&str> = self.methods.iter().copied().collect();
+        if self.methods.contains("GET") {
+            allow.push("HEAD");
+        }
+        let allow = allow.join(", ");
         let resource = self.resource.default_service(web::to(move |req: HttpRequest| {
             let allow = allow.clone();
             async move { method_not_allowed(&req, &allow) }

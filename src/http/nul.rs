@@ -52,12 +52,17 @@ fn path_name(path: &[String]) -> String {
 }
 
 /// JSON can only carry a NUL as the escape `\u0000`: parse (and walk) only bodies holding it.
+/// A body holding it that does not parse as a whole (a lone surrogate or a huge number in a field
+/// the handler would ignore, nesting past serde's limit) is refused too: the handler's typed parse
+/// might still accept it, NUL and all.
 fn nul_in_json_body(bytes: &[u8]) -> Option<String> {
     if !bytes.windows(6).any(|w| w == b"\\u0000") {
         return None;
     }
-    let value: Value = serde_json::from_slice(bytes).ok()?;
-    nul_in_json(&value, &mut Vec::new())
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => nul_in_json(&value, &mut Vec::new()),
+        Err(_) => Some("non_field_errors".to_owned()),
+    }
 }
 
 enum Kind {
@@ -132,6 +137,23 @@ mod tests {
         assert_eq!(nul_in_json_body(body).as_deref(), Some("medicines.1.dosage"));
         assert_eq!(nul_in_json_body(br#"{"a\u0000": 1}"#).as_deref(), Some("a"));
         assert_eq!(nul_in_json_body(br#""\u0000""#).as_deref(), Some("non_field_errors"));
+    }
+
+    #[test]
+    fn a_body_with_a_nul_that_does_not_parse_as_a_whole_is_refused() {
+        for body in [
+            br#"{"username": "a\u0000", "z": "\udc00"}"#.to_vec(),
+            br#"{"username": "a\u0000", "z": 1e999}"#.to_vec(),
+            [b"{\"username\": \"a\\u0000\", \"z\": ".to_vec(), b"[".repeat(200), b"]".repeat(200), b"}".to_vec()]
+                .concat(),
+        ] {
+            assert_eq!(
+                nul_in_json_body(&body).as_deref(),
+                Some("non_field_errors"),
+                "{}",
+                String::from_utf8_lossy(&body)
+            );
+        }
     }
 
     #[test]

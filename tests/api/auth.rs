@@ -341,6 +341,8 @@ async fn a_colleague_with_a_device_cookie_logs_in_while_the_shared_address_is_th
     let first = app.login_response(&colleague.username, &colleague.password).await;
     assert_eq!(first.status(), StatusCode::OK);
     let cookie = device_cookie(&first);
+    let body = json_body(first).await;
+    assert_eq!(format!("carehub_device={}", body["device_token"].as_str().expect("device_token")), cookie);
 
     // Someone behind the same address guesses at accounts that do not exist.
     let mut last = StatusCode::OK;
@@ -353,11 +355,21 @@ async fn a_colleague_with_a_device_cookie_logs_in_while_the_shared_address_is_th
     let without_cookie = app.login_response(&other.username, &other.password).await;
     let cookie_of_another_account = login_with_cookie(&app, &other.username, &other.password, &cookie).await;
     let forged = login_with_cookie(&app, &colleague.username, &colleague.password, "carehub_device=v1.x.y.z").await;
+    let token = cookie.trim_start_matches("carehub_device=");
+    let in_header = app
+        .client
+        .post(app.url("/api/token/"))
+        .header("x-device-token", token)
+        .json(&json!({ "username": colleague.username, "password": colleague.password }))
+        .send()
+        .await
+        .expect("sent");
 
     assert_eq!(with_cookie.status(), StatusCode::OK, "a known client gets through");
     assert_eq!(without_cookie.status(), StatusCode::TOO_MANY_REQUESTS, "an unknown client does not");
     assert_eq!(cookie_of_another_account.status(), StatusCode::TOO_MANY_REQUESTS, "a cookie is per account");
     assert_eq!(forged.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(in_header.status(), StatusCode::OK, "a frontend on another site sends it in a header");
 }
 
 #[sqlx::test]

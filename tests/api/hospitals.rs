@@ -284,6 +284,18 @@ async fn nearby_refuses_missing_or_out_of_range_input(db: PgPool) {
 }
 
 #[sqlx::test]
+async fn nearby_takes_subnormal_coordinates_as_zero_instead_of_failing(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+
+    // 5e-324 is finite and in range; multiplied in Postgres it underflowed: a 500.
+    for query in ["lat=5e-324&lng=67", "lat=24&lng=5e-324", "lat=-5e-324&lng=-5e-324&radius_km=1"] {
+        let response = app.get(&format!("/api/hospitals/nearby/?{query}"), None).await;
+
+        assert_eq!(response.status(), StatusCode::OK, "{query}");
+    }
+}
+
+#[sqlx::test]
 async fn departments_belong_to_their_hospital_and_names_are_unique_per_hospital(db: PgPool) {
     let app = TestApp::spawn(&db).await;
     let admin = admin_token(&app).await;

@@ -13,6 +13,7 @@ pub mod handlers;
 pub mod job_service;
 pub mod jobs;
 pub mod outbox;
+pub mod redact;
 pub mod relay;
 pub mod runtime;
 pub mod sms;

@@ -130,7 +130,7 @@ pub async fn run(db: PgPool, pushers: Pushers, batch: i64, idle: Duration, shutd
             Ok(n) if n as i64 == batch => continue,
             Ok(_) => backoff = Duration::from_millis(200),
             Err(err) => {
-                tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "outbox relay failed; will retry");
+                tracing::warn!(error = %crate::redact::Redacted(&err), retry_in_ms = backoff.as_millis() as u64, "outbox relay failed; will retry");
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
                     () = shutdown.cancelled() => break,
