@@ -36,4 +36,10 @@ fn describe() {
         metrics::Unit::Seconds,
         "HTTP request latency by method, route template and status"
     );
+    metrics::describe_gauge!("audit_chain_head_position", "Position of the last sealed audit row (the chain head)");
+    metrics::describe_gauge!(
+        "audit_chain_head_hash_prefix",
+        "First 48 bits of the chain head's hash, as a number (audit-verify --head POSITION:%012x)"
+    );
+    metrics::describe_counter!("audit_rows_sealed_total", "Audit rows sealed into the chain");
 }
