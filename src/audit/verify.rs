@@ -93,6 +93,17 @@ pub async fn unsealed_older_than(db: &PgPool, age: Duration) -> anyhow::Result<U
     Ok(Unsealed { rows, oldest_id, oldest_at })
 }
 
+/// How many rows await the sealer and the age of the oldest, in seconds (for `/metrics`: a
+/// growing age means the sealer is down).
+pub async fn unsealed_backlog(db: &PgPool) -> anyhow::Result<(i64, f64)> {
+    Ok(sqlx::query_as(
+        "select count(*), coalesce(extract(epoch from now() - min(occurred_at))::float8, 0) \
+         from audit_log where seq is null",
+    )
+    .fetch_one(db)
+    .await?)
+}
+
 /// Whether a head witnessed earlier is still in the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeadCheck {

@@ -278,3 +278,19 @@ async fn rows_chained_before_sealing_are_resealed_and_still_checked_against_thei
     audit::seal_pending(&db, &key).await.expect("seal");
     assert!(matches!(verify_chain(&db, &key).await.expect("verify"), ChainReport::Intact { rows: 6, .. }));
 }
+
+#[sqlx::test]
+async fn each_sealed_batch_publishes_the_chain_head_on_metrics(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    some_activity(&app).await;
+    app.seal_audit().await.expect("head");
+
+    let body = app.get("/metrics", None).await.text().await.expect("body");
+
+    // The recorder is shared by every test in this process, so only the names are certain here.
+    for name in
+        ["audit_chain_head_position ", "audit_chain_head_hash_prefix ", "audit_unsealed_rows ", "audit_rows_sealed_total "]
+    {
+        assert!(body.lines().any(|line| line.starts_with(name)), "{name} missing from\n{body}");
+    }
+}
