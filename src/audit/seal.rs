@@ -58,10 +58,8 @@ pub async fn head(db: &PgPool) -> anyhow::Result<Option<ChainHead>> {
 /// Seals up to `batch` committed rows in one transaction, oldest id first.
 pub async fn seal_batch(db: &PgPool, key: &AuditKey, batch: i64) -> anyhow::Result<Round> {
     let mut tx = db.begin().await?;
-    let locked: bool = sqlx::query_scalar("select pg_try_advisory_xact_lock($1)")
-        .bind(SEALER_LOCK_KEY)
-        .fetch_one(&mut *tx)
-        .await?;
+    let locked: bool =
+        sqlx::query_scalar("select pg_try_advisory_xact_lock($1)").bind(SEALER_LOCK_KEY).fetch_one(&mut *tx).await?;
     if !locked {
         return Ok(Round::Busy);
     }

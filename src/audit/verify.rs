@@ -23,9 +23,12 @@ pub enum ChainReport {
 pub async fn verify_chain(db: &PgPool, key: &AuditKey) -> anyhow::Result<ChainReport> {
     use futures::TryStreamExt as _;
 
-    let mut rows =
-        sqlx::query_as::<_, StoredRow>(concat!("select ", row_columns!(), " from audit_log where seq is not null order by seq"))
-            .fetch(db);
+    let mut rows = sqlx::query_as::<_, StoredRow>(concat!(
+        "select ",
+        row_columns!(),
+        " from audit_log where seq is not null order by seq"
+    ))
+    .fetch(db);
     let mut expected_prev = GENESIS.to_vec();
     let mut legacy_prev = Some(GENESIS.to_vec());
     let mut checked = 0u64;

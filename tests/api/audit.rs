@@ -105,9 +105,8 @@ async fn the_application_cannot_update_delete_or_truncate_sealed_audit_rows(db: 
     let update = sqlx::query("update audit_log set action = 'nothing_happened'").execute(&db).await;
     let delete = sqlx::query("delete from audit_log").execute(&db).await;
     let truncate = sqlx::query("truncate audit_log").execute(&db).await;
-    let reseal = sqlx::query("update audit_log set seq = seq + 100, prev_hash = hash, hash = prev_hash")
-        .execute(&db)
-        .await;
+    let reseal =
+        sqlx::query("update audit_log set seq = seq + 100, prev_hash = hash, hash = prev_hash").execute(&db).await;
     let rehash = sqlx::query("update audit_log set hash = sha256(hash) where seq = 1").execute(&db).await;
 
     for result in [update, delete, truncate, reseal, rehash] {
@@ -141,9 +140,8 @@ async fn an_unsealed_row_can_only_be_sealed_once_and_with_nothing_else_changed(d
     }
 
     let head = app.seal_audit().await.expect("sealed once");
-    let again = sqlx::query("update audit_log set seq = seq + 100, prev_hash = '\\x00', hash = '\\x01'")
-        .execute(&db)
-        .await;
+    let again =
+        sqlx::query("update audit_log set seq = seq + 100, prev_hash = '\\x00', hash = '\\x01'").execute(&db).await;
 
     assert!(again.expect_err("a second sealing is refused").to_string().contains("append-only"));
     assert_eq!(head.position, 4);

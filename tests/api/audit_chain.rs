@@ -57,7 +57,10 @@ async fn two_processes_appending_while_two_sealers_run_leave_one_chain_sealed_wi
 
     assert!(took < Duration::from_millis(1500), "sealed {took:?} after the last commit");
     let report = verify_chain(&db, &audit_key()).await.expect("verify");
-    assert!(matches!(report, ChainReport::Intact { rows: 24, head: Some(ref head) } if head.position == 24), "{report:?}");
+    assert!(
+        matches!(report, ChainReport::Intact { rows: 24, head: Some(ref head) } if head.position == 24),
+        "{report:?}"
+    );
     let positions: Vec<i64> =
         sqlx::query_scalar("select seq from audit_log order by seq").fetch_all(&db).await.expect("positions");
     assert_eq!(positions, (1..=24).collect::<Vec<_>>(), "one gapless chain");
@@ -264,7 +267,8 @@ async fn rows_chained_before_sealing_are_resealed_and_still_checked_against_thei
     audit::record_alone(&db, &RequestMeta::default(), AuditEvent::new("after_sealing")).await.expect("append");
     let head = audit::seal_pending(&db, &key).await.expect("seal").expect("head");
     assert_eq!(head.position, 6);
-    let order: Vec<i64> = sqlx::query_scalar("select id from audit_log order by seq").fetch_all(&db).await.expect("ids");
+    let order: Vec<i64> =
+        sqlx::query_scalar("select id from audit_log order by seq").fetch_all(&db).await.expect("ids");
     assert_eq!(order, [1, 2, 3, 4, 5, 6], "old rows first, in id order");
 
     let report = verify_chain(&db, &key).await.expect("verify");
@@ -288,9 +292,12 @@ async fn each_sealed_batch_publishes_the_chain_head_on_metrics(db: PgPool) {
     let body = app.get("/metrics", None).await.text().await.expect("body");
 
     // The recorder is shared by every test in this process, so only the names are certain here.
-    for name in
-        ["audit_chain_head_position ", "audit_chain_head_hash_prefix ", "audit_unsealed_rows ", "audit_rows_sealed_total "]
-    {
+    for name in [
+        "audit_chain_head_position ",
+        "audit_chain_head_hash_prefix ",
+        "audit_unsealed_rows ",
+        "audit_rows_sealed_total ",
+    ] {
         assert!(body.lines().any(|line| line.starts_with(name)), "{name} missing from\n{body}");
     }
 }
