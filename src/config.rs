@@ -28,6 +28,8 @@ pub struct Settings {
     pub worker_port: u16,
     pub jwt_secret: SecretString,
     pub otp_secret: SecretString,
+    /// Key of the audit chain's HMAC (`AUDIT_KEY`); only the sealer and `audit-verify` use it.
+    pub audit_key: SecretString,
     pub sms_provider: String,
     pub twilio_account_sid: String,
     pub twilio_auth_token: SecretString,
@@ -35,6 +37,7 @@ pub struct Settings {
     pub twilio_api_base: String,
     pub database: DatabaseSettings,
     pub jobs: JobSettings,
+    pub audit: AuditSettings,
     pub http: HttpSettings,
     pub auth: AuthSettings,
     pub hospitals: HospitalSettings,
@@ -92,6 +95,12 @@ pub struct JobSettings {
     pub purge_sessions_schedule: String,
     pub reminder_sweep_schedule: String,
     pub reminder_lead_minutes: i32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditSettings {
+    pub seal_interval_ms: u64,
+    pub seal_batch_size: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -200,6 +209,15 @@ impl Settings {
         }
     }
 
+    /// How the audit sealer runs, from this configuration.
+    pub fn sealer_settings(&self) -> crate::audit::SealerSettings {
+        crate::audit::SealerSettings {
+            key: crate::audit::AuditKey::new(&self.audit_key),
+            interval: std::time::Duration::from_millis(self.audit.seal_interval_ms.max(10)),
+            batch: self.audit.seal_batch_size.max(1),
+        }
+    }
+
     /// A production process must not run on a secret anyone can read in this repository.
     fn check(&self) -> Result<(), ConfigError> {
         if self.hospitals.default_time_zone.parse::<chrono_tz::Tz>().is_err() {
@@ -237,6 +255,9 @@ impl Settings {
         }
         if weak(&self.otp_secret, &defaults.otp_secret) {
             return Err(ConfigError::DevelopmentSecret("OTP_SECRET"));
+        }
+        if weak(&self.audit_key, &defaults.audit_key) {
+            return Err(ConfigError::DevelopmentSecret("AUDIT_KEY"));
         }
         if self.http.metrics_token.expose_secret().is_empty() {
             return Err(ConfigError::Sms(
@@ -348,6 +369,12 @@ mod tests {
         let err = settings.check().expect_err("default OTP secret refused");
         assert!(err.to_string().contains("OTP_SECRET"), "{err}");
         settings.otp_secret = SecretString::from("y".repeat(48));
+        let err = settings.check().expect_err("default audit key refused");
+        assert!(err.to_string().contains("AUDIT_KEY"), "{err}");
+        settings.audit_key = SecretString::from("z".repeat(31));
+        let err = settings.check().expect_err("short audit key refused");
+        assert!(err.to_string().contains("AUDIT_KEY"), "{err}");
+        settings.audit_key = SecretString::from("z".repeat(32));
         let err = settings.check().expect_err("open /metrics refused");
         assert!(err.to_string().contains("METRICS_TOKEN"), "{err}");
         settings.http.metrics_token = SecretString::from("scrape-token");

@@ -3,7 +3,7 @@
 use std::{io::BufRead as _, process::ExitCode, sync::Arc};
 
 use anyhow::Context as _;
-use carehub::{cli, config::Settings, startup, telemetry};
+use carehub::{audit, cli, config::Settings, startup, telemetry};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -45,8 +45,13 @@ enum Command {
         #[arg(long)]
         promote: bool,
     },
-    /// Recompute the audit log's hash chain; exits 1 and names the first broken row if any.
-    AuditVerify,
+    /// Recompute the audit log's chain; exits 1 naming the first edited, removed or reordered row,
+    /// on rows left unsealed for over a minute, or when a witnessed head is no longer in the chain.
+    AuditVerify {
+        /// A chain head witnessed earlier (from the sealer's log line or metrics) to confirm.
+        #[arg(long, value_name = "POSITION:HASH")]
+        head: Option<carehub::audit::WitnessedHead>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -92,9 +97,16 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
         }),
         Command::Work => tokio_runtime()?.block_on(async {
             let db = startup::connect_db(&settings).await?;
+            let worker_settings = settings.worker_settings()?;
             let probe = startup::OpsServer::start(settings.clone(), settings.worker_port)?;
             tracing::info!(port = probe.port(), "worker health and metrics");
-            let result = carehub_workers::run_workers(db, settings.worker_settings()?, cli::cancel_on_signal()).await;
+            let shutdown = cli::cancel_on_signal();
+            // The audit sealer runs beside the workers (it lives in the audit context: see
+            // `audit::seal`) and stops with them.
+            let sealer = tokio::spawn(audit::seal::run(db.clone(), settings.sealer_settings(), shutdown.clone()));
+            let result = carehub_workers::run_workers(db, worker_settings, shutdown.clone()).await;
+            shutdown.cancel();
+            sealer.await.context("audit sealer task")?;
             probe.stop();
             result?;
             Ok(ExitCode::SUCCESS)
@@ -118,11 +130,13 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
                 tokio::spawn(carehub_workers::run_workers(db.clone(), settings.worker_settings()?, shutdown.clone()));
             let clock =
                 tokio::spawn(carehub_workers::run_clock(db.clone(), settings.clock_settings(), shutdown.clone()));
+            let sealer = tokio::spawn(audit::seal::run(db.clone(), settings.sealer_settings(), shutdown.clone()));
             let app = startup::Application::build(settings.clone(), db)?;
-            tracing::info!(port = app.port(), "serving (dev: web, workers and clock in one process)");
+            tracing::info!(port = app.port(), "serving (dev: web, workers, sealer and clock in one process)");
             let served = app.run_until_stopped().await;
             shutdown.cancel();
             workers.await.context("workers task")??;
+            sealer.await.context("audit sealer task")?;
             clock.await.context("clock task")??;
             served?;
             Ok(ExitCode::SUCCESS)
@@ -149,9 +163,10 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             println!("{}", cli::admin::create_admin(&db, &username, &email, &password, promote).await?);
             Ok(ExitCode::SUCCESS)
         }),
-        Command::AuditVerify => tokio_runtime()?.block_on(async {
+        Command::AuditVerify { head } => tokio_runtime()?.block_on(async {
             let db = startup::connect_db(&settings).await?;
-            let intact = cli::admin::audit_verify(&db).await?;
+            let key = audit::AuditKey::new(&settings.audit_key);
+            let intact = cli::admin::audit_verify(&db, &key, head.as_ref()).await?;
             Ok(if intact { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }),
     }

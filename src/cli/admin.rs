@@ -9,8 +9,11 @@ use crate::{
         password::PasswordHasher,
         repo,
     },
-    audit::{self, AuditEvent, ChainReport, RequestMeta},
+    audit::{self, AuditEvent, AuditKey, ChainReport, HeadCheck, RequestMeta, WitnessedHead},
 };
+
+/// Unsealed rows older than this mean the sealer is not doing its work.
+const UNSEALED_FAULT_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Metadata of audit rows written from the command line.
 pub fn cli_meta(command: &str) -> RequestMeta {
@@ -58,16 +61,47 @@ pub async fn create_admin(
     Ok(format!("{done} admin '{}' (id {id})", username.as_str()))
 }
 
-/// Verifies the audit chain; `Ok(false)` when it is broken (the report says where).
-pub async fn audit_verify(db: &PgPool) -> anyhow::Result<bool> {
-    match audit::verify_chain(db).await? {
-        ChainReport::Intact { rows } => {
-            println!("audit log intact: {rows} rows verified");
-            Ok(true)
+/// Verifies the audit trail: the sealed chain, rows left unsealed for over a minute, and (if
+/// given) a head witnessed earlier. `Ok(false)` on any fault; the printed report says which.
+pub async fn audit_verify(db: &PgPool, key: &AuditKey, witnessed: Option<&WitnessedHead>) -> anyhow::Result<bool> {
+    let mut ok = true;
+    match audit::verify_chain(db, key).await? {
+        ChainReport::Intact { rows, head } => {
+            let head = head.map_or_else(|| "none".to_owned(), |head| head.to_string());
+            println!("audit log intact: {rows} sealed rows verified; head {head}");
         }
-        ChainReport::Broken { row_id, rows_checked, reason } => {
-            println!("audit log BROKEN at row {row_id} (after {rows_checked} good rows): {reason}");
-            Ok(false)
+        ChainReport::Broken { row_id, position, rows_checked, reason } => {
+            println!(
+                "audit log BROKEN at row {row_id} (position {position}, after {rows_checked} good rows): {reason}"
+            );
+            ok = false;
         }
     }
+    let stale = audit::unsealed_older_than(db, UNSEALED_FAULT_AFTER).await?;
+    if stale.rows > 0 {
+        println!(
+            "audit log FAULT: {} rows unsealed for over a minute (oldest row {}, from {}); is the sealer (carehub work) running?",
+            stale.rows,
+            stale.oldest_id.unwrap_or_default(),
+            stale.oldest_at.map(|at| at.to_rfc3339()).unwrap_or_default(),
+        );
+        ok = false;
+    }
+    if let Some(witnessed) = witnessed {
+        match audit::check_head(db, witnessed).await? {
+            HeadCheck::InChain => println!("witnessed head {witnessed} is in the chain"),
+            HeadCheck::Differs { actual } => {
+                println!(
+                    "witnessed head {witnessed} is NOT in the chain: position {} now holds {actual}",
+                    actual.position
+                );
+                ok = false;
+            }
+            HeadCheck::Missing => {
+                println!("witnessed head {witnessed} is NOT in the chain: no sealed row at that position");
+                ok = false;
+            }
+        }
+    }
+    Ok(ok)
 }

@@ -24,6 +24,7 @@ pub const BARE_NAMES: &[(&str, &str)] = &[
     ("WORKER_PORT", "worker_port"),
     ("JWT_SECRET", "jwt_secret"),
     ("OTP_SECRET", "otp_secret"),
+    ("AUDIT_KEY", "audit_key"),
     ("SMS_PROVIDER", "sms_provider"),
     ("TWILIO_ACCOUNT_SID", "twilio_account_sid"),
     ("TWILIO_AUTH_TOKEN", "twilio_auth_token"),

@@ -36,4 +36,15 @@ fn describe() {
         metrics::Unit::Seconds,
         "HTTP request latency by method, route template and status"
     );
+    metrics::describe_gauge!("audit_chain_head_position", "Position of the last sealed audit row (the chain head)");
+    metrics::describe_gauge!(
+        "audit_chain_head_hash_prefix",
+        "First 48 bits of the chain head's hash, as a number (audit-verify --head POSITION:%012x)"
+    );
+    metrics::describe_counter!("audit_rows_sealed_total", "Audit rows sealed into the chain");
+    metrics::describe_gauge!("audit_unsealed_rows", "Audit rows awaiting the sealer (read at scrape time)");
+    metrics::describe_gauge!(
+        "audit_unsealed_oldest_age_seconds",
+        "Age of the oldest audit row awaiting the sealer; over a minute is a fault (read at scrape time)"
+    );
 }

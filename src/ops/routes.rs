@@ -110,7 +110,7 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render()))
 }
 
-/// Queue depths and the outbox backlog, read at scrape time.
+/// Queue depths, the outbox backlog and the audit rows awaiting the sealer, read at scrape time.
 async fn record_queue_gauges(state: &AppState) {
     if let Some(queues) = crate::ops::queues::all_queue_stats(state).await {
         for stats in queues {
@@ -130,5 +130,9 @@ async fn record_queue_gauges(state: &AppState) {
     if let Ok((pending, age)) = carehub_workers::outbox::backlog(&state.db).await {
         metrics::gauge!("outbox_pending").set(pending as f64);
         metrics::gauge!("outbox_oldest_age_seconds").set(age);
+    }
+    if let Ok((unsealed, age)) = crate::audit::verify::unsealed_backlog(&state.db).await {
+        metrics::gauge!("audit_unsealed_rows").set(unsealed as f64);
+        metrics::gauge!("audit_unsealed_oldest_age_seconds").set(age.max(0.0));
     }
 }

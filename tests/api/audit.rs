@@ -1,12 +1,23 @@
-//! The audit trail: rows carry who/what/where, the chain verifies, and tampering is caught.
+//! The audit trail: rows carry who/what/where, the sealed chain verifies, and tampering is
+//! caught. (Sealing itself, late commits, witnessed heads: `audit_chain.rs`.)
 
 use carehub::audit::{ChainReport, verify_chain};
 use reqwest::StatusCode;
 use sqlx::PgPool;
 
-use crate::helpers::{TestApp, database_url, json_body};
+use crate::helpers::{TestApp, audit_key, database_url, json_body};
 
-async fn some_activity(app: &TestApp) {
+/// Runs `statements` on one connection the way a superuser going around the trigger would.
+pub async fn tamper(db: &PgPool, statements: &[&'static str]) {
+    let mut conn = db.acquire().await.expect("conn");
+    sqlx::query("set session_replication_role = replica").execute(&mut *conn).await.expect("bypass");
+    for statement in statements {
+        sqlx::query(*statement).execute(&mut *conn).await.expect("tamper");
+    }
+    sqlx::query("set session_replication_role = origin").execute(&mut *conn).await.expect("restore");
+}
+
+pub async fn some_activity(app: &TestApp) {
     let user = app.register_patient("zainab").await;
     app.login(&user).await;
     app.login_response("zainab", "Wrong-Password-9").await;
@@ -77,32 +88,71 @@ async fn the_chain_of_a_busy_log_verifies(db: PgPool) {
     some_activity(&app).await;
     // Concurrent writers must still produce one unbroken chain.
     futures::future::join_all((0..10).map(|n| app.login_response(&format!("ghost{n}"), "Wrong-Password-9"))).await;
+    let head = app.seal_audit().await.expect("a head");
 
-    let report = verify_chain(&db).await.expect("verify");
+    let report = verify_chain(&db, &audit_key()).await.expect("verify");
 
-    assert_eq!(report, ChainReport::Intact { rows: 14 });
+    assert_eq!(report, ChainReport::Intact { rows: 14, head: Some(head.clone()) });
+    assert_eq!(head.position, 14);
 }
 
 #[sqlx::test]
-async fn the_application_cannot_update_delete_or_truncate_audit_rows(db: PgPool) {
+async fn the_application_cannot_update_delete_or_truncate_sealed_audit_rows(db: PgPool) {
     let app = TestApp::spawn(&db).await;
     some_activity(&app).await;
+    app.seal_audit().await;
 
     let update = sqlx::query("update audit_log set action = 'nothing_happened'").execute(&db).await;
     let delete = sqlx::query("delete from audit_log").execute(&db).await;
     let truncate = sqlx::query("truncate audit_log").execute(&db).await;
+    let reseal =
+        sqlx::query("update audit_log set seq = seq + 100, prev_hash = hash, hash = prev_hash").execute(&db).await;
+    let rehash = sqlx::query("update audit_log set hash = sha256(hash) where seq = 1").execute(&db).await;
 
-    for result in [update, delete, truncate] {
+    for result in [update, delete, truncate, reseal, rehash] {
         let err = result.expect_err("refused");
         assert!(err.to_string().contains("append-only"), "{err}");
     }
-    assert_eq!(verify_chain(&db).await.expect("verify"), ChainReport::Intact { rows: 4 });
+    assert!(matches!(verify_chain(&db, &audit_key()).await.expect("verify"), ChainReport::Intact { rows: 4, .. }));
+}
+
+#[sqlx::test]
+async fn an_unsealed_row_can_only_be_sealed_once_and_with_nothing_else_changed(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    some_activity(&app).await;
+
+    let edit = sqlx::query("update audit_log set action = 'nothing_happened' where seq is null").execute(&db).await;
+    let edit_while_sealing = sqlx::query(
+        "update audit_log set seq = id, prev_hash = '\\x00', hash = '\\x01', actor_id = 999 where seq is null",
+    )
+    .execute(&db)
+    .await;
+    let half_sealing = sqlx::query("update audit_log set seq = id where seq is null").execute(&db).await;
+    let delete = sqlx::query("delete from audit_log where seq is null").execute(&db).await;
+    let born_sealed = sqlx::query(
+        "insert into audit_log (occurred_at, action, seq, prev_hash, hash) values (now(), 'forged', 99, '\\x00', '\\x01')",
+    )
+    .execute(&db)
+    .await;
+    for result in [edit, edit_while_sealing, half_sealing, delete, born_sealed] {
+        let err = result.expect_err("refused");
+        assert!(err.to_string().contains("audit_log"), "{err}");
+    }
+
+    let head = app.seal_audit().await.expect("sealed once");
+    let again =
+        sqlx::query("update audit_log set seq = seq + 100, prev_hash = '\\x00', hash = '\\x01'").execute(&db).await;
+
+    assert!(again.expect_err("a second sealing is refused").to_string().contains("append-only"));
+    assert_eq!(head.position, 4);
+    assert!(matches!(verify_chain(&db, &audit_key()).await.expect("verify"), ChainReport::Intact { rows: 4, .. }));
 }
 
 #[sqlx::test]
 async fn an_edited_audit_row_is_detected_at_that_row(db: PgPool) {
     let app = TestApp::spawn(&db).await;
     some_activity(&app).await;
+    app.seal_audit().await;
     let target: i64 = sqlx::query_scalar("select id from audit_log where action = 'login_failed' order by id limit 1")
         .fetch_one(&db)
         .await
@@ -119,7 +169,7 @@ async fn an_edited_audit_row_is_detected_at_that_row(db: PgPool) {
     sqlx::query("set session_replication_role = origin").execute(&mut *conn).await.expect("restore");
     drop(conn);
 
-    let report = verify_chain(&db).await.expect("verify");
+    let report = verify_chain(&db, &audit_key()).await.expect("verify");
 
     assert!(matches!(report, ChainReport::Broken { row_id, .. } if row_id == target), "{report:?}");
 }
@@ -128,7 +178,8 @@ async fn an_edited_audit_row_is_detected_at_that_row(db: PgPool) {
 async fn a_deleted_audit_row_is_detected_at_its_successor(db: PgPool) {
     let app = TestApp::spawn(&db).await;
     some_activity(&app).await;
-    let ids: Vec<i64> = sqlx::query_scalar("select id from audit_log order by id").fetch_all(&db).await.expect("ids");
+    app.seal_audit().await;
+    let ids: Vec<i64> = sqlx::query_scalar("select id from audit_log order by seq").fetch_all(&db).await.expect("ids");
 
     let mut conn = db.acquire().await.expect("conn");
     sqlx::query("set session_replication_role = replica").execute(&mut *conn).await.expect("bypass");
@@ -136,9 +187,38 @@ async fn a_deleted_audit_row_is_detected_at_its_successor(db: PgPool) {
     sqlx::query("set session_replication_role = origin").execute(&mut *conn).await.expect("restore");
     drop(conn);
 
-    let report = verify_chain(&db).await.expect("verify");
+    let report = verify_chain(&db, &audit_key()).await.expect("verify");
 
-    assert!(matches!(report, ChainReport::Broken { row_id, rows_checked: 1, .. } if row_id == ids[2]), "{report:?}");
+    assert!(
+        matches!(report, ChainReport::Broken { row_id, position: 3, rows_checked: 1, .. } if row_id == ids[2]),
+        "{report:?}"
+    );
+}
+
+#[sqlx::test]
+async fn a_reordered_audit_row_is_detected_at_the_first_moved_position(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    some_activity(&app).await;
+    app.seal_audit().await;
+    let ids: Vec<i64> = sqlx::query_scalar("select id from audit_log order by seq").fetch_all(&db).await.expect("ids");
+
+    // The second and third rows trade places.
+    tamper(
+        &db,
+        &[
+            "update audit_log set seq = 1000 where seq = 2",
+            "update audit_log set seq = 2 where seq = 3",
+            "update audit_log set seq = 3 where seq = 1000",
+        ],
+    )
+    .await;
+
+    let report = verify_chain(&db, &audit_key()).await.expect("verify");
+
+    assert!(
+        matches!(report, ChainReport::Broken { row_id, position: 2, rows_checked: 1, .. } if row_id == ids[2]),
+        "{report:?}"
+    );
 }
 
 #[sqlx::test]
@@ -164,6 +244,7 @@ async fn the_cli_creates_an_admin_and_verifies_the_chain(db: PgPool) {
     let me = json_body(app.get("/api/accounts/me/", Some(&token)).await).await;
     assert_eq!(me["user_type"], "ADMIN");
     assert_eq!(app.audit_rows("admin_created").await.len(), 1);
+    app.seal_audit().await;
 
     let verified = carehub(&["audit-verify"]);
     assert!(verified.status.success());

@@ -37,9 +37,15 @@ fn carehub(args: &[&str], db: &PgPool, port: u16) -> Command {
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    for name in
-        ["CAREHUB_ENV", "SMS_PROVIDER", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_API_BASE"]
-    {
+    for name in [
+        "CAREHUB_ENV",
+        "AUDIT_KEY",
+        "SMS_PROVIDER",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_FROM",
+        "TWILIO_API_BASE",
+    ] {
         command.env_remove(name);
     }
     command
@@ -72,10 +78,11 @@ fn run_to_end(command: &mut Command, seconds: u64) -> (std::process::ExitStatus,
 }
 
 /// The environment of a production process that passes every start-up check.
-const PRODUCTION: [(&str, &str); 8] = [
+const PRODUCTION: [(&str, &str); 9] = [
     ("CAREHUB_ENV", "production"),
     ("JWT_SECRET", "production-jwt-secret-0123456789abcdef-0123456789"),
     ("OTP_SECRET", "production-otp-secret-0123456789abcdef-0123456789"),
+    ("AUDIT_KEY", "production-audit-key-0123456789abcdef-0123456789"),
     ("CAREHUB__HTTP__METRICS_TOKEN", "scrape-token"),
     ("SMS_PROVIDER", "twilio"),
     ("TWILIO_ACCOUNT_SID", "AC0042"),
@@ -159,6 +166,38 @@ async fn worker_and_clock_stop_cleanly_on_sigterm(db: PgPool) {
 
         assert!(status.success(), "{command}: {status:?}");
     }
+}
+
+#[sqlx::test]
+async fn the_worker_process_seals_committed_audit_rows_within_a_second_and_stops_on_sigterm(db: PgPool) {
+    use carehub::audit::{self, AuditEvent, ChainReport, RequestMeta};
+
+    let worker = start(&["work"], &db, free_port());
+    // Rows arrive while the worker runs: each must be sealed about a second after its commit.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..3 {
+        audit::record_alone(&db, &RequestMeta::default(), AuditEvent::new("worker_test")).await.expect("append");
+    }
+    let committed = Instant::now();
+    let mut sealed: i64 = 0;
+    while committed.elapsed() < Duration::from_secs(10) {
+        sealed = sqlx::query_scalar("select count(*) from audit_log where seq is not null")
+            .fetch_one(&db)
+            .await
+            .expect("count");
+        if sealed == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = committed.elapsed();
+    let status = terminate_and_wait(worker);
+
+    assert_eq!(sealed, 3, "every committed row sealed");
+    assert!(took < Duration::from_millis(2500), "sealed {took:?} after commit");
+    let report = audit::verify_chain(&db, &crate::helpers::audit_key()).await.expect("verify");
+    assert!(matches!(report, ChainReport::Intact { rows: 3, .. }), "{report:?}");
+    assert!(status.success(), "{status:?}");
 }
 
 #[sqlx::test]

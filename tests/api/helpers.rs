@@ -10,6 +10,7 @@ use carehub::{
         password::PasswordHasher,
         repo::{self, NewUser},
     },
+    audit::{self, AuditKey, ChainHead},
     config::Settings,
     startup::{self, Application},
     telemetry,
@@ -190,6 +191,11 @@ impl TestApp {
         .expect("audit rows")
     }
 
+    /// Seals every committed audit row, as the worker process's sealer would; the new head.
+    pub async fn seal_audit(&self) -> Option<ChainHead> {
+        audit::seal_pending(&self.db, &audit_key()).await.expect("audit rows sealed")
+    }
+
     pub async fn user_count(&self) -> i64 {
         sqlx::query_scalar("select count(*) from users").fetch_one(&self.db).await.expect("count")
     }
@@ -213,6 +219,11 @@ impl Drop for TestApp {
             let _ = thread.join();
         }
     }
+}
+
+/// The audit chain's key in tests (the development value, as the `carehub` binary sees it too).
+pub fn audit_key() -> AuditKey {
+    AuditKey::new(&Settings::for_tests().expect("test settings").audit_key)
 }
 
 /// The URL of the test's own database, for the `carehub` binary run as a child process.

@@ -4,6 +4,7 @@
 mod accounts;
 mod appointments;
 mod audit;
+mod audit_chain;
 mod auth;
 mod cli;
 mod contract;
