@@ -35,7 +35,7 @@ impl AppState {
             hasher: PasswordHasher::new()?,
             login_throttle: LoginThrottle::new(&settings.auth),
             device_cookies: DeviceCookies::new(&settings.jwt_secret),
-            pseudonyms: Pseudonyms::new(&settings.jwt_secret),
+            pseudonyms: Pseudonyms::new(&settings.audit_key),
             redis: redis::Client::open(settings.redis_url.expose_secret())?,
             desks: crate::appointments::desk::DeskRegistry::new(db.clone()),
             db,

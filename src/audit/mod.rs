@@ -24,7 +24,8 @@ use crate::accounts::model::Principal;
 
 /// Keyed hashes of values that must not be stored but should still correlate: a username that
 /// names no account (a password typed into the username field, as often as not). HMAC-SHA-256
-/// with a key derived from the server secret, so the trail cannot be reversed by hashing guesses.
+/// with a key derived from `AUDIT_KEY`: without the key, the trail cannot be reversed by hashing
+/// guesses.
 pub struct Pseudonyms {
     key: [u8; 32],
 }
