@@ -170,7 +170,8 @@ impl Settings {
         self.env == "production"
     }
 
-    /// How the job workers run, from this configuration.
+    /// How the job workers run, from this configuration (which kinds run, and how many at a
+    /// time, is the job registry's: [`crate::jobs::registry`]).
     pub fn worker_settings(&self) -> anyhow::Result<carehub_workers::WorkerSettings> {
         use std::time::Duration;
         let sms = if self.sms_provider == "twilio" {
@@ -188,7 +189,6 @@ impl Settings {
             redis_url: self.redis_url.expose_secret().to_owned(),
             namespace: jobs.namespace.clone(),
             poll_interval: Duration::from_millis(jobs.poll_interval_ms),
-            sms_concurrency: jobs.sms_concurrency.max(1),
             max_attempts: jobs.max_attempts.max(1),
             backoff_initial: Duration::from_millis(jobs.backoff_initial_ms),
             backoff_max: Duration::from_millis(jobs.backoff_max_ms.max(jobs.backoff_initial_ms)),
@@ -196,15 +196,13 @@ impl Settings {
             relay_batch: jobs.relay_batch_size.max(1),
             relay_idle: Duration::from_millis(jobs.relay_idle_ms),
             sms,
-            reminder_lead_minutes: jobs.reminder_lead_minutes.max(1),
         })
     }
 
-    /// The clock's schedules, from this configuration.
+    /// How the clock runs, from this configuration (its schedules are the job registry's:
+    /// [`crate::jobs::registry`]).
     pub fn clock_settings(&self) -> carehub_workers::ClockSettings {
         carehub_workers::ClockSettings {
-            purge_sessions: self.jobs.purge_sessions_schedule.clone(),
-            reminder_sweep: self.jobs.reminder_sweep_schedule.clone(),
             shutdown_timeout: std::time::Duration::from_secs(self.jobs.shutdown_timeout_seconds),
         }
     }

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod hospitals;
 pub mod http;
+pub mod jobs;
 pub mod ops;
 pub mod startup;
 pub mod state;

@@ -3,7 +3,7 @@
 use std::{io::BufRead as _, process::ExitCode, sync::Arc};
 
 use anyhow::Context as _;
-use carehub::{audit, cli, config::Settings, startup, telemetry};
+use carehub::{audit, cli, config::Settings, jobs, startup, telemetry};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -104,7 +104,8 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             // The audit sealer runs beside the workers (it lives in the audit context: see
             // `audit::seal`) and stops with them.
             let sealer = tokio::spawn(audit::seal::run(db.clone(), settings.sealer_settings(), shutdown.clone()));
-            let result = carehub_workers::run_workers(db, worker_settings, shutdown.clone()).await;
+            let result =
+                carehub_workers::run_workers(db, worker_settings, jobs::registry(&settings), shutdown.clone()).await;
             shutdown.cancel();
             sealer.await.context("audit sealer task")?;
             probe.stop();
@@ -113,7 +114,13 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
         }),
         Command::Clock => tokio_runtime()?.block_on(async {
             let db = startup::connect_db(&settings).await?;
-            carehub_workers::run_clock(db, settings.clock_settings(), cli::cancel_on_signal()).await?;
+            carehub_workers::run_clock(
+                db,
+                settings.clock_settings(),
+                jobs::registry(&settings),
+                cli::cancel_on_signal(),
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }),
         Command::Dev { demo_data } => actix_web::rt::System::new().block_on(async {
@@ -126,10 +133,20 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
                 println!("{}", cli::demo_data::run(&db, false).await?);
             }
             let shutdown = tokio_util::sync::CancellationToken::new();
-            let workers =
-                tokio::spawn(carehub_workers::run_workers(db.clone(), settings.worker_settings()?, shutdown.clone()));
-            let clock =
-                tokio::spawn(carehub_workers::run_clock(db.clone(), settings.clock_settings(), shutdown.clone()));
+            // One registry of job kinds for the workers and the clock alike.
+            let registry = jobs::registry(&settings);
+            let workers = tokio::spawn(carehub_workers::run_workers(
+                db.clone(),
+                settings.worker_settings()?,
+                registry.clone(),
+                shutdown.clone(),
+            ));
+            let clock = tokio::spawn(carehub_workers::run_clock(
+                db.clone(),
+                settings.clock_settings(),
+                registry,
+                shutdown.clone(),
+            ));
             let sealer = tokio::spawn(audit::seal::run(db.clone(), settings.sealer_settings(), shutdown.clone()));
             let app = startup::Application::build(settings.clone(), db)?;
             tracing::info!(port = app.port(), "serving (dev: web, workers, sealer and clock in one process)");

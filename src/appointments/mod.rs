@@ -3,6 +3,7 @@
 //! (row locks, exclusion constraints against overlapping confirmed slots).
 
 pub mod desk;
+pub mod jobs;
 pub mod model;
 pub mod repo;
 pub mod routes;

@@ -1,11 +1,11 @@
 //! `GET /api/ops/queues/` and `POST /api/ops/queues/{queue}/jobs/{job_id}/retry/` (admin):
 //! queue depths read from Redis, the outbox backlog from Postgres, and re-queueing of dead jobs.
+//! The queues are the job registry's ([`crate::jobs::registry`]): one per job kind.
 
 use std::time::Duration;
 
 use actix_web::web;
 use carehub_workers::{
-    jobs::Queue,
     outbox,
     stats::{self, QueueStats},
 };
@@ -20,6 +20,7 @@ use crate::{
         error::{ApiError, ErrorBody},
         resource,
     },
+    jobs,
     state::AppState,
 };
 
@@ -56,9 +57,10 @@ async fn redis(state: &AppState) -> Result<redis::aio::MultiplexedConnection, Ap
 pub async fn all_queue_stats(state: &AppState) -> Option<Vec<QueueStats>> {
     let mut conn = redis(state).await.ok()?;
     let namespace = &state.settings.jobs.namespace;
+    let queues = jobs::registry(&state.settings).queues();
     let read = async {
-        let mut all = Vec::with_capacity(Queue::ALL.len());
-        for queue in Queue::ALL {
+        let mut all = Vec::with_capacity(queues.len());
+        for queue in queues {
             all.push(stats::queue_stats(&mut conn, namespace, queue).await?);
         }
         Ok::<_, redis::RedisError>(all)
@@ -98,7 +100,7 @@ pub async fn retry(
 ) -> Result<web::Json<serde_json::Value>, ApiError> {
     policy::require(policy::may_operate(&caller), "Only administrators can retry jobs.")?;
     let (queue_name, job_id) = path.into_inner();
-    let queue = Queue::parse(&queue_name).ok_or(ApiError::NotFound)?;
+    let queue = jobs::registry(&state.settings).queue(&queue_name).ok_or(ApiError::NotFound)?;
     if job_id.len() > 64 {
         return Err(ApiError::NotFound);
     }

@@ -464,13 +464,17 @@ async fn dashboard_stats_count_appointments(db: PgPool) {
 
 /// Runs two reminder sweeps through the real workers and waits until both ran.
 async fn run_two_reminder_sweeps(db: &PgPool) {
-    use carehub_workers::jobs::{Queue, ReminderSweep};
+    use carehub::appointments::jobs::ReminderSweep;
+    use carehub_workers::jobs::Job as _;
     let namespace = format!("test-{}:", uuid::Uuid::new_v4().simple());
-    let mut settings = carehub::config::Settings::for_tests().expect("settings").worker_settings().expect("workers");
+    let app_settings = carehub::config::Settings::for_tests().expect("settings");
+    let mut settings = app_settings.worker_settings().expect("workers");
     settings.namespace = namespace.clone();
     settings.poll_interval = Duration::from_millis(50);
     let shutdown = tokio_util::sync::CancellationToken::new();
-    let workers = tokio::spawn(carehub_workers::run_workers(db.clone(), settings, shutdown.clone()));
+    // The registry the binary runs: the sweep is the appointments context's handler.
+    let registry = carehub::jobs::registry(&app_settings);
+    let workers = tokio::spawn(carehub_workers::run_workers(db.clone(), settings, registry, shutdown.clone()));
     for minute in 0..2 {
         let tick = Utc::now() + chrono::Duration::minutes(minute);
         let job = ReminderSweep { tick: tick.to_rfc3339() };
@@ -484,7 +488,7 @@ async fn run_two_reminder_sweeps(db: &PgPool) {
     let mut done: u64 = 0;
     for _ in 0..200 {
         done = redis::cmd("SCARD")
-            .arg(format!("{}:done", Queue::Reminder.key(&namespace)))
+            .arg(format!("{}:done", ReminderSweep::QUEUE.key(&namespace)))
             .query_async(&mut conn)
             .await
             .expect("scard");

@@ -1,6 +1,6 @@
 //! The job platform against real Postgres and Redis (a Redis namespace per test), with wiremock
 //! speaking Twilio's Messages API: the outbox, the relay, SMS sending at most once, retries,
-//! dead jobs, panics, the clock, and the queue statistics.
+//! dead jobs, panics, the clock, the queue statistics, and the job registry that all of them read.
 
 use std::{
     collections::BTreeMap,
@@ -11,15 +11,14 @@ use std::{
     time::Duration,
 };
 
-use carehub::config::Settings;
+use carehub::{appointments::jobs::ReminderSweep, config::Settings, jobs::PurgeExpiredSessions};
 use carehub_workers::{
-    WorkerSettings,
-    apalis::prelude::{BoxDynError, Monitor, TaskSink as _},
+    Handler as _, JobContext, JobKind, JobResult, Registry, WorkerSettings,
+    apalis::prelude::TaskSink as _,
     clock,
-    jobs::{Job, PurgeExpiredSessions, Queue, ReminderSweep, SendSms},
+    jobs::{Job, Queue},
     outbox, relay,
-    runtime::Context,
-    sms::{Purpose, SmsProvider, TwilioConfig, queue_sms},
+    sms::{Purpose, SendSms, SmsProvider, TwilioConfig, queue_sms},
 };
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -53,6 +52,11 @@ fn settings(namespace: &str, sms: SmsProvider) -> WorkerSettings {
     settings
 }
 
+/// CareHub's job registry, as the binary builds it.
+fn registry() -> Registry {
+    carehub::jobs::registry(&Settings::for_tests().expect("settings"))
+}
+
 fn twilio(server: &MockServer) -> SmsProvider {
     SmsProvider::twilio(TwilioConfig {
         account_sid: "AC123".into(),
@@ -75,8 +79,12 @@ struct Workers {
 
 impl Workers {
     fn start(db: &PgPool, settings: WorkerSettings) -> Self {
+        Self::start_with(db, settings, registry())
+    }
+
+    fn start_with(db: &PgPool, settings: WorkerSettings, registry: Registry) -> Self {
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(carehub_workers::run_workers(db.clone(), settings, shutdown.clone()));
+        let task = tokio::spawn(carehub_workers::run_workers(db.clone(), settings, registry, shutdown.clone()));
         Self { shutdown, task }
     }
 
@@ -238,7 +246,7 @@ async fn a_job_delivered_several_times_sends_one_sms(db: PgPool) {
     let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
     eventually(10, "three deliveries done", || async {
         let done: u64 = redis::cmd("SCARD")
-            .arg(format!("{}:done", Queue::Sms.key(&ns)))
+            .arg(format!("{}:done", SendSms::QUEUE.key(&ns)))
             .query_async(&mut redis().await)
             .await
             .expect("scard");
@@ -263,7 +271,7 @@ async fn a_4xx_from_twilio_is_permanent_and_the_job_goes_dead_without_retries(db
     let id = commit_sms(&db, "to a bad number").await;
 
     let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
-    eventually(10, "the job is dead", || async { dead_ids(&ns, Queue::Sms).await.len() == 1 }).await;
+    eventually(10, "the job is dead", || async { dead_ids(&ns, SendSms::QUEUE).await.len() == 1 }).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     workers.stop().await;
 
@@ -306,7 +314,7 @@ async fn attempts_are_bounded_then_the_job_is_dead(db: PgPool) {
     let id = commit_sms(&db, "never delivered").await;
 
     let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
-    eventually(10, "the job is dead", || async { dead_ids(&ns, Queue::Sms).await.len() == 1 }).await;
+    eventually(10, "the job is dead", || async { dead_ids(&ns, SendSms::QUEUE).await.len() == 1 }).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     workers.stop().await;
 
@@ -321,32 +329,21 @@ struct Flaky {
 }
 
 impl Job for Flaky {
-    const QUEUE: Queue = Queue::Maintenance;
+    const QUEUE: Queue = Queue::new("carehub:flaky");
     const NAME: &'static str = "Flaky";
 }
 
 static FLAKY_DONE: AtomicUsize = AtomicUsize::new(0);
 
-async fn flaky(job: Flaky) -> Result<(), BoxDynError> {
+async fn flaky(job: Flaky, _: JobContext) -> JobResult {
     assert!(job.n != 1, "job 1 panics");
     FLAKY_DONE.fetch_add(1, Ordering::SeqCst);
     Ok(())
 }
 
 async fn run_flaky_worker(db: &PgPool, ns: &str, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let settings = settings(ns, SmsProvider::Console);
-    let conn = redis::Client::open("redis://127.0.0.1:6379")?.get_connection_manager().await?;
-    let ctx = Context { db: db.clone(), sms: SmsProvider::Console, max_attempts: 3, reminder_lead_minutes: 1440 };
-    let worker = carehub_workers::standard_worker!(Flaky, Queue::Maintenance, conn, &settings, ctx, 2, flaky);
-    Monitor::new()
-        .register(worker)
-        .shutdown_timeout(Duration::from_secs(5))
-        .run_with_signal(async move {
-            shutdown.cancelled().await;
-            Ok(())
-        })
-        .await?;
-    Ok(())
+    let registry = Registry::new().register(JobKind::<Flaky>::new(flaky).concurrency(2));
+    carehub_workers::run_workers(db.clone(), settings(ns, SmsProvider::Console), registry, shutdown).await
 }
 
 #[sqlx::test]
@@ -365,12 +362,12 @@ async fn a_panicking_job_goes_dead_and_the_worker_keeps_working(db: PgPool) {
     });
 
     eventually(10, "jobs 2 and 3 done after job 1 panicked", || async { FLAKY_DONE.load(Ordering::SeqCst) >= 2 }).await;
-    eventually(10, "the panicked job is dead", || async { dead_ids(&ns, Queue::Maintenance).await.len() == 1 }).await;
+    eventually(10, "the panicked job is dead", || async { dead_ids(&ns, Flaky::QUEUE).await.len() == 1 }).await;
     shutdown.cancel();
     worker.await.expect("join").expect("worker ran");
 
     let meta: Vec<(String, String)> = redis::cmd("HGETALL")
-        .arg(format!("{}:meta:{}", Queue::Maintenance.key(&ns), dead_ids(&ns, Queue::Maintenance).await[0]))
+        .arg(format!("{}:meta:{}", Flaky::QUEUE.key(&ns), dead_ids(&ns, Flaky::QUEUE).await[0]))
         .query_async(&mut redis().await)
         .await
         .expect("meta");
@@ -381,12 +378,17 @@ async fn a_panicking_job_goes_dead_and_the_worker_keeps_working(db: PgPool) {
 #[sqlx::test]
 async fn two_clocks_write_each_tick_once_and_its_job_runs_once(db: PgPool) {
     let ns = namespace();
-    let mut clock_settings = Settings::for_tests().expect("settings").clock_settings();
-    clock_settings.purge_sessions = "* * * * * *".into();
-    clock_settings.reminder_sweep = "0 0 0 1 1 *".into();
+    let mut app_settings = Settings::for_tests().expect("settings");
+    app_settings.jobs.purge_sessions_schedule = "* * * * * *".into();
+    app_settings.jobs.reminder_sweep_schedule = "0 0 0 1 1 *".into();
+    let (clock_settings, registry) = (app_settings.clock_settings(), carehub::jobs::registry(&app_settings));
     let shutdown = CancellationToken::new();
     let clocks: Vec<_> = (0..2)
-        .map(|_| tokio::spawn(carehub_workers::run_clock(db.clone(), clock_settings.clone(), shutdown.clone())))
+        .map(|_| {
+            let clock =
+                carehub_workers::run_clock(db.clone(), clock_settings.clone(), registry.clone(), shutdown.clone());
+            tokio::spawn(clock)
+        })
         .collect();
     tokio::time::sleep(Duration::from_millis(3300)).await;
     shutdown.cancel();
@@ -411,7 +413,7 @@ async fn two_clocks_write_each_tick_once_and_its_job_runs_once(db: PgPool) {
     let workers = Workers::start(&db, settings(&ns, SmsProvider::Console));
     eventually(10, "each tick's job ran", || async {
         let done: u64 = redis::cmd("SCARD")
-            .arg(format!("{}:done", Queue::Maintenance.key(&ns)))
+            .arg(format!("{}:done", PurgeExpiredSessions::QUEUE.key(&ns)))
             .query_async(&mut redis().await)
             .await
             .expect("scard");
@@ -439,7 +441,7 @@ async fn the_queue_endpoint_reports_real_counts_and_retries_dead_jobs(db: PgPool
     }
     let conn =
         redis::Client::open("redis://127.0.0.1:6379").expect("client").get_connection_manager().await.expect("redis");
-    relay::relay_once(&db, &relay::Pushers::new(&conn, &ns), 100).await.expect("relayed");
+    relay::relay_once(&db, &relay::Pushers::new(&registry(), &conn, &ns), 100).await.expect("relayed");
 
     let before = json_body(app.get("/api/ops/queues/", Some(&token)).await).await;
     let sms = |body: &Value| {
@@ -472,14 +474,14 @@ async fn the_queue_endpoint_reports_real_counts_and_retries_dead_jobs(db: PgPool
     .await;
     let during = sms(&json_body(app.get("/api/ops/queues/", Some(&token)).await).await);
     assert_eq!(during["workers"].as_array().expect("workers").len(), 1, "one live SMS worker");
-    let dead = dead_ids(&ns, Queue::Sms).await;
+    let dead = dead_ids(&ns, SendSms::QUEUE).await;
 
     let retried =
         app.post(&format!("/api/ops/queues/carehub:sms/jobs/{}/retry/", dead[0]), &json!({}), Some(&token)).await;
     assert_eq!(retried.status(), StatusCode::OK);
     eventually(10, "the retried job ran again and died again", || async {
         twilio_server.received_requests().await.expect("recorded").len() == 4
-            && dead_ids(&ns, Queue::Sms).await.len() == 1
+            && dead_ids(&ns, SendSms::QUEUE).await.len() == 1
     })
     .await;
     workers.stop().await;
@@ -543,37 +545,27 @@ async fn the_worker_serves_health_and_job_metrics(db: PgPool) {
 static FAILED_ATTEMPTS: Mutex<BTreeMap<&'static str, usize>> = Mutex::new(BTreeMap::new());
 
 /// A handler of any job kind that fails every time, transiently (it never aborts by itself).
-async fn always_fails<J: Job>(_job: J) -> Result<(), BoxDynError> {
+async fn always_fails<J: Job>(_job: J, _: JobContext) -> JobResult {
     *FAILED_ATTEMPTS.lock().expect("lock").entry(J::NAME).or_default() += 1;
     Err("transient failure".into())
 }
 
-async fn run_failing_worker<J: Job + Clone>(db: &PgPool, ns: &str, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let settings = settings(ns, SmsProvider::Console);
-    let conn = redis::Client::open("redis://127.0.0.1:6379")?.get_connection_manager().await?;
-    let ctx = Context { db: db.clone(), sms: SmsProvider::Console, max_attempts: 3, reminder_lead_minutes: 1440 };
-    let worker = carehub_workers::standard_worker!(J, J::QUEUE, conn, &settings, ctx, 1, always_fails::<J>);
-    Monitor::new()
-        .register(worker)
-        .shutdown_timeout(Duration::from_secs(5))
-        .run_with_signal(async move {
-            shutdown.cancelled().await;
-            Ok(())
-        })
-        .await?;
-    Ok(())
+/// The workers of one kind, `J`, whose handler always fails, on the stack every kind runs on.
+async fn run_failing_worker<J: Job>(db: &PgPool, ns: &str, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let registry = Registry::new().register(JobKind::<J>::new(always_fails::<J>));
+    carehub_workers::run_workers(db.clone(), settings(ns, SmsProvider::Console), registry, shutdown).await
 }
 
 /// Enqueues `job` through the outbox and the relay, runs it on the standard worker stack with a
 /// handler that always fails, and checks it ends dead after exactly `max_attempts` (3) attempts.
-async fn a_failing_job_ends_dead_after_max_attempts<J: Job + Clone>(db: &PgPool, job: J) {
+async fn a_failing_job_ends_dead_after_max_attempts<J: Job>(db: &PgPool, job: J) {
     let ns = namespace();
     let mut tx = db.begin().await.expect("tx");
     outbox::enqueue(&mut tx, &job, None).await.expect("enqueued");
     tx.commit().await.expect("commit");
     let conn =
         redis::Client::open("redis://127.0.0.1:6379").expect("client").get_connection_manager().await.expect("redis");
-    assert_eq!(relay::relay_once(db, &relay::Pushers::new(&conn, &ns), 10).await.expect("relayed"), 1);
+    assert_eq!(relay::relay_once(db, &relay::Pushers::new(&registry(), &conn, &ns), 10).await.expect("relayed"), 1);
     let shutdown = CancellationToken::new();
     let worker = tokio::spawn({
         let (db, ns, shutdown) = (db.clone(), ns.clone(), shutdown.clone());
@@ -623,14 +615,14 @@ async fn an_outbox_row_pushed_twice_is_one_task_in_redis(db: PgPool) {
     let id = commit_sms(&db, "pushed twice").await;
     let conn =
         redis::Client::open("redis://127.0.0.1:6379").expect("client").get_connection_manager().await.expect("redis");
-    let pushers = relay::Pushers::new(&conn, &ns);
+    let pushers = relay::Pushers::new(&registry(), &conn, &ns);
 
     assert_eq!(relay::relay_once(&db, &pushers, 10).await.expect("first push"), 1);
     // A relay that crashed after pushing, before its mark committed: the row is pushed again.
     sqlx::query("update outbox set sent_at = null").execute(&db).await.expect("unmark");
     assert_eq!(relay::relay_once(&db, &pushers, 10).await.expect("second push"), 1);
 
-    let q = Queue::Sms.key(&ns);
+    let q = SendSms::QUEUE.key(&ns);
     let (stored, scheduled, active): (u64, u64, u64) = redis::pipe()
         .hlen(format!("{q}:data"))
         .zcard(format!("{q}:scheduled"))
@@ -646,6 +638,64 @@ async fn an_outbox_row_pushed_twice_is_one_task_in_redis(db: PgPool) {
     workers.stop().await;
     let done: u64 = redis::cmd("SCARD").arg(format!("{q}:done")).query_async(&mut redis().await).await.expect("scard");
     assert_eq!(done, 1, "the task ran once");
+}
+
+#[test]
+fn every_registered_kind_has_its_dead_after_max_attempts_test() {
+    // The three tests above, one per kind: a kind added to the registry needs its own.
+    let covered = std::collections::BTreeSet::from([SendSms::NAME, ReminderSweep::NAME, PurgeExpiredSessions::NAME]);
+    assert_eq!(registry().names(), covered);
+}
+
+#[sqlx::test]
+async fn the_relay_pushes_exactly_the_registered_kinds_and_parks_any_other(db: PgPool) {
+    let ns = namespace();
+    let registry = registry();
+    let conn =
+        redis::Client::open("redis://127.0.0.1:6379").expect("client").get_connection_manager().await.expect("redis");
+    let pushers = relay::Pushers::new(&registry, &conn, &ns);
+    assert_eq!(pushers.job_types().collect::<std::collections::BTreeSet<_>>(), registry.names());
+    // A job of a kind this build has not registered (a newer build's, say) beside a registered one.
+    let mut tx = db.begin().await.expect("tx");
+    outbox::enqueue(&mut tx, &Flaky { n: 9 }, None).await.expect("enqueued");
+    tx.commit().await.expect("commit");
+    commit_sms(&db, "registered").await;
+
+    assert_eq!(relay::relay_once(&db, &pushers, 10).await.expect("relayed"), 1);
+
+    let parked: Vec<(String, Option<String>)> =
+        sqlx::query_as("select job_type, last_error from outbox where sent_at is null")
+            .fetch_all(&db)
+            .await
+            .expect("rows");
+    assert_eq!(parked, [("Flaky".to_owned(), Some("unknown job type".to_owned()))]);
+}
+
+#[sqlx::test]
+async fn the_queue_endpoint_lists_the_registered_queues_each_with_its_running_worker(db: PgPool) {
+    let ns = namespace();
+    let app = TestApp::spawn_with(&db, |s| s.jobs.namespace = ns.clone()).await;
+    let admin = app.admin().await;
+    let token = app.login(&admin).await.access;
+    let registered: std::collections::BTreeSet<String> =
+        registry().queues().into_iter().map(|q| q.name().to_owned()).collect();
+
+    let workers = Workers::start(&db, settings(&ns, SmsProvider::Console));
+    eventually(10, "one live worker on every listed queue", || async {
+        let body = json_body(app.get("/api/ops/queues/", Some(&token)).await).await;
+        body["queues"].as_array().expect("queues").iter().all(|q| q["workers"].as_array().is_some_and(|w| w.len() == 1))
+    })
+    .await;
+    let listed = json_body(app.get("/api/ops/queues/", Some(&token)).await).await;
+    workers.stop().await;
+
+    let queues: std::collections::BTreeSet<String> = listed["queues"]
+        .as_array()
+        .expect("queues")
+        .iter()
+        .map(|q| q["queue"].as_str().expect("name").to_owned())
+        .collect();
+    assert_eq!(queues, registered, "the endpoint lists the registry's queues, and the runtime ran a worker on each");
 }
 
 /// CRC16/XMODEM, the checksum of Redis Cluster's key slots.
@@ -696,10 +746,10 @@ async fn every_redis_key_of_a_queue_is_in_the_queues_hash_slot(db: PgPool) {
         redis::cmd("SCARD").arg(set).query_async::<u64>(&mut redis().await).await.expect("scard")
     };
     eventually(10, "every job handled", || async {
-        count(format!("{}:done", Queue::Sms.key(&ns))).await == 1
-            && count(format!("{}:dead", Queue::Sms.key(&ns))).await == 1
-            && count(format!("{}:done", Queue::Reminder.key(&ns))).await == 1
-            && count(format!("{}:done", Queue::Maintenance.key(&ns))).await == 1
+        count(format!("{}:done", SendSms::QUEUE.key(&ns))).await == 1
+            && count(format!("{}:dead", SendSms::QUEUE.key(&ns))).await == 1
+            && count(format!("{}:done", ReminderSweep::QUEUE.key(&ns))).await == 1
+            && count(format!("{}:done", PurgeExpiredSessions::QUEUE.key(&ns))).await == 1
     })
     .await;
     let keys: Vec<String> = redis::cmd("KEYS")
@@ -710,18 +760,18 @@ async fn every_redis_key_of_a_queue_is_in_the_queues_hash_slot(db: PgPool) {
     workers.stop().await;
 
     for key in &keys {
-        let queue = Queue::ALL.into_iter().find(|q| key.starts_with(&q.key(&ns))).unwrap_or_else(|| {
+        let queue = registry().queues().into_iter().find(|q| key.starts_with(&q.key(&ns))).unwrap_or_else(|| {
             panic!("{key} belongs to no queue of the namespace");
         });
         assert_eq!(hash_slot(key), hash_slot(&queue.key(&ns)), "{key}");
     }
-    let sms = Queue::Sms.key(&ns);
+    let sms = SendSms::QUEUE.key(&ns);
     for suffix in [":data", ":meta:", ":done", ":dead", ":workers"] {
         assert!(keys.iter().any(|k| k.starts_with(&format!("{sms}{suffix}"))), "{suffix} among {keys:?}");
     }
     let slots: std::collections::BTreeSet<u16> =
-        [Queue::Sms, Queue::Reminder, Queue::Maintenance].into_iter().map(|q| hash_slot(&q.key(&ns))).collect();
-    assert_eq!(slots.len(), 3, "each queue has a slot of its own");
+        registry().queues().into_iter().map(|q| hash_slot(&q.key(&ns))).collect();
+    assert_eq!(slots.len(), registry().queues().len(), "each queue has a slot of its own");
 }
 
 /// A log writer into memory.
@@ -750,14 +800,12 @@ async fn an_idle_reminder_sweep_logs_at_debug_not_info(db: PgPool) {
             .with_writer(move || writer.clone())
             .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG),
     );
-    let ctx = Context { db: db.clone(), sms: SmsProvider::Console, max_attempts: 3, reminder_lead_minutes: 1440 };
+    let ctx = JobContext::new(db.clone(), SmsProvider::Console, 3);
     let job = ReminderSweep { tick: "2026-11-25T00:00:00Z".into() };
 
     // The handler runs on this thread (awaited here), where the subscriber is the default.
     let guard = tracing::subscriber::set_default(subscriber);
-    carehub_workers::handlers::reminder_sweep(job, carehub_workers::apalis::prelude::Data::new(ctx))
-        .await
-        .expect("sweep ran");
+    carehub::appointments::jobs::reminder_sweep(1440).call(job, ctx).await.expect("sweep ran");
     drop(guard);
 
     let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");

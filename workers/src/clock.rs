@@ -1,6 +1,7 @@
-//! The clock (`carehub clock`): the cron schedules. Each tick writes its job to the outbox keyed
-//! by schedule and tick time, so a restarted clock, or a second one by mistake, never runs a
-//! tick's work twice: the second insert of a key is ignored.
+//! The clock (`carehub clock`): the cron schedules of the registry's scheduled kinds (declared
+//! with [`JobKind::every`](crate::registry::JobKind::every)). Each tick writes its job to the
+//! outbox keyed by schedule and tick time, so a restarted clock, or a second one by mistake,
+//! never runs a tick's work twice: the second insert of a key is ignored.
 
 use std::{
     str::FromStr as _,
@@ -18,15 +19,14 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    jobs::{Job, PurgeExpiredSessions, ReminderSweep},
+    jobs::Job,
     outbox,
+    registry::{Kind, Registry},
 };
 
-/// The schedules (cron expressions with seconds: `sec min hour day month weekday`).
+/// How the clock runs (the schedules themselves are the registry's).
 #[derive(Debug, Clone)]
 pub struct ClockSettings {
-    pub purge_sessions: String,
-    pub reminder_sweep: String,
     pub shutdown_timeout: Duration,
 }
 
@@ -39,9 +39,12 @@ pub struct ClockReport {
     pub enqueued: u64,
 }
 
+/// What one schedule's cron worker holds.
 #[derive(Clone)]
 struct ClockContext {
     db: PgPool,
+    kind: Arc<dyn Kind>,
+    schedule: &'static str,
     ticks: Arc<AtomicU64>,
     enqueued: Arc<AtomicU64>,
 }
@@ -64,27 +67,14 @@ fn tick_time(tick: &Tick) -> DateTime<Utc> {
     DateTime::from_timestamp(seconds, 0).unwrap_or_else(Utc::now)
 }
 
-async fn record(ctx: &ClockContext, schedule: &str, written: bool) {
+async fn on_tick(tick: Tick, ctx: Data<ClockContext>) -> Result<(), BoxDynError> {
+    let at = tick_time(&tick);
+    let written = ctx.kind.enqueue_tick(ctx.db.clone(), at).await?;
     ctx.ticks.fetch_add(1, Ordering::Relaxed);
-    metrics::counter!("clock_ticks_total", "schedule" => schedule.to_owned()).increment(1);
+    metrics::counter!("clock_ticks_total", "schedule" => ctx.schedule).increment(1);
     if written {
         ctx.enqueued.fetch_add(1, Ordering::Relaxed);
     }
-}
-
-async fn purge_sessions_tick(tick: Tick, ctx: Data<ClockContext>) -> Result<(), BoxDynError> {
-    let at = tick_time(&tick);
-    let job = PurgeExpiredSessions { tick: at.to_rfc3339() };
-    let written = enqueue_tick(&ctx.db, "purge-expired-sessions", at, &job).await?;
-    record(&ctx, "purge-expired-sessions", written).await;
-    Ok(())
-}
-
-async fn reminder_sweep_tick(tick: Tick, ctx: Data<ClockContext>) -> Result<(), BoxDynError> {
-    let at = tick_time(&tick);
-    let job = ReminderSweep { tick: at.to_rfc3339() };
-    let written = enqueue_tick(&ctx.db, "reminder-sweep", at, &job).await?;
-    record(&ctx, "reminder-sweep", written).await;
     Ok(())
 }
 
@@ -97,46 +87,55 @@ fn clock_name(schedule: &str) -> String {
     format!("clock-{schedule}-{}", &suffix[..8])
 }
 
-/// Runs the schedules until `shutdown`.
+/// Runs the schedules of `registry` until `shutdown`.
 pub async fn run_clock(
     db: PgPool,
     settings: ClockSettings,
+    registry: Registry,
     shutdown: CancellationToken,
 ) -> anyhow::Result<ClockReport> {
-    let purge = schedule(&settings.purge_sessions, "purge_sessions")?;
-    let sweep = schedule(&settings.reminder_sweep, "reminder_sweep")?;
-    let ctx = ClockContext { db, ticks: Arc::default(), enqueued: Arc::default() };
-    let (purge_ctx, sweep_ctx) = (ctx.clone(), ctx.clone());
-    tracing::info!(purge_sessions = %settings.purge_sessions, reminder_sweep = %settings.reminder_sweep, "clock started");
-    let signal = shutdown.clone();
-    // A tick missed while the process was busy stops a cron worker; it is restarted at once
-    // with a fresh schedule (the missed tick's job is simply written by the next one).
-    Monitor::new()
-        .register(move |_| {
-            WorkerBuilder::new(clock_name("purge-expired-sessions"))
-                .backend(CronScheduler::new(purge.clone()))
-                .data(purge_ctx.clone())
-                .build(purge_sessions_tick)
-        })
-        .register(move |_| {
-            WorkerBuilder::new(clock_name("reminder-sweep"))
-                .backend(CronScheduler::new(sweep.clone()))
-                .data(sweep_ctx.clone())
-                .build(reminder_sweep_tick)
-        })
-        .should_restart(|worker, err| {
-            tracing::warn!(worker = %worker.name(), error = %err, "clock schedule stopped; restarting");
-            true
-        })
-        .shutdown_timeout(settings.shutdown_timeout)
-        .run_with_signal(async move {
-            signal.cancelled().await;
-            Ok(())
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("clock monitor: {e}"))?;
-    let report =
-        ClockReport { ticks: ctx.ticks.load(Ordering::Relaxed), enqueued: ctx.enqueued.load(Ordering::Relaxed) };
+    let (ticks, enqueued) = (Arc::<AtomicU64>::default(), Arc::<AtomicU64>::default());
+    let mut monitor = Monitor::new();
+    let mut names = Vec::new();
+    for kind in registry.entries() {
+        let Some(scheduled) = kind.info().schedule.as_ref() else { continue };
+        let cron = schedule(&scheduled.cron, scheduled.name)?;
+        let ctx = ClockContext {
+            db: db.clone(),
+            kind: kind.clone(),
+            schedule: scheduled.name,
+            ticks: ticks.clone(),
+            enqueued: enqueued.clone(),
+        };
+        names.push(format!("{}={}", scheduled.name, scheduled.cron));
+        // A tick missed while the process was busy stops a cron worker; it is restarted at once
+        // with a fresh schedule (the missed tick's job is simply written by the next one).
+        monitor = monitor.register(move |_| {
+            WorkerBuilder::new(clock_name(ctx.schedule))
+                .backend(CronScheduler::new(cron.clone()))
+                .data(ctx.clone())
+                .build(on_tick)
+        });
+    }
+    tracing::info!(schedules = ?names, "clock started");
+    if names.is_empty() {
+        shutdown.cancelled().await;
+    } else {
+        let signal = shutdown.clone();
+        monitor
+            .should_restart(|worker, err| {
+                tracing::warn!(worker = %worker.name(), error = %err, "clock schedule stopped; restarting");
+                true
+            })
+            .shutdown_timeout(settings.shutdown_timeout)
+            .run_with_signal(async move {
+                signal.cancelled().await;
+                Ok(())
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("clock monitor: {e}"))?;
+    }
+    let report = ClockReport { ticks: ticks.load(Ordering::Relaxed), enqueued: enqueued.load(Ordering::Relaxed) };
     tracing::info!(ticks = report.ticks, enqueued = report.enqueued, "clock stopped");
     Ok(report)
 }

@@ -3,23 +3,16 @@
 //! row twice; each row's task id is derived from the row (its creation time and id), so even a
 //! row pushed again after a crash lands on the same task, which Redis keeps only once.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use apalis::prelude::{TaskBuilder, TaskId, TaskSink as _};
 use apalis_redis::{Config, ConnectionManager, RedisStorage};
 use chrono::{DateTime, Utc};
+use futures::{FutureExt as _, future::BoxFuture};
 use sqlx::{PgPool, postgres::PgListener};
 use tokio_util::sync::CancellationToken;
 
-use crate::jobs::{Job, PurgeExpiredSessions, ReminderSweep, SendSms};
-
-/// Producers for every queue that has a job type.
-#[derive(Clone)]
-pub struct Pushers {
-    sms: RedisStorage<SendSms>,
-    reminder: RedisStorage<ReminderSweep>,
-    maintenance: RedisStorage<PurgeExpiredSessions>,
-}
+use crate::{jobs::Job, registry::Registry};
 
 /// The storage of job type `J` within `namespace`.
 pub fn storage<J: Job>(conn: ConnectionManager, namespace: &str) -> RedisStorage<J> {
@@ -41,30 +34,47 @@ struct Row {
     created_at: DateTime<Utc>,
 }
 
-async fn push_one<J: Job>(storage: &RedisStorage<J>, row: &Row) -> anyhow::Result<()> {
-    let job: J = serde_json::from_value(row.payload.clone())?;
-    let task = TaskBuilder::new(job).task_id(task_id(row.id, row.created_at)).build();
-    storage.clone().push_task(task).await?;
-    Ok(())
+/// Pushes one kind's outbox payloads to its queue.
+pub(crate) trait Push: Send + Sync {
+    fn push(&self, payload: serde_json::Value, id: TaskId) -> BoxFuture<'static, anyhow::Result<()>>;
+}
+
+impl<J: Job> Push for RedisStorage<J> {
+    fn push(&self, payload: serde_json::Value, id: TaskId) -> BoxFuture<'static, anyhow::Result<()>> {
+        let mut storage = self.clone();
+        async move {
+            let job: J = serde_json::from_value(payload)?;
+            storage.push_task(TaskBuilder::new(job).task_id(id).build()).await?;
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+/// A producer for every registered kind, by the kind's stable name (the outbox's `job_type`).
+#[derive(Clone)]
+pub struct Pushers {
+    by_type: BTreeMap<&'static str, Arc<dyn Push>>,
 }
 
 impl Pushers {
-    pub fn new(conn: &ConnectionManager, namespace: &str) -> Self {
-        Self {
-            sms: storage(conn.clone(), namespace),
-            reminder: storage(conn.clone(), namespace),
-            maintenance: storage(conn.clone(), namespace),
-        }
+    pub fn new(registry: &Registry, conn: &ConnectionManager, namespace: &str) -> Self {
+        let by_type =
+            registry.entries().iter().map(|kind| (kind.info().name, kind.pusher(conn.clone(), namespace))).collect();
+        Self { by_type }
+    }
+
+    /// The job types this relay moves to Redis.
+    pub fn job_types(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.by_type.keys().copied()
     }
 
     /// Pushes the row's job; `Ok(false)` for a job type this build does not know.
     async fn push(&self, row: &Row) -> anyhow::Result<bool> {
-        match row.job_type.as_str() {
-            SendSms::NAME => push_one(&self.sms, row).await?,
-            ReminderSweep::NAME => push_one(&self.reminder, row).await?,
-            PurgeExpiredSessions::NAME => push_one(&self.maintenance, row).await?,
-            _ => return Ok(false),
-        }
+        let Some(pusher) = self.by_type.get(row.job_type.as_str()) else {
+            return Ok(false);
+        };
+        pusher.push(row.payload.clone(), task_id(row.id, row.created_at)).await?;
         Ok(true)
     }
 }

@@ -1,19 +1,26 @@
-//! The worker process: one apalis worker per queue (explicit queue names, unique worker names,
-//! concurrency, exponential-backoff retries bounded in attempts, panics caught), the outbox relay
-//! beside them, and a drain on shutdown (in-flight jobs finish, then the process exits).
+//! The worker process: one apalis worker per registered job kind (explicit queue names, unique
+//! worker names, concurrency, exponential-backoff retries bounded in attempts, panics caught),
+//! the outbox relay beside them, and a drain on shutdown (in-flight jobs finish, then the
+//! process exits). Which kinds run, and with which handler, is the [`Registry`]'s to say.
 
-use std::time::Duration;
+use std::{
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
-use apalis::prelude::Monitor;
+use apalis::prelude::{BoxDynError, Monitor, Service, Task};
 use apalis_redis::ConnectionManager;
+use futures::{FutureExt as _, future::BoxFuture};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    handlers,
-    jobs::{PurgeExpiredSessions, Queue, ReminderSweep, SendSms},
+    job_service::JobService,
+    jobs::{Job, Queue},
+    registry::{Handler, JobContext, KindInfo, Registry},
     relay::{self, Pushers},
-    sms::{self, SmsProvider},
+    sms::SmsProvider,
 };
 
 /// How the workers run (built by the `carehub` binary from its configuration).
@@ -24,7 +31,6 @@ pub struct WorkerSettings {
     pub namespace: String,
     /// How often an idle worker asks Redis for due jobs (enqueue -> start latency).
     pub poll_interval: Duration,
-    pub sms_concurrency: usize,
     /// Attempts per job, the first included; then the job goes to the dead set.
     pub max_attempts: usize,
     pub backoff_initial: Duration,
@@ -32,18 +38,8 @@ pub struct WorkerSettings {
     pub shutdown_timeout: Duration,
     pub relay_batch: i64,
     pub relay_idle: Duration,
+    /// The SMS provider handlers send through.
     pub sms: SmsProvider,
-    /// How long before an appointment its reminder SMS goes out.
-    pub reminder_lead_minutes: i32,
-}
-
-/// What handlers share.
-#[derive(Clone)]
-pub struct Context {
-    pub db: PgPool,
-    pub sms: SmsProvider,
-    pub max_attempts: usize,
-    pub reminder_lead_minutes: i32,
 }
 
 /// This host's name, for worker names (Heroku's `DYNO`, else `HOSTNAME`).
@@ -82,133 +78,147 @@ pub async fn connect_redis(url: &str, shutdown: &CancellationToken) -> anyhow::R
     }
 }
 
-/// Builds the factory of one worker with the standard stack, outermost first: the concurrency
-/// limit, retries with exponential backoff (not for aborted jobs), a tracing span per attempt,
-/// panic catching (a panicking job is aborted to the dead set; the worker lives on), and around
-/// the handler the [`JobService`](crate::job_service::JobService): metrics, and the dead set
-/// after `max_attempts` attempts for every job kind. The backend is polled every
-/// `poll_interval`, so a job starts well under a second after it is pushed (apalis-redis
-/// otherwise promotes new jobs only on its 30 s heartbeat).
-#[macro_export]
-macro_rules! standard_worker {
-    ($job:ty, $queue:expr, $conn:expr, $settings:expr, $ctx:expr, $concurrency:expr, $handler:expr) => {{
-        use $crate::apalis::layers::retry::backoff::MakeBackoff as _;
-        use $crate::apalis::prelude::{BackendExt as _, WorkerBuilderExt as _};
-        let settings: &$crate::runtime::WorkerSettings = $settings;
-        let backoff = $crate::apalis::layers::retry::backoff::ExponentialBackoffMaker::new(
-            settings.backoff_initial,
-            settings.backoff_max,
-            0.5,
-            $crate::apalis::layers::retry::HasherRng::default(),
-        )
-        .map_err(|e| anyhow::anyhow!("retry backoff: {e}"))?
-        .make_backoff();
-        let policy = $crate::apalis::layers::retry::RetryPolicy::retries(settings.max_attempts.saturating_sub(1))
-            .with_backoff(backoff)
-            .retry_if(|err: &$crate::apalis::prelude::BoxDynError| {
-                err.downcast_ref::<$crate::apalis::prelude::AbortError>().is_none()
-            });
-        let backend = $crate::relay::storage::<$job>($conn.clone(), &settings.namespace)
-            .poll_with_interval(settings.poll_interval);
-        let ctx = $ctx.clone();
-        let concurrency: usize = $concurrency;
-        let max_attempts = settings.max_attempts;
-        move |_restarts: usize| {
-            $crate::apalis::prelude::WorkerBuilder::new($crate::runtime::worker_name($queue))
-                .backend(backend.clone())
-                .concurrency(concurrency)
-                .retry(policy.clone())
-                .enable_tracing()
-                .catch_panic()
-                .data(ctx.clone())
-                .build($crate::job_service::JobService::new(
-                    $crate::apalis::prelude::task_fn($handler),
-                    $queue,
-                    max_attempts,
-                ))
-        }
-    }};
+/// A registered handler as an apalis task service: each run gets a [`JobContext`].
+struct HandlerService<J> {
+    handler: Arc<dyn Handler<J>>,
+    db: PgPool,
+    sms: SmsProvider,
+    max_attempts: usize,
 }
 
-/// Runs one queue's worker until `shutdown`, restarting it after a failure (Redis gone, a
-/// payload that no longer decodes) with a growing pause, so an outage is waited out instead of
-/// spun on. Each run is a monitor of its own: a failed worker ends its run, and on shutdown the
-/// in-flight jobs finish (up to `timeout`).
-macro_rules! supervise {
-    ($queue:expr, $factory:expr, $shutdown:expr, $timeout:expr) => {{
-        let factory = $factory;
-        let shutdown = $shutdown.clone();
-        let timeout: Duration = $timeout;
-        async move {
-            let mut pause = Duration::from_millis(500);
-            loop {
-                let started = std::time::Instant::now();
-                let signal = shutdown.clone();
-                let ended = Monitor::new()
-                    .register(factory.clone())
-                    .shutdown_timeout(timeout)
-                    .run_with_signal(async move {
-                        signal.cancelled().await;
-                        Ok(())
-                    })
-                    .await;
-                if shutdown.is_cancelled() {
-                    break;
-                }
-                if started.elapsed() > Duration::from_secs(60) {
-                    pause = Duration::from_millis(500);
-                }
-                tracing::error!(queue = $queue.name(), result = ?ended.err(), pause_ms = pause.as_millis() as u64, "worker stopped; restarting");
-                tokio::select! {
-                    () = tokio::time::sleep(pause) => {}
-                    () = shutdown.cancelled() => break,
-                }
-                pause = (pause * 2).min(Duration::from_secs(30));
+impl<J> Clone for HandlerService<J> {
+    fn clone(&self) -> Self {
+        Self {
+            handler: self.handler.clone(),
+            db: self.db.clone(),
+            sms: self.sms.clone(),
+            max_attempts: self.max_attempts,
+        }
+    }
+}
+
+impl<J: Job> Service<Task<J>> for HandlerService<J> {
+    type Response = ();
+    type Error = BoxDynError;
+    type Future = BoxFuture<'static, Result<(), BoxDynError>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, task: Task<J>) -> Self::Future {
+        let ctx = JobContext::of_run(self.db.clone(), self.sms.clone(), task.raw_attempt().clone(), self.max_attempts);
+        self.handler.call(task.args, ctx)
+    }
+}
+
+/// The worker of kind `J` with the standard stack, outermost first: the concurrency limit,
+/// retries with exponential backoff (not for aborted jobs), a tracing span per attempt, panic
+/// catching (a panicking job is aborted to the dead set; the worker lives on), and around the
+/// handler the [`JobService`]: metrics, and the dead set after `max_attempts` attempts, for
+/// every kind alike. The backend is polled every `poll_interval`, so a job starts well under a
+/// second after it is pushed (apalis-redis otherwise promotes new jobs only on its 30 s
+/// heartbeat).
+///
+/// The worker is supervised until `shutdown`: restarted after a failure (Redis gone, a payload
+/// that no longer decodes) with a growing pause, so an outage is waited out instead of spun on.
+/// Each run is a monitor of its own: a failed worker ends its run, and on shutdown the in-flight
+/// jobs finish (up to `shutdown_timeout`).
+pub(crate) fn supervised_worker<J: Job>(
+    kind: &KindInfo,
+    handler: Arc<dyn Handler<J>>,
+    conn: &ConnectionManager,
+    settings: &WorkerSettings,
+    shutdown: &CancellationToken,
+    db: &PgPool,
+) -> anyhow::Result<BoxFuture<'static, ()>> {
+    use apalis::{
+        layers::retry::{HasherRng, RetryPolicy, backoff::ExponentialBackoffMaker, backoff::MakeBackoff as _},
+        prelude::{AbortError, BackendExt as _, WorkerBuilder, WorkerBuilderExt as _},
+    };
+    let backoff =
+        ExponentialBackoffMaker::new(settings.backoff_initial, settings.backoff_max, 0.5, HasherRng::default())
+            .map_err(|e| anyhow::anyhow!("retry backoff: {e}"))?
+            .make_backoff();
+    let max_attempts = settings.max_attempts.max(1);
+    let policy = RetryPolicy::retries(max_attempts - 1)
+        .with_backoff(backoff)
+        .retry_if(|err: &BoxDynError| err.downcast_ref::<AbortError>().is_none());
+    let backend = relay::storage::<J>(conn.clone(), &settings.namespace).poll_with_interval(settings.poll_interval);
+    let queue = kind.queue;
+    let concurrency = kind.concurrency;
+    let service = JobService::new(
+        HandlerService { handler, db: db.clone(), sms: settings.sms.clone(), max_attempts },
+        queue,
+        max_attempts,
+    );
+    let factory = move |_restarts: usize| {
+        WorkerBuilder::new(worker_name(queue))
+            .backend(backend.clone())
+            .concurrency(concurrency)
+            .retry(policy.clone())
+            .enable_tracing()
+            .catch_panic()
+            .build(service.clone())
+    };
+    let shutdown = shutdown.clone();
+    let timeout = settings.shutdown_timeout;
+    Ok(async move {
+        let mut pause = Duration::from_millis(500);
+        loop {
+            let started = std::time::Instant::now();
+            let signal = shutdown.clone();
+            let ended = Monitor::new()
+                .register(factory.clone())
+                .shutdown_timeout(timeout)
+                .run_with_signal(async move {
+                    signal.cancelled().await;
+                    Ok(())
+                })
+                .await;
+            if shutdown.is_cancelled() {
+                break;
             }
+            if started.elapsed() > Duration::from_secs(60) {
+                pause = Duration::from_millis(500);
+            }
+            tracing::error!(queue = queue.name(), result = ?ended.err(), pause_ms = pause.as_millis() as u64, "worker stopped; restarting");
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = shutdown.cancelled() => break,
+            }
+            pause = (pause * 2).min(Duration::from_secs(30));
         }
-    }};
+    }
+    .boxed())
 }
 
-/// Runs every queue's worker and the outbox relay until `shutdown`, then drains: in-flight jobs
-/// finish (up to `shutdown_timeout`) and the function returns.
-pub async fn run(db: PgPool, settings: WorkerSettings, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// Runs a worker for every kind of `registry` and the outbox relay until `shutdown`, then drains:
+/// in-flight jobs finish (up to `shutdown_timeout`) and the function returns.
+pub async fn run(
+    db: PgPool,
+    settings: WorkerSettings,
+    registry: Registry,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let Some(conn) = connect_redis(&settings.redis_url, &shutdown).await? else {
         return Ok(());
     };
-    let ctx = Context {
-        db: db.clone(),
-        sms: settings.sms.clone(),
-        max_attempts: settings.max_attempts.max(1),
-        reminder_lead_minutes: settings.reminder_lead_minutes,
-    };
+    let workers = registry
+        .entries()
+        .iter()
+        .map(|kind| kind.worker(&conn, &settings, &shutdown, &db))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let relay = tokio::spawn(relay::run(
         db.clone(),
-        Pushers::new(&conn, &settings.namespace),
+        Pushers::new(&registry, &conn, &settings.namespace),
         settings.relay_batch,
         settings.relay_idle,
         shutdown.clone(),
     ));
-
-    let sms_worker =
-        crate::standard_worker!(SendSms, Queue::Sms, conn, &settings, ctx, settings.sms_concurrency, sms::send_sms);
-    let reminder_worker =
-        crate::standard_worker!(ReminderSweep, Queue::Reminder, conn, &settings, ctx, 1, handlers::reminder_sweep);
-    let maintenance_worker = crate::standard_worker!(
-        PurgeExpiredSessions,
-        Queue::Maintenance,
-        conn,
-        &settings,
-        ctx,
-        1,
-        handlers::purge_expired_sessions
-    );
-    tracing::info!(namespace = %settings.namespace, sms_provider = settings.sms.name(), "workers starting");
-    let timeout = settings.shutdown_timeout;
-    tokio::join!(
-        supervise!(Queue::Sms, sms_worker, shutdown, timeout),
-        supervise!(Queue::Reminder, reminder_worker, shutdown, timeout),
-        supervise!(Queue::Maintenance, maintenance_worker, shutdown, timeout),
-    );
+    let kinds: Vec<&str> = registry.kinds().map(|kind| kind.name).collect();
+    tracing::info!(namespace = %settings.namespace, sms_provider = settings.sms.name(), ?kinds, "workers starting");
+    futures::future::join_all(workers).await;
     shutdown.cancel();
     relay.await?;
     tracing::info!("workers stopped");

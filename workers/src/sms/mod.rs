@@ -1,5 +1,5 @@
 //! SMS: messages stored in Postgres, sent by the `SendSms` job through the configured provider,
-//! at most once per message.
+//! at most once per message. A job kind of the platform: `sms_messages` is this crate's table.
 
 pub mod provider;
 pub mod store;
@@ -7,14 +7,29 @@ pub mod store;
 pub use provider::{SmsError, SmsProvider, TwilioConfig};
 pub use store::{Purpose, queue_sms};
 
-use apalis::prelude::{AbortError, Attempt, BoxDynError, Data};
+use apalis::prelude::AbortError;
+use serde::{Deserialize, Serialize};
 
-use crate::{jobs::SendSms, runtime::Context};
+use crate::{
+    jobs::{Job, Queue},
+    registry::{JobContext, JobResult},
+};
+
+/// Send one stored SMS message.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SendSms {
+    pub message_id: i64,
+}
+
+impl Job for SendSms {
+    const QUEUE: Queue = Queue::new("carehub:sms");
+    const NAME: &'static str = "SendSms";
+}
 
 /// Handles `SendSms`: claims the message (so a job run twice sends once), sends it, records the
 /// outcome. Permanent failures go straight to the dead set; transient ones are retried until the
 /// attempt budget is spent.
-pub async fn send_sms(job: SendSms, ctx: Data<Context>, attempt: Attempt) -> Result<(), BoxDynError> {
+pub async fn send_sms(job: SendSms, ctx: JobContext) -> JobResult {
     let message = match store::claim(&ctx.db, job.message_id).await? {
         store::Claim::Mine(message) => message,
         store::Claim::Done => {
@@ -41,10 +56,21 @@ pub async fn send_sms(job: SendSms, ctx: Data<Context>, attempt: Attempt) -> Res
         }
         Err(SmsError::Transient(reason)) => {
             // On the last attempt the job service moves the job to the dead set.
-            let last = attempt.current() >= ctx.max_attempts;
+            let last = ctx.is_last_attempt();
             store::mark_unsent(&ctx.db, job.message_id, provider, &reason, !last).await?;
-            tracing::warn!(sms.id = job.message_id, %reason, attempt = attempt.current(), last, "SMS send failed");
+            tracing::warn!(sms.id = job.message_id, %reason, attempt = ctx.attempt(), last, "SMS send failed");
             Err(SmsError::Transient(reason).into())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_payload_holds_the_message_id_only() {
+        let json = serde_json::to_string(&SendSms { message_id: 42 }).expect("json");
+        assert_eq!(json, r#"{"message_id":42}"#);
     }
 }

@@ -3,7 +3,8 @@
 
 use sqlx::{PgConnection, PgPool};
 
-use crate::{jobs::SendSms, outbox};
+use super::SendSms;
+use crate::outbox;
 
 /// Why a message is sent (stored, shown to operators; decides redaction).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

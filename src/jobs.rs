@@ -1,0 +1,119 @@
+//! Every job kind of CareHub, declared once: [`registry`] names each kind's payload type (whose
+//! `Job` impl gives its queue), its handler, its concurrency and, for the clock's kinds, its
+//! schedule. The worker runtime, the outbox relay, the clock and the operations API
+//! (`/api/ops/queues/`, the queue-depth gauges) all read this one list, so adding a kind (a
+//! report scan, a recommendation, an OTP SMS) is its payload and handler in its context plus
+//! one `.register(...)` here.
+//!
+//! The registry is built here, in the `carehub` package, because the handlers of domain jobs
+//! live in their contexts (`appointments::jobs`) and reach their data through those contexts'
+//! repositories; `carehub-workers`, a dependency of this package, provides the platform (the
+//! runtime, the outbox and relay, the clock, the outbound clients) and cannot name them.
+
+use carehub_workers::{
+    JobContext, JobKind, JobResult, Registry,
+    jobs::{Job, Queue, Scheduled},
+    sms::{self, SendSms},
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{appointments::jobs::ReminderSweep, config::Settings};
+
+/// The job kinds, with the schedules, concurrency and handler settings of `settings`.
+pub fn registry(settings: &Settings) -> Registry {
+    let jobs = &settings.jobs;
+    Registry::new()
+        .register(JobKind::<SendSms>::new(sms::send_sms).concurrency(jobs.sms_concurrency))
+        .register(
+            JobKind::<ReminderSweep>::new(crate::appointments::jobs::reminder_sweep(jobs.reminder_lead_minutes.max(1)))
+                .every("reminder-sweep", &jobs.reminder_sweep_schedule),
+        )
+        .register(
+            JobKind::<PurgeExpiredSessions>::new(purge_expired_sessions)
+                .every("purge-expired-sessions", &jobs.purge_sessions_schedule),
+        )
+}
+
+/// Remove expired login (refresh-token) families; one per clock tick.
+///
+/// An accounts job: it belongs in `accounts::jobs` with its statement in `accounts::repo`, where
+/// it moves when the accounts context's reshaping (issue 9, section 2) has landed. Until then it
+/// sits here, in the `carehub` package, rather than as SQL of the workers crate.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PurgeExpiredSessions {
+    pub tick: String,
+}
+
+impl Job for PurgeExpiredSessions {
+    const QUEUE: Queue = Queue::new("carehub:maintenance");
+    const NAME: &'static str = "PurgeExpiredSessions";
+}
+
+impl Scheduled for PurgeExpiredSessions {
+    fn at(tick: DateTime<Utc>) -> Self {
+        Self { tick: tick.to_rfc3339() }
+    }
+}
+
+/// Removes login families that expired more than a day ago (kept a day for forensics).
+pub async fn purge_expired_sessions(job: PurgeExpiredSessions, ctx: JobContext) -> JobResult {
+    let removed = sqlx::query("delete from refresh_token_families where expires_at < now() - interval '1 day'")
+        .execute(&ctx.db)
+        .await?
+        .rows_affected();
+    tracing::info!(tick = %job.tick, removed, "expired logins purged");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn registry() -> Registry {
+        super::registry(&Settings::for_tests().expect("settings"))
+    }
+
+    #[test]
+    fn every_kind_is_declared_once_with_a_queue_of_its_own() {
+        let registry = registry();
+        let kinds: Vec<(&str, &str)> = registry.kinds().map(|k| (k.name, k.queue.name())).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("SendSms", "carehub:sms"),
+                ("ReminderSweep", "carehub:reminder"),
+                ("PurgeExpiredSessions", "carehub:maintenance"),
+            ]
+        );
+        for queue in registry.queues() {
+            assert!(queue.name().starts_with("carehub:") && !queue.name().contains(['{', '}']), "{queue:?}");
+            assert_eq!(registry.queue(queue.name()), Some(queue), "the operations API finds {queue:?} by name");
+        }
+        assert_eq!(registry.queue("carehub:nope"), None);
+    }
+
+    #[test]
+    fn the_clock_schedules_are_the_scheduled_kinds_from_the_configuration() {
+        let settings = Settings::for_tests().expect("settings");
+        let schedules: BTreeSet<(&str, String)> =
+            super::registry(&settings).schedules().map(|s| (s.name, s.cron.clone())).collect();
+        assert_eq!(
+            schedules,
+            BTreeSet::from([
+                ("purge-expired-sessions", settings.jobs.purge_sessions_schedule.clone()),
+                ("reminder-sweep", settings.jobs.reminder_sweep_schedule.clone()),
+            ])
+        );
+    }
+
+    #[test]
+    fn sms_concurrency_comes_from_the_configuration() {
+        let mut settings = Settings::for_tests().expect("settings");
+        settings.jobs.sms_concurrency = 3;
+        let concurrency = super::registry(&settings).kinds().find(|k| k.name == SendSms::NAME).map(|k| k.concurrency);
+        assert_eq!(concurrency, Some(3));
+    }
+}
