@@ -146,7 +146,8 @@ pub async fn obtain_pair(
 fn refresh_field(body: TokenRefreshRequest) -> Result<String, ApiError> {
     let mut errors = FieldErrors::new();
     let token = required(&mut errors, "refresh", body.refresh);
-    errors.into_result().map(|()| token)
+    errors.into_result()?;
+    Ok(token)
 }
 
 /// Locks the presented refresh token's row for this transaction; 401 unless its login is live

@@ -6,12 +6,12 @@ use super::{
     dto::{PatientRegistration, PatientRegistrationRequest, bounded, required},
     model::{Password, PhoneNumber, UserId, UserType, Username, validate_email},
     repo,
-    routes::USERNAME_TAKEN,
 };
 use crate::{
     audit::{self, AuditEvent, RequestMeta},
+    errors::Duplicate,
     http::{
-        error::{ApiError, FieldErrors, violated_constraint},
+        error::{ApiError, FieldErrors, from_database},
         extract::Body,
     },
     state::AppState,
@@ -56,7 +56,7 @@ pub async fn check_account(
     if let Some(name) = &username
         && repo::username_taken(&state.db, name.as_str(), None).await?
     {
-        errors.add("username", USERNAME_TAKEN);
+        errors.add("username", Duplicate::Username.message());
     }
     let optional = |errors: &mut FieldErrors, field: &str, value: Option<String>| {
         if complete { Some(required(errors, field, value)) } else { value }
@@ -148,13 +148,7 @@ pub async fn register_patient(
         must_change_password: false,
         is_demo: false,
     };
-    let user = match repo::insert_user(&mut *tx, &new_user).await {
-        Ok(user) => user,
-        Err(err) if violated_constraint(&err) == Some(repo::USERNAME_UNIQUE) => {
-            return Err(ApiError::Validation(FieldErrors::single("username", USERNAME_TAKEN)));
-        }
-        Err(err) => return Err(err.into()),
-    };
+    let user = repo::insert_user(&mut *tx, &new_user).await.map_err(from_database)?;
     let profile = repo::NewPatientProfile {
         date_of_birth: body.date_of_birth,
         gender,

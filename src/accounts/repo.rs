@@ -14,9 +14,6 @@ use super::{
 const USER_COLUMNS: &str =
     "id, username, email, first_name, last_name, phone_number, user_type, is_active, must_change_password, date_joined";
 
-/// Name of the index that makes usernames unique ignoring case.
-pub const USERNAME_UNIQUE: &str = "users_username_lower_key";
-
 /// What a login needs to know about a username.
 #[derive(Debug, sqlx::FromRow)]
 pub struct LoginCandidate {

@@ -15,18 +15,16 @@ use super::{
 };
 use crate::{
     audit::{self, AuditEvent, RequestMeta},
+    errors::Duplicate,
     hospitals::repo::hospital_of_user,
     http::{
-        error::{ApiError, ErrorBody, FieldErrors, violated_constraint},
+        error::{ApiError, ErrorBody, FieldErrors, from_database},
         extract::Body,
         pagination::{Page, PageParams, PageRequest},
         resource,
     },
     state::AppState,
 };
-
-/// The message of a username clash (DRF's own).
-pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/accounts/me/").get(me).put(replace_me).patch(patch_me))
@@ -96,7 +94,7 @@ async fn update_me(
     if let Some(name) = &username
         && repo::username_taken(&state.db, name.as_str(), Some(caller.user_id)).await?
     {
-        errors.add("username", USERNAME_TAKEN);
+        errors.add("username", Duplicate::Username.message());
     }
     let email = body.email.and_then(|raw| validate_email(&raw).map_err(|m| errors.add("email", m)).ok());
     let first_name = bounded(&mut errors, "first_name", body.first_name, 150);
@@ -133,13 +131,7 @@ async fn update_me(
     .collect();
 
     let mut tx = state.db.begin().await?;
-    let updated = match repo::update_profile(&mut *tx, caller.user_id, &change).await {
-        Ok(user) => user,
-        Err(err) if violated_constraint(&err) == Some(repo::USERNAME_UNIQUE) => {
-            return Err(ApiError::Validation(FieldErrors::single("username", USERNAME_TAKEN)));
-        }
-        Err(err) => return Err(err.into()),
-    };
+    let updated = repo::update_profile(&mut *tx, caller.user_id, &change).await.map_err(from_database)?;
     if !changed.is_empty() {
         let event = AuditEvent::new("profile_updated")
             .by(caller)

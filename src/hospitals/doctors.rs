@@ -19,8 +19,9 @@ use crate::{
         repo as accounts_repo,
     },
     audit::{self, AuditEvent, RequestMeta},
+    errors::{Conflict, Duplicate, Violation, violation},
     http::{
-        error::{ApiError, ErrorBody, FieldErrors, violated_constraint},
+        error::{ApiError, ErrorBody, FieldErrors},
         extract::Body,
         pagination::{Page, PageParams, PageRequest},
         resource,
@@ -205,7 +206,7 @@ pub async fn create(
         };
         let user = match accounts_repo::insert_user(&mut *tx, &new_user).await {
             Ok(user) => user,
-            Err(err) if violated_constraint(&err) == Some(accounts_repo::USERNAME_UNIQUE) => continue,
+            Err(err) if violation(&err) == Some(Violation::Duplicate(Duplicate::Username)) => continue,
             Err(err) => return Err(err.into()),
         };
         let id = repo::insert_doctor_profile(&mut *tx, user.id, hospital_id, &fields).await?;
@@ -227,7 +228,7 @@ pub async fn create(
             credentials: Credentials { username, password: secret },
         }));
     }
-    Err(ApiError::Conflict("Could not find a free username for this doctor; try again."))
+    Err(Conflict::UsernameUnavailable.into())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -5,9 +5,6 @@ use sqlx::{AssertSqlSafe, PgConnection, PgExecutor, postgres::PgRow, types::Deci
 
 use super::model::{Department, Doctor, Hospital, NearbyHospital};
 
-pub const LICENSE_UNIQUE: &str = "hospitals_license_number_key";
-pub const DEPARTMENT_NAME_UNIQUE: &str = "departments_hospital_name_key";
-
 /// (A constant, so the `format!`ed statements below carry no outside input.)
 const HOSPITAL_SELECT: &str = "select h.id, h.user_id as user, u.username as user_username, u.email as user_email, \
      h.name, h.license_number, h.email, h.phone, h.address, h.location, h.latitude, h.longitude, h.time_zone, \

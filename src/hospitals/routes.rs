@@ -17,11 +17,10 @@ use crate::{
         model::{MaybePrincipal, PhoneNumber, Principal, UserType, validate_email},
         registration::{AccountFields, check_account},
         repo as accounts_repo,
-        routes::USERNAME_TAKEN,
     },
     audit::{self, AuditEvent, RequestMeta},
     http::{
-        error::{ApiError, ErrorBody, FieldErrors, violated_constraint},
+        error::{ApiError, ErrorBody, FieldErrors, from_database},
         extract::Body,
         pagination::{Page, PageParams, PageRequest},
         resource,
@@ -29,7 +28,6 @@ use crate::{
     state::AppState,
 };
 
-const LICENSE_TAKEN: &str = "A hospital with this license number already exists.";
 /// Nearby answers at most this many hospitals, and radii above this are refused.
 const NEARBY_LIMIT: i64 = 200;
 const NEARBY_MAX_RADIUS_KM: f64 = 500.0;
@@ -257,16 +255,8 @@ pub async fn register(
         },
     )
     .await
-    .map_err(|err| match violated_constraint(&err) {
-        Some(accounts_repo::USERNAME_UNIQUE) => ApiError::Validation(FieldErrors::single("username", USERNAME_TAKEN)),
-        _ => err.into(),
-    })?;
-    let hospital_id = repo::insert_hospital(&mut *tx, user.id, &fields, false).await.map_err(|err| {
-        match violated_constraint(&err) {
-            Some(repo::LICENSE_UNIQUE) => ApiError::Validation(FieldErrors::single("license_number", LICENSE_TAKEN)),
-            _ => err.into(),
-        }
-    })?;
+    .map_err(from_database)?;
+    let hospital_id = repo::insert_hospital(&mut *tx, user.id, &fields, false).await.map_err(from_database)?;
     let event = AuditEvent {
         actor_id: Some(user.id),
         actor_type: Some(UserType::Hospital.as_str()),
@@ -417,10 +407,7 @@ async fn update(
         ["name", "email", "phone"],
     );
     errors.into_result()?;
-    repo::update_hospital(&mut *tx, id, &fields).await.map_err(|err| match violated_constraint(&err) {
-        Some(repo::LICENSE_UNIQUE) => ApiError::Validation(FieldErrors::single("license_number", LICENSE_TAKEN)),
-        _ => err.into(),
-    })?;
+    repo::update_hospital(&mut *tx, id, &fields).await.map_err(from_database)?;
     let event =
         AuditEvent { hospital_id: Some(id), ..AuditEvent::new("hospital_updated").by(caller).target("hospital", id) };
     audit::record(&mut tx, meta, event).await?;
