@@ -20,7 +20,7 @@ use crate::{
     http::{
         error::{ApiError, ErrorBody, FieldErrors},
         extract::Body,
-        resource,
+        routing::resource,
     },
     state::AppState,
 };
@@ -41,7 +41,7 @@ async fn principal_for(
     let user_type = UserType::parse(user_type)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown user_type in the database")))?;
     let hospital_id = match user_type {
-        UserType::Hospital | UserType::Doctor => crate::hospitals::repo::hospital_of_user(conn, user_id).await?,
+        UserType::Hospital | UserType::Doctor => repo::hospital_of_user(conn, user_id).await?,
         UserType::Admin | UserType::Patient => None,
     };
     Ok(Principal { user_id: UserId(user_id), user_type, hospital_id, session_id })

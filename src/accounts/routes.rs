@@ -1,5 +1,5 @@
-//! `/api/accounts/...`: the caller's own account, password change, patient registration, the
-//! user list and the admin dashboard.
+//! `/api/accounts/...`: the caller's own account, password change, the user list and the admin
+//! dashboard (patient registration is `registration`).
 
 use actix_web::{FromRequest as _, HttpRequest, http::header, web};
 use serde_json::json;
@@ -10,18 +10,17 @@ use super::{
         DashboardStats, Password, PendingPrincipal, PhoneNumber, Principal, User, UserId, UserType, Username, policy,
         validate_email,
     },
-    registration, repo,
+    repo,
     throttle::Client,
 };
 use crate::{
     audit::{self, AuditEvent, RequestMeta},
     errors::Duplicate,
-    hospitals::repo::hospital_of_user,
     http::{
         error::{ApiError, ErrorBody, FieldErrors, from_database},
         extract::Body,
         pagination::{Page, PageParams, PageRequest},
-        resource,
+        routing::resource,
     },
     state::AppState,
 };
@@ -29,7 +28,6 @@ use crate::{
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/accounts/me/").get(me).put(replace_me).patch(patch_me))
         .service(resource("/api/accounts/change-password/").post(change_password))
-        .service(resource("/api/accounts/patients/register/").post(registration::register_patient))
         .service(resource("/api/accounts/users/").get(list_users))
         .service(resource("/api/accounts/dashboard-stats/").get(dashboard_stats));
 }
@@ -210,7 +208,7 @@ pub async fn change_password(
         None => AuditEvent {
             actor_id: Some(user.id),
             actor_type: Some(user.user_type.as_str()),
-            hospital_id: hospital_of_user(&mut *tx, user.id).await?,
+            hospital_id: repo::hospital_of_user(&mut *tx, user.id).await?,
             ..AuditEvent::new("password_changed")
         },
     };

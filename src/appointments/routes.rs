@@ -19,7 +19,7 @@ use crate::{
         error::{ApiError, ErrorBody, FieldErrors},
         extract::Body,
         pagination::{Page, PageParams, PageRequest},
-        resource,
+        routing::resource,
     },
     state::AppState,
 };

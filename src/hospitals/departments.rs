@@ -9,8 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     model::{Department, policy},
-    repo,
-    routes::visible_hospital,
+    repo, service,
 };
 use crate::{
     accounts::{dto::required, model::Principal},
@@ -19,16 +18,9 @@ use crate::{
         error::{ApiError, ErrorBody, FieldErrors, from_database},
         extract::Body,
         pagination::{Page, PageParams, PageRequest},
-        resource,
     },
     state::AppState,
 };
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/hospitals/departments/").get(list).post(create))
-        .service(resource("/api/hospitals/departments/{id}/").get(detail).put(replace).patch(patch).delete(delete))
-        .service(resource("/api/hospitals/{id}/departments/").get(of_hospital));
-}
 
 /// The hospital a caller changes departments of: its own; any other role is refused.
 fn owner(caller: &Principal) -> Result<i64, ApiError> {
@@ -79,7 +71,8 @@ pub async fn of_hospital(
     page: PageRequest,
     id: web::Path<i64>,
 ) -> Result<web::Json<Page<Department>>, ApiError> {
-    let hospital = visible_hospital(&state, Some(&caller), id.into_inner()).await?;
+    let hospital =
+        service::visible_hospital(&state.db, Some(&caller), id.into_inner()).await?.ok_or(ApiError::NotFound)?;
     let own = policy::own_hospital(&caller).filter(|own| *own == hospital.id);
     let mut conn = state.db.acquire().await?;
     let (rows, count) = repo::list_departments(&mut conn, own, Some(hospital.id), page.limit(), page.offset()).await?;
