@@ -6,6 +6,7 @@ pub mod appointments;
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod errors;
 pub mod hospitals;
 pub mod http;
 pub mod jobs;

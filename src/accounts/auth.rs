@@ -20,7 +20,7 @@ use crate::{
     http::{
         error::{ApiError, ErrorBody, FieldErrors},
         extract::Body,
-        resource,
+        routing::resource,
     },
     state::AppState,
 };
@@ -41,7 +41,7 @@ async fn principal_for(
     let user_type = UserType::parse(user_type)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown user_type in the database")))?;
     let hospital_id = match user_type {
-        UserType::Hospital | UserType::Doctor => crate::hospitals::repo::hospital_of_user(conn, user_id).await?,
+        UserType::Hospital | UserType::Doctor => repo::hospital_of_user(conn, user_id).await?,
         UserType::Admin | UserType::Patient => None,
     };
     Ok(Principal { user_id: UserId(user_id), user_type, hospital_id, session_id })
@@ -146,7 +146,8 @@ pub async fn obtain_pair(
 fn refresh_field(body: TokenRefreshRequest) -> Result<String, ApiError> {
     let mut errors = FieldErrors::new();
     let token = required(&mut errors, "refresh", body.refresh);
-    errors.into_result().map(|()| token)
+    errors.into_result()?;
+    Ok(token)
 }
 
 /// Locks the presented refresh token's row for this transaction; 401 unless its login is live

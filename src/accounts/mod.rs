@@ -9,5 +9,6 @@ pub mod password;
 pub mod registration;
 pub mod repo;
 pub mod routes;
+pub mod signup;
 pub mod throttle;
 pub mod tokens;

@@ -3,93 +3,23 @@
 use actix_web::{HttpResponse, web};
 
 use super::{
-    dto::{PatientRegistration, PatientRegistrationRequest, bounded, required},
-    model::{Password, PhoneNumber, UserId, UserType, Username, validate_email},
+    dto::{PatientRegistration, PatientRegistrationRequest},
+    model::{PhoneNumber, UserId, UserType},
     repo,
-    routes::USERNAME_TAKEN,
+    signup::{AccountFields, check_account},
 };
 use crate::{
     audit::{self, AuditEvent, RequestMeta},
     http::{
-        error::{ApiError, FieldErrors, violated_constraint},
+        error::{ApiError, FieldErrors, from_database},
         extract::Body,
+        routing::resource,
     },
     state::AppState,
 };
 
-/// The account fields of a registration, as sent.
-pub struct AccountFields {
-    pub username: Option<String>,
-    pub email: Option<String>,
-    pub password: Option<String>,
-    pub password_confirm: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub phone_number: Option<String>,
-}
-
-/// The account fields, checked. `None` where a field was refused (the reason is in `errors`).
-pub struct CheckedAccount {
-    pub username: Option<Username>,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub phone: Option<PhoneNumber>,
-    pub password: Option<Password>,
-}
-
-/// Checks a new account's fields into `errors`, every problem at once: username rules and
-/// uniqueness (ignoring case), e-mail, names, phone (normalized to E.164), password rules and
-/// confirmation. With `complete`, e-mail, names and phone are required (hospital registration).
-pub async fn check_account(
-    state: &AppState,
-    errors: &mut FieldErrors,
-    fields: AccountFields,
-    complete: bool,
-) -> Result<CheckedAccount, ApiError> {
-    let username_text = required(errors, "username", fields.username);
-    let username = if username_text.is_empty() {
-        None
-    } else {
-        Username::parse(&username_text).map_err(|m| errors.add("username", m)).ok()
-    };
-    if let Some(name) = &username
-        && repo::username_taken(&state.db, name.as_str(), None).await?
-    {
-        errors.add("username", USERNAME_TAKEN);
-    }
-    let optional = |errors: &mut FieldErrors, field: &str, value: Option<String>| {
-        if complete { Some(required(errors, field, value)) } else { value }
-    };
-    let email = optional(errors, "email", fields.email).unwrap_or_default();
-    let email = if email.is_empty() {
-        email
-    } else {
-        validate_email(&email).map_err(|m| errors.add("email", m)).unwrap_or_default()
-    };
-    let first_name = optional(errors, "first_name", fields.first_name);
-    let first_name = bounded(errors, "first_name", first_name, 150).unwrap_or_default();
-    let last_name = optional(errors, "last_name", fields.last_name);
-    let last_name = bounded(errors, "last_name", last_name, 150).unwrap_or_default();
-    let phone = match optional(errors, "phone_number", fields.phone_number).as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(raw) => PhoneNumber::parse(raw, &state.settings.accounts.default_phone_region)
-            .map_err(|m| errors.add("phone_number", m))
-            .ok(),
-    };
-    let password_text = required(errors, "password", fields.password);
-    let confirm = required(errors, "password_confirm", fields.password_confirm);
-    let password = if password_text.is_empty() {
-        None
-    } else {
-        Password::parse(&password_text, &[&username_text, &email, &first_name, &last_name])
-            .map_err(|problems| problems.into_iter().for_each(|p| errors.add("password", p)))
-            .ok()
-    };
-    if !confirm.is_empty() && !password_text.is_empty() && confirm != password_text {
-        errors.add("password_confirm", "Passwords do not match.");
-    }
-    Ok(CheckedAccount { username, email, first_name, last_name, phone, password })
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/accounts/patients/register/").post(register_patient));
 }
 
 /// Register as a patient. Consent to the processing of health data is required.
@@ -103,7 +33,8 @@ pub async fn register_patient(
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = FieldErrors::new();
     let account = check_account(
-        &state,
+        &state.db,
+        &state.settings.accounts.default_phone_region,
         &mut errors,
         AccountFields {
             username: body.username,
@@ -148,13 +79,7 @@ pub async fn register_patient(
         must_change_password: false,
         is_demo: false,
     };
-    let user = match repo::insert_user(&mut *tx, &new_user).await {
-        Ok(user) => user,
-        Err(err) if violated_constraint(&err) == Some(repo::USERNAME_UNIQUE) => {
-            return Err(ApiError::Validation(FieldErrors::single("username", USERNAME_TAKEN)));
-        }
-        Err(err) => return Err(err.into()),
-    };
+    let user = repo::insert_user(&mut *tx, &new_user).await.map_err(from_database)?;
     let profile = repo::NewPatientProfile {
         date_of_birth: body.date_of_birth,
         gender,

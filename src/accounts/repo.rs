@@ -14,9 +14,6 @@ use super::{
 const USER_COLUMNS: &str =
     "id, username, email, first_name, last_name, phone_number, user_type, is_active, must_change_password, date_joined";
 
-/// Name of the index that makes usernames unique ignoring case.
-pub const USERNAME_UNIQUE: &str = "users_username_lower_key";
-
 /// What a login needs to know about a username.
 #[derive(Debug, sqlx::FromRow)]
 pub struct LoginCandidate {
@@ -416,4 +413,25 @@ pub async fn delete_demo_users(conn: &mut PgConnection) -> sqlx::Result<u64> {
         .await?;
     let done = sqlx::query("delete from users where is_demo").execute(conn).await?;
     Ok(done.rows_affected())
+}
+
+/// The hospital a user account belongs to (its own, or the one a doctor works at): what a login
+/// puts in the principal. It reads the hospitals context's membership tables, but lives here so
+/// that accounts never imports hospitals (hospitals imports accounts: one way).
+pub async fn hospital_of_user(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "select coalesce((select id from hospitals where user_id = $1), \
+                         (select hospital_id from doctor_profiles where user_id = $1))",
+    )
+    .bind(user_id)
+    .fetch_one(db)
+    .await
+}
+
+/// Usernames already taken that a generated one built on `base` could collide with.
+pub async fn usernames_like(db: impl PgExecutor<'_>, base: &str) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("select lower(username) from users where lower(username) like $1 || '%'")
+        .bind(base)
+        .fetch_all(db)
+        .await
 }

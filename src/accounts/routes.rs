@@ -1,5 +1,5 @@
-//! `/api/accounts/...`: the caller's own account, password change, patient registration, the
-//! user list and the admin dashboard.
+//! `/api/accounts/...`: the caller's own account, password change, the user list and the admin
+//! dashboard (patient registration is `registration`).
 
 use actix_web::{FromRequest as _, HttpRequest, http::header, web};
 use serde_json::json;
@@ -10,28 +10,24 @@ use super::{
         DashboardStats, Password, PendingPrincipal, PhoneNumber, Principal, User, UserId, UserType, Username, policy,
         validate_email,
     },
-    registration, repo,
+    repo,
     throttle::Client,
 };
 use crate::{
     audit::{self, AuditEvent, RequestMeta},
-    hospitals::repo::hospital_of_user,
+    errors::Duplicate,
     http::{
-        error::{ApiError, ErrorBody, FieldErrors, violated_constraint},
+        error::{ApiError, ErrorBody, FieldErrors, from_database},
         extract::Body,
         pagination::{Page, PageParams, PageRequest},
-        resource,
+        routing::resource,
     },
     state::AppState,
 };
 
-/// The message of a username clash (DRF's own).
-pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
-
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/accounts/me/").get(me).put(replace_me).patch(patch_me))
         .service(resource("/api/accounts/change-password/").post(change_password))
-        .service(resource("/api/accounts/patients/register/").post(registration::register_patient))
         .service(resource("/api/accounts/users/").get(list_users))
         .service(resource("/api/accounts/dashboard-stats/").get(dashboard_stats));
 }
@@ -96,7 +92,7 @@ async fn update_me(
     if let Some(name) = &username
         && repo::username_taken(&state.db, name.as_str(), Some(caller.user_id)).await?
     {
-        errors.add("username", USERNAME_TAKEN);
+        errors.add("username", Duplicate::Username.message());
     }
     let email = body.email.and_then(|raw| validate_email(&raw).map_err(|m| errors.add("email", m)).ok());
     let first_name = bounded(&mut errors, "first_name", body.first_name, 150);
@@ -133,13 +129,7 @@ async fn update_me(
     .collect();
 
     let mut tx = state.db.begin().await?;
-    let updated = match repo::update_profile(&mut *tx, caller.user_id, &change).await {
-        Ok(user) => user,
-        Err(err) if violated_constraint(&err) == Some(repo::USERNAME_UNIQUE) => {
-            return Err(ApiError::Validation(FieldErrors::single("username", USERNAME_TAKEN)));
-        }
-        Err(err) => return Err(err.into()),
-    };
+    let updated = repo::update_profile(&mut *tx, caller.user_id, &change).await.map_err(from_database)?;
     if !changed.is_empty() {
         let event = AuditEvent::new("profile_updated")
             .by(caller)
@@ -218,7 +208,7 @@ pub async fn change_password(
         None => AuditEvent {
             actor_id: Some(user.id),
             actor_type: Some(user.user_type.as_str()),
-            hospital_id: hospital_of_user(&mut *tx, user.id).await?,
+            hospital_id: repo::hospital_of_user(&mut *tx, user.id).await?,
             ..AuditEvent::new("password_changed")
         },
     };

@@ -17,9 +17,9 @@ use sqlx::PgPool;
 
 use super::{
     model::Appointment,
-    service::{self, Command},
+    service::{self, AppointmentError, Command},
 };
-use crate::{accounts::model::Principal, audit::RequestMeta, http::error::ApiError};
+use crate::{accounts::model::Principal, audit::RequestMeta};
 
 /// A desk with no message for this long stops; the next message starts a fresh one.
 const IDLE: Duration = Duration::from_secs(300);
@@ -50,11 +50,11 @@ pub struct Apply {
 }
 
 impl Message for Apply {
-    type Result = Result<Appointment, ApiError>;
+    type Result = Result<Appointment, AppointmentError>;
 }
 
 impl Handler<Apply> for HospitalDesk {
-    type Result = AtomicResponse<Self, Result<Appointment, ApiError>>;
+    type Result = AtomicResponse<Self, Result<Appointment, AppointmentError>>;
 
     fn handle(&mut self, msg: Apply, _: &mut Self::Context) -> Self::Result {
         self.last_used = Instant::now();
@@ -91,7 +91,7 @@ impl DeskRegistry {
     }
 
     /// Sends `apply` to the hospital's desk (a desk that died meanwhile is replaced once).
-    pub async fn apply(&self, hospital_id: i64, apply: Apply) -> Result<Appointment, ApiError> {
+    pub async fn apply(&self, hospital_id: i64, apply: Apply) -> Result<Appointment, AppointmentError> {
         let Apply { caller, meta, appointment_id, command } = apply;
         for _ in 0..2 {
             let message = Apply { caller, meta: meta.clone(), appointment_id, command: command.clone() };
@@ -102,6 +102,6 @@ impl DeskRegistry {
                 }
             }
         }
-        Err(ApiError::Internal(anyhow::anyhow!("hospital desk unavailable")))
+        Err(AppointmentError::Internal(anyhow::anyhow!("hospital desk unavailable")))
     }
 }

@@ -5,9 +5,6 @@ use sqlx::{AssertSqlSafe, PgConnection, PgExecutor};
 
 use super::model::{Appointment, Status, StatusText};
 
-pub const DOCTOR_OVERLAP: &str = "appointments_doctor_no_overlap";
-pub const PATIENT_OVERLAP: &str = "appointments_patient_no_overlap";
-
 /// One statement for every read: the names the reference shows come from joins, never from a
 /// query per row. (A constant, so the `format!`ed statements carry no outside input.)
 const SELECT: &str = "select a.id, a.patient_id as patient, trim(p.first_name || ' ' || p.last_name) as patient_name, \

@@ -19,7 +19,7 @@ use crate::{
         error::{ApiError, ErrorBody, FieldErrors},
         extract::Body,
         pagination::{Page, PageParams, PageRequest},
-        resource,
+        routing::resource,
     },
     state::AppState,
 };
@@ -255,7 +255,8 @@ pub struct AssignDoctorRequest {
 #[utoipa::path(post, path = "/api/appointments/{id}/assign-doctor/", tag = "appointments", security(("jwtAuth" = [])),
     params(("id" = i64, Path)), request_body = AssignDoctorRequest,
     responses((status = 200, body = AppointmentResponse), (status = 400), (status = 403, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+              (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "`code`: `doctor_slot_taken`, `patient_slot_taken`, `invalid_transition`")))]
 pub async fn assign_doctor(
     state: web::Data<AppState>,
     caller: Principal,
@@ -297,7 +298,9 @@ fn text(value: Option<String>) -> Option<String> {
 #[utoipa::path(patch, path = "/api/appointments/{id}/status/", tag = "appointments", security(("jwtAuth" = [])),
     params(("id" = i64, Path)), request_body = StatusRequest,
     responses((status = 200, body = AppointmentResponse), (status = 400), (status = 403, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+              (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "`code`: `invalid_transition`, `doctor_not_assigned`, \
+                `doctor_inactive`, `requested_time_passed`, `doctor_slot_taken`, `patient_slot_taken`")))]
 pub async fn set_status(
     state: web::Data<AppState>,
     caller: Principal,
@@ -328,7 +331,7 @@ pub struct CancelRequest {
 #[utoipa::path(post, path = "/api/appointments/{id}/cancel/", tag = "appointments", security(("jwtAuth" = [])),
     params(("id" = i64, Path)), request_body = CancelRequest,
     responses((status = 200, body = AppointmentResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-              (status = 409, body = ErrorBody)))]
+              (status = 409, body = ErrorBody, description = "`code`: `invalid_transition`")))]
 pub async fn cancel(
     state: web::Data<AppState>,
     caller: Principal,

@@ -1,8 +1,12 @@
 //! Changes to an existing appointment (assign, status, cancel): one transaction each, the row
 //! locked, the status machine and the parties' rights checked, overlaps refused by the database,
-//! the patient's SMS queued and the change audited in the same transaction.
+//! the patient's SMS queued and the change audited in the same transaction. Refusals are an
+//! `AppointmentError`, which knows nothing of HTTP (`http::error` gives each its status and code).
 
-use carehub_workers::sms::{Purpose, queue_sms};
+use carehub_workers::{
+    redact::Redacted,
+    sms::{Purpose, queue_sms},
+};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgPool;
@@ -14,7 +18,7 @@ use super::{
 use crate::{
     accounts::model::{Principal, UserType},
     audit::{self, AuditEvent, RequestMeta},
-    http::error::{ApiError, FieldErrors, violated_constraint},
+    errors::{Conflict, FieldErrors, Violation, violation},
 };
 
 /// What to do to an appointment.
@@ -36,15 +40,53 @@ pub enum Command {
 /// Slot length when none is given.
 pub const DEFAULT_MINUTES: i32 = 30;
 
-fn overlap(err: &sqlx::Error) -> Option<ApiError> {
-    match violated_constraint(err) {
-        Some(repo::DOCTOR_OVERLAP) => {
-            Some(ApiError::Conflict("The doctor already has a confirmed appointment overlapping this time."))
+/// Why a change to an appointment was refused.
+///
+/// Its `Debug` and `Display` never show a database error's message (it can quote the row).
+#[derive(thiserror::Error)]
+pub enum AppointmentError {
+    /// Absent, or not the caller's to see.
+    #[error("appointment not found")]
+    NotFound,
+    /// The caller's role may not make this change.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// The command's fields broke the rules.
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    /// The appointment's state (or another appointment's) forbids the change.
+    #[error("conflict: {}", .0.code())]
+    Conflict(Conflict),
+    /// Anything else: the database, the desk.
+    #[error("{}", Redacted(.0))]
+    Internal(anyhow::Error),
+}
+
+impl std::fmt::Debug for AppointmentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AppointmentError({self})")
+    }
+}
+
+impl From<FieldErrors> for AppointmentError {
+    fn from(errors: FieldErrors) -> Self {
+        Self::Invalid(errors)
+    }
+}
+
+impl From<anyhow::Error> for AppointmentError {
+    fn from(cause: anyhow::Error) -> Self {
+        Self::Internal(cause)
+    }
+}
+
+/// An overlap the exclusion constraints refused is a conflict; any other database error is not.
+impl From<sqlx::Error> for AppointmentError {
+    fn from(err: sqlx::Error) -> Self {
+        match violation(&err) {
+            Some(Violation::Conflict(kind)) => Self::Conflict(kind),
+            _ => Self::Internal(err.into()),
         }
-        Some(repo::PATIENT_OVERLAP) => {
-            Some(ApiError::Conflict("The patient already has a confirmed appointment overlapping this time."))
-        }
-        _ => None,
     }
 }
 
@@ -64,14 +106,14 @@ pub async fn apply(
     meta: &RequestMeta,
     id: i64,
     command: Command,
-) -> Result<Appointment, ApiError> {
+) -> Result<Appointment, AppointmentError> {
     let mut tx = db.begin().await?;
     if !repo::lock(&mut tx, id).await? {
-        return Err(ApiError::NotFound);
+        return Err(AppointmentError::NotFound);
     }
-    let before = repo::get(&mut *tx, id).await?.ok_or(ApiError::NotFound)?;
+    let before = repo::get(&mut *tx, id).await?.ok_or(AppointmentError::NotFound)?;
     if !policy::may_see(caller, &before) {
-        return Err(ApiError::NotFound);
+        return Err(AppointmentError::NotFound);
     }
     let to = match &command {
         Command::Assign { confirmed_time: Some(_), .. } => Status::Confirmed,
@@ -81,10 +123,10 @@ pub async fn apply(
     match &command {
         Command::Assign { doctor_id, confirmed_time, duration_minutes, notes } => {
             if caller.user_type != UserType::Hospital {
-                return Err(ApiError::Forbidden("Only the hospital assigns doctors."));
+                return Err(AppointmentError::Forbidden("Only the hospital assigns doctors."));
             }
             if before.status != Status::Requested {
-                return Err(ApiError::Conflict("Only a requested appointment can be assigned a doctor."));
+                return Err(AppointmentError::Conflict(Conflict::AssignNotRequested));
             }
             let mut errors = FieldErrors::new();
             if !repo::active_doctor_of(&mut *tx, before.hospital, *doctor_id).await? {
@@ -99,13 +141,11 @@ pub async fn apply(
             }
             errors.into_result()?;
             let confirmed = confirmed_time.map(|at| (at, minutes));
-            repo::assign(&mut tx, id, *doctor_id, confirmed, notes.as_deref(), caller.user_id.0)
-                .await
-                .map_err(|err| overlap(&err).unwrap_or_else(|| err.into()))?;
+            repo::assign(&mut tx, id, *doctor_id, confirmed, notes.as_deref(), caller.user_id.0).await?;
         }
         Command::SetStatus { status, notes, cancellation_reason } => {
             if !policy::may_set(caller, &before, *status) {
-                return Err(ApiError::Forbidden("You may not make this change to the appointment."));
+                return Err(AppointmentError::Forbidden("You may not make this change to the appointment."));
             }
             if before.status == *status {
                 // Asking for the status it already has (the frontend confirms after every
@@ -113,33 +153,25 @@ pub async fn apply(
                 return Ok(before);
             }
             if !before.status.may_become(*status) {
-                return Err(ApiError::Conflict(
-                    "This status change is not allowed from the appointment's current status.",
-                ));
+                return Err(AppointmentError::Conflict(Conflict::InvalidTransition));
             }
             if *status == Status::Confirmed {
                 let Some(doctor_id) = before.assigned_doctor else {
-                    return Err(ApiError::Conflict("Assign a doctor before confirming the appointment."));
+                    return Err(AppointmentError::Conflict(Conflict::DoctorNotAssigned));
                 };
                 // As at assignment: the doctor may have been deactivated since.
                 if !repo::active_doctor_of(&mut *tx, before.hospital, doctor_id).await? {
-                    return Err(ApiError::Conflict(
-                        "The assigned doctor is no longer active at this hospital; assign another doctor.",
-                    ));
+                    return Err(AppointmentError::Conflict(Conflict::DoctorInactive));
                 }
                 if before.confirmed_time.unwrap_or(before.requested_time) <= Utc::now() {
-                    return Err(ApiError::Conflict(
-                        "The requested time has passed; assign the doctor with a new confirmed_time instead.",
-                    ));
+                    return Err(AppointmentError::Conflict(Conflict::RequestedTimePassed));
                 }
             }
             let text = StatusText::sort(caller.user_type, *status, notes.clone(), cancellation_reason.clone());
-            repo::set_status(&mut tx, id, *status, &text, DEFAULT_MINUTES)
-                .await
-                .map_err(|err| overlap(&err).unwrap_or_else(|| err.into()))?;
+            repo::set_status(&mut tx, id, *status, &text, DEFAULT_MINUTES).await?;
         }
     }
-    let after = repo::get(&mut *tx, id).await?.ok_or(ApiError::NotFound)?;
+    let after = repo::get(&mut *tx, id).await?.ok_or(AppointmentError::NotFound)?;
     if after.status != before.status && !after.patient_phone.is_empty() {
         let text = match after.status {
             Status::Confirmed => Some((

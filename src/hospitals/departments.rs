@@ -9,28 +9,18 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     model::{Department, policy},
-    repo,
-    routes::visible_hospital,
+    repo, service,
 };
 use crate::{
     accounts::{dto::required, model::Principal},
     audit::{self, AuditEvent, RequestMeta},
     http::{
-        error::{ApiError, ErrorBody, FieldErrors, violated_constraint},
+        error::{ApiError, ErrorBody, FieldErrors, from_database},
         extract::Body,
         pagination::{Page, PageParams, PageRequest},
-        resource,
     },
     state::AppState,
 };
-
-const NAME_TAKEN: &str = "This hospital already has a department with this name.";
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/hospitals/departments/").get(list).post(create))
-        .service(resource("/api/hospitals/departments/{id}/").get(detail).put(replace).patch(patch).delete(delete))
-        .service(resource("/api/hospitals/{id}/departments/").get(of_hospital));
-}
 
 /// The hospital a caller changes departments of: its own; any other role is refused.
 fn owner(caller: &Principal) -> Result<i64, ApiError> {
@@ -81,7 +71,8 @@ pub async fn of_hospital(
     page: PageRequest,
     id: web::Path<i64>,
 ) -> Result<web::Json<Page<Department>>, ApiError> {
-    let hospital = visible_hospital(&state, Some(&caller), id.into_inner()).await?;
+    let hospital =
+        service::visible_hospital(&state.db, Some(&caller), id.into_inner()).await?.ok_or(ApiError::NotFound)?;
     let own = policy::own_hospital(&caller).filter(|own| *own == hospital.id);
     let mut conn = state.db.acquire().await?;
     let (rows, count) = repo::list_departments(&mut conn, own, Some(hospital.id), page.limit(), page.offset()).await?;
@@ -101,21 +92,13 @@ pub async fn create(
     let hospital_id = owner(&caller)?;
     let (name, description, _) = fields(body, None)?;
     let mut tx = state.db.begin().await?;
-    let id = repo::insert_department(&mut *tx, hospital_id, &name, &description).await.map_err(name_clash)?;
+    let id = repo::insert_department(&mut *tx, hospital_id, &name, &description).await.map_err(from_database)?;
     let event =
         AuditEvent::new("department_created").by(&caller).target("department", id).details(json!({ "name": name }));
     audit::record(&mut tx, &meta, event).await?;
     let department = repo::get_department(&mut *tx, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok(HttpResponse::Created().json(department))
-}
-
-fn name_clash(err: sqlx::Error) -> ApiError {
-    if violated_constraint(&err) == Some(repo::DEPARTMENT_NAME_UNIQUE) {
-        ApiError::Validation(FieldErrors::single("name", NAME_TAKEN))
-    } else {
-        err.into()
-    }
 }
 
 /// Checks a department body; `current` fills what a partial update leaves out.
@@ -194,7 +177,7 @@ async fn update(
     let mut tx = state.db.begin().await?;
     let current = repo::lock_department(&mut tx, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
     let (name, description, is_active) = fields(body, (!replace).then_some(&current))?;
-    repo::update_department(&mut *tx, hospital_id, id, &name, &description, is_active).await.map_err(name_clash)?;
+    repo::update_department(&mut *tx, hospital_id, id, &name, &description, is_active).await.map_err(from_database)?;
     audit::record(&mut tx, meta, AuditEvent::new("department_updated").by(caller).target("department", id)).await?;
     let department = repo::get_department(&mut *tx, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
@@ -205,7 +188,8 @@ async fn update(
 /// deleted (409): deactivate it instead.
 #[utoipa::path(delete, path = "/api/hospitals/departments/{id}/", tag = "departments", security(("jwtAuth" = [])),
     params(("id" = i64, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "`code`: `department_in_use`")))]
 pub async fn delete(
     state: web::Data<AppState>,
     caller: Principal,
@@ -215,15 +199,8 @@ pub async fn delete(
     let hospital_id = owner(&caller)?;
     let id = id.into_inner();
     let mut tx = state.db.begin().await?;
-    let deleted = match repo::delete_department(&mut *tx, hospital_id, id).await {
-        Ok(deleted) => deleted,
-        Err(err) if err.as_database_error().is_some_and(|e| e.is_foreign_key_violation()) => {
-            return Err(ApiError::Conflict(
-                "This department has appointments and cannot be deleted; set is_active to false instead.",
-            ));
-        }
-        Err(err) => return Err(err.into()),
-    };
+    // Appointments referring to it make this a 409 `department_in_use`.
+    let deleted = repo::delete_department(&mut *tx, hospital_id, id).await.map_err(from_database)?;
     if !deleted {
         return Err(ApiError::NotFound);
     }

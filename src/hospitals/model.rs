@@ -218,6 +218,11 @@ pub mod policy {
         principal.is_admin() || own_hospital(principal) == Some(hospital_id)
     }
 
+    /// Sees hospital `hospital_id`: an approved one anyone; any other its owner and admins.
+    pub fn may_see_hospital(principal: Option<&Principal>, hospital_id: i64, approved: bool) -> bool {
+        approved || principal.is_some_and(|p| may_edit_hospital(p, hospital_id))
+    }
+
     pub fn may_approve(principal: &Principal) -> bool {
         principal.is_admin()
     }

@@ -3,8 +3,6 @@
 //! validation. A 5xx never carries its cause (which may hold patient data): the cause is logged
 //! once, here, with the request's id in the surrounding span.
 
-use std::collections::BTreeMap;
-
 use actix_web::{
     HttpResponse, ResponseError,
     http::{StatusCode, header},
@@ -13,45 +11,17 @@ use serde_json::json;
 
 pub use carehub_workers::redact::Redacted;
 
+pub use crate::errors::FieldErrors;
+use crate::{
+    appointments::service::AppointmentError,
+    errors::{Conflict, Duplicate, Violation},
+};
+
 /// The body of every error that is not a validation error (for the OpenAPI document).
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub detail: String,
     pub code: String,
-}
-
-/// Validation messages by field name (`non_field_errors` for the rest), in a stable order.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct FieldErrors(BTreeMap<String, Vec<String>>);
-
-impl FieldErrors {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// A single message for a single field.
-    pub fn single(field: &str, message: impl Into<String>) -> Self {
-        let mut errors = Self::new();
-        errors.add(field, message);
-        errors
-    }
-
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.entry(field.to_owned()).or_default().push(message.into());
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn contains(&self, field: &str) -> bool {
-        self.0.contains_key(field)
-    }
-
-    /// `Ok(())` when nothing was added, the 400 otherwise.
-    pub fn into_result(self) -> Result<(), ApiError> {
-        if self.is_empty() { Ok(()) } else { Err(ApiError::Validation(self)) }
-    }
 }
 
 /// Every way a request can fail. Each variant's doc gives its status and stable `code`.
@@ -95,9 +65,10 @@ pub enum ApiError {
     /// 405 `method_not_allowed`.
     #[error("method not allowed")]
     MethodNotAllowed(String),
-    /// 409 `conflict`: the request is valid but the current state forbids it.
-    #[error("conflict: {0}")]
-    Conflict(&'static str),
+    /// 409, the kind's own `code` (`doctor_slot_taken`, `invalid_transition`, … see
+    /// `errors::Conflict`): the request is valid but the current state forbids it.
+    #[error("conflict: {}", .0.code())]
+    Conflict(Conflict),
     /// 413 `payload_too_large`.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -143,7 +114,7 @@ impl ApiError {
             Self::PasswordChangeRequired => "password_change_required",
             Self::NotFound | Self::InvalidPage => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
-            Self::Conflict(_) => "conflict",
+            Self::Conflict(kind) => kind.code(),
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Throttled { .. } => "throttled",
@@ -159,7 +130,8 @@ impl ApiError {
             Self::NotAuthenticated => "Authentication credentials were not provided.".into(),
             Self::InvalidToken => "Given token not valid for any token type".into(),
             Self::BadCredentials => "No active account found with the given credentials".into(),
-            Self::Forbidden(detail) | Self::Conflict(detail) | Self::Unavailable(detail) => (*detail).into(),
+            Self::Forbidden(detail) | Self::Unavailable(detail) => (*detail).into(),
+            Self::Conflict(kind) => kind.detail().into(),
             Self::PasswordExpired => {
                 "Your password has expired and must be changed at /api/accounts/change-password/.".into()
             }
@@ -198,7 +170,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            Self::Validation(fields) => return response.json(&fields.0),
+            Self::Validation(fields) => return response.json(fields.fields()),
             Self::Internal(cause) => {
                 tracing::error!(error.cause = %Redacted(cause), "request failed with a server error");
             }
@@ -226,7 +198,47 @@ impl From<crate::accounts::model::policy::Denied> for ApiError {
     }
 }
 
-/// The name of the constraint a database error violated, if it was a constraint violation.
-pub fn violated_constraint(err: &sqlx::Error) -> Option<&str> {
-    err.as_database_error().and_then(|db| db.constraint())
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        Self::Validation(errors)
+    }
+}
+
+impl From<Conflict> for ApiError {
+    fn from(kind: Conflict) -> Self {
+        Self::Conflict(kind)
+    }
+}
+
+impl From<Duplicate> for ApiError {
+    fn from(duplicate: Duplicate) -> Self {
+        Self::Validation(duplicate.into())
+    }
+}
+
+impl From<Violation> for ApiError {
+    fn from(violation: Violation) -> Self {
+        match violation {
+            Violation::Conflict(kind) => kind.into(),
+            Violation::Duplicate(duplicate) => duplicate.into(),
+        }
+    }
+}
+
+impl From<AppointmentError> for ApiError {
+    fn from(err: AppointmentError) -> Self {
+        match err {
+            AppointmentError::NotFound => Self::NotFound,
+            AppointmentError::Forbidden(detail) => Self::Forbidden(detail),
+            AppointmentError::Invalid(fields) => Self::Validation(fields),
+            AppointmentError::Conflict(kind) => Self::Conflict(kind),
+            AppointmentError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+/// A database error as the client should see it: a known constraint's meaning (`errors::CONSTRAINTS`),
+/// anything else a 500.
+pub fn from_database(err: sqlx::Error) -> ApiError {
+    crate::errors::violation(&err).map_or_else(|| err.into(), ApiError::from)
 }

@@ -18,7 +18,7 @@ use crate::{
     audit::{self, AuditEvent, RequestMeta},
     http::{
         error::{ApiError, ErrorBody},
-        resource,
+        routing::resource,
     },
     jobs,
     state::AppState,

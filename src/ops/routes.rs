@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    http::{error::ApiError, resource},
+    http::{error::ApiError, routing::resource},
     state::AppState,
 };
 

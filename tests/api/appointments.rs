@@ -74,6 +74,12 @@ async fn setup(db: &PgPool) -> (TestApp, String, Clinic) {
     (app, admin_token, clinic)
 }
 
+/// The status and `code` of an error response.
+async fn refusal(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    (status, json_body(response).await["code"].as_str().unwrap_or_default().to_owned())
+}
+
 fn assign_body(doctor: i64, at: DateTime<Utc>, minutes: i32) -> Value {
     json!({ "doctor_id": doctor, "confirmed_time": at, "duration_minutes": minutes })
 }
@@ -252,13 +258,13 @@ async fn only_the_documented_moves_are_allowed_and_by_the_right_party(db: PgPool
     let cancel_done = app.post(&format!("/api/appointments/{id}/cancel/"), &json!({}), Some(&patient)).await;
     let bad = status("LOST", &clinic.token).await;
 
-    assert_eq!(premature.status(), StatusCode::CONFLICT);
-    assert_eq!(unassigned_confirm.status(), StatusCode::CONFLICT);
+    assert_eq!(refusal(premature).await, (StatusCode::CONFLICT, "invalid_transition".into()));
+    assert_eq!(refusal(unassigned_confirm).await, (StatusCode::CONFLICT, "doctor_not_assigned".into()));
     assert_eq!(patient_completes.status(), StatusCode::FORBIDDEN);
     assert_eq!(completed.status(), StatusCode::OK);
     assert_eq!(json_body(completed).await["appointment"]["notes"], "n");
-    assert_eq!(reopen.status(), StatusCode::CONFLICT);
-    assert_eq!(cancel_done.status(), StatusCode::CONFLICT);
+    assert_eq!(refusal(reopen).await, (StatusCode::CONFLICT, "invalid_transition".into()));
+    assert_eq!(refusal(cancel_done).await, (StatusCode::CONFLICT, "invalid_transition".into()));
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -281,7 +287,9 @@ async fn a_patient_cancels_their_own_and_the_freed_slot_can_be_booked_again(db: 
     assert_eq!(assign(first).await.status(), StatusCode::OK);
     let taken = assign(second).await;
     assert_eq!(taken.status(), StatusCode::CONFLICT);
-    assert!(json_body(taken).await["detail"].as_str().expect("detail").contains("doctor"));
+    let taken = json_body(taken).await;
+    assert!(taken["detail"].as_str().expect("detail").contains("doctor"));
+    assert_eq!(taken["code"], "doctor_slot_taken");
     let cancelled =
         app.post(&format!("/api/appointments/{first}/cancel/"), &json!({ "notes": "travelling" }), Some(&zainab)).await;
     assert_eq!(cancelled.status(), StatusCode::OK);
@@ -608,7 +616,9 @@ async fn confirming_rechecks_that_the_assigned_doctor_is_still_active(db: PgPool
     let refused = confirm().await;
 
     assert_eq!(refused.status(), StatusCode::CONFLICT);
-    assert!(json_body(refused).await["detail"].as_str().expect("detail").contains("no longer active"));
+    let refused = json_body(refused).await;
+    assert!(refused["detail"].as_str().expect("detail").contains("no longer active"));
+    assert_eq!(refused["code"], "doctor_inactive");
     let status: String =
         sqlx::query_scalar("select status from appointments where id = $1").bind(id).fetch_one(&db).await.expect("row");
     assert_eq!(status, "REQUESTED");
@@ -663,4 +673,85 @@ async fn a_patient_cancelling_gives_a_reason_and_never_overwrites_the_hospitals_
     assert_eq!(stored, expected.map(|(notes, reason)| (String::from(notes), String::from(reason))));
     let detail = json_body(app.get(&format!("/api/appointments/{second}/"), Some(&clinic.token)).await).await;
     assert_eq!(detail["cancellation_reason"], "feeling better", "the hospital reads the reason");
+}
+
+#[sqlx::test]
+async fn a_patient_is_never_confirmed_twice_at_once_even_with_two_doctors(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let patient = patient_token(&app, "zainab").await;
+    let first = book(&app, &patient, &clinic).await;
+    let second = book(&app, &patient, &clinic).await;
+    let at = in_days(5);
+    let assign = |id: i64, doctor: i64| {
+        app.post(&format!("/api/appointments/{id}/assign-doctor/"), &assign_body(doctor, at, 30), Some(&clinic.token))
+    };
+
+    assert_eq!(assign(first, clinic.doctors[0]).await.status(), StatusCode::OK);
+    let clash = json_body(assign(second, clinic.doctors[1]).await).await;
+
+    assert_eq!(clash["code"], "patient_slot_taken");
+    assert_eq!(clash["detail"], "The patient already has a confirmed appointment overlapping this time.");
+}
+
+#[sqlx::test]
+async fn only_a_requested_appointment_is_assigned_a_doctor(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let patient = patient_token(&app, "zainab").await;
+    let id = book(&app, &patient, &clinic).await;
+    app.post(&format!("/api/appointments/{id}/cancel/"), &json!({}), Some(&patient)).await;
+
+    let late = app
+        .post(
+            &format!("/api/appointments/{id}/assign-doctor/"),
+            &assign_body(clinic.doctors[0], in_days(3), 30),
+            Some(&clinic.token),
+        )
+        .await;
+
+    assert_eq!(refusal(late).await, (StatusCode::CONFLICT, "invalid_transition".into()));
+}
+
+#[sqlx::test]
+async fn confirming_a_request_whose_time_has_passed_is_refused(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let patient = patient_token(&app, "zainab").await;
+    let id = book(&app, &patient, &clinic).await;
+    let assigned = app
+        .post(
+            &format!("/api/appointments/{id}/assign-doctor/"),
+            &json!({ "doctor_id": clinic.doctors[0] }),
+            Some(&clinic.token),
+        )
+        .await;
+    assert_eq!(assigned.status(), StatusCode::OK);
+    sqlx::query("update appointments set requested_time = now() - interval '1 hour' where id = $1")
+        .bind(id)
+        .execute(&db)
+        .await
+        .expect("backdate");
+
+    let confirm = app
+        .patch(&format!("/api/appointments/{id}/status/"), &json!({ "status": "CONFIRMED" }), Some(&clinic.token))
+        .await;
+
+    assert_eq!(refusal(confirm).await, (StatusCode::CONFLICT, "requested_time_passed".into()));
+}
+
+#[sqlx::test]
+async fn a_department_with_appointments_cannot_be_deleted(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let patient = patient_token(&app, "zainab").await;
+    book(&app, &patient, &clinic).await;
+    let path = format!("/api/hospitals/departments/{}/", clinic.department);
+
+    let refused = app.send_json(reqwest::Method::DELETE, &path, &json!({}), Some(&clinic.token)).await;
+
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let body = json_body(refused).await;
+    assert_eq!(body["code"], "department_in_use");
+    assert_eq!(
+        body["detail"],
+        "This department has appointments and cannot be deleted; set is_active to false instead."
+    );
+    assert_eq!(app.get(&path, Some(&clinic.token)).await.status(), StatusCode::OK, "still there");
 }

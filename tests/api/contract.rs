@@ -18,7 +18,7 @@ async fn served_and_documented(app: &TestApp) -> (BTreeSet<(String, String)>, Va
     // Every worker of the app has mounted its routes once it has answered.
     assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
     let served: BTreeSet<(String, String)> =
-        carehub::http::served_routes().into_iter().map(|(p, m)| (p.to_owned(), m.to_owned())).collect();
+        carehub::http::routing::served_routes().into_iter().map(|(p, m)| (p.to_owned(), m.to_owned())).collect();
     assert!(served.len() > 40, "the router's table is read: {served:?}");
     let schema = json_body(app.get("/api/schema/", None).await).await;
     (served, schema)

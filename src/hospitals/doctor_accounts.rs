@@ -1,0 +1,200 @@
+//! `POST /api/hospitals/doctors/create/` and `.../{id}/reset-password/`: a hospital makes doctor
+//! accounts (generated username and password, shown once) and issues fresh passwords.
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::{
+    doctors::{DoctorRequest, owner, profile_fields},
+    model::{Doctor, doctor_username_base},
+    repo,
+};
+use crate::{
+    accounts::{
+        dto::required,
+        model::{Principal, UserId, UserType, generate_password, validate_email},
+        repo as accounts_repo,
+    },
+    audit::{self, AuditEvent, RequestMeta},
+    errors::{Conflict, Duplicate, Violation, violation},
+    http::{
+        error::{ApiError, ErrorBody, FieldErrors},
+        extract::Body,
+    },
+    state::AppState,
+};
+
+/// Attempts at a free username before giving up (each attempt takes the next free suffix).
+const USERNAME_ATTEMPTS: usize = 50;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// The reference's `CreateDoctorResponse`, with the pair also at the top level (the existing
+/// frontend reads it there). The password is shown this once; only its hash is stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreateDoctorResponse {
+    pub message: String,
+    pub username: String,
+    pub password: String,
+    pub doctor: Doctor,
+    pub credentials: Credentials,
+}
+
+/// The lowest free username on `base` (`base`, `base1`, `base2`, …) among `taken`.
+fn next_free(base: &str, taken: &[String]) -> String {
+    if !taken.iter().any(|t| t == base) {
+        return base.to_owned();
+    }
+    let used: std::collections::HashSet<u64> =
+        taken.iter().filter_map(|t| t.strip_prefix(base)).filter_map(|rest| rest.parse().ok()).collect();
+    let n = (1..).find(|n| !used.contains(n)).unwrap_or(1);
+    format!("{base}{n}")
+}
+
+/// Create a doctor account in the caller's hospital, with a generated username
+/// (`doctorname_hospitalname`, then `1`, `2`, …) and a generated password that works for
+/// `auth.generated_password_hours` and must then be changed.
+#[utoipa::path(post, path = "/api/hospitals/doctors/create/", tag = "doctors", security(("jwtAuth" = [])),
+    request_body = DoctorRequest,
+    responses((status = 201, body = CreateDoctorResponse), (status = 400), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    Body(body): Body<DoctorRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let hospital_id = owner(&caller)?;
+    let hospital = repo::get_hospital(&state.db, hospital_id).await?.ok_or(ApiError::NotFound)?;
+    let mut errors = FieldErrors::new();
+    let first_name = required(&mut errors, "first_name", body.first_name.clone()).trim().to_owned();
+    let last_name = required(&mut errors, "last_name", body.last_name.clone()).trim().to_owned();
+    for (field, value) in [("first_name", &first_name), ("last_name", &last_name)] {
+        if value.chars().count() > 150 {
+            errors.add(field, "Ensure this field has no more than 150 characters.");
+        }
+    }
+    let email_text = required(&mut errors, "email", body.email.clone());
+    let email = if email_text.is_empty() {
+        email_text
+    } else {
+        validate_email(&email_text).map_err(|m| errors.add("email", m)).unwrap_or_default()
+    };
+    let mut conn = state.db.acquire().await?;
+    let fields = profile_fields(&state, &mut conn, &mut errors, hospital_id, &body, None).await?;
+    drop(conn);
+    errors.into_result()?;
+
+    let password = generate_password(16);
+    let hash = state.hasher.hash(&password).await?;
+    let base = doctor_username_base(&first_name, &last_name, &hospital.name);
+    // The unique index decides: a concurrent creation that takes our candidate makes the insert
+    // fail, and we try the next free suffix.
+    for _ in 0..USERNAME_ATTEMPTS {
+        let taken = accounts_repo::usernames_like(&state.db, &base).await?;
+        let username = next_free(&base, &taken);
+        let mut tx = state.db.begin().await?;
+        let new_user = accounts_repo::NewUser {
+            username: &username,
+            email: &email,
+            first_name: &first_name,
+            last_name: &last_name,
+            phone_number: Some(&fields.phone_number),
+            user_type: UserType::Doctor,
+            password_hash: &hash,
+            is_active: fields.is_active,
+            must_change_password: true,
+            is_demo: false,
+        };
+        let user = match accounts_repo::insert_user(&mut *tx, &new_user).await {
+            Ok(user) => user,
+            Err(err) if violation(&err) == Some(Violation::Duplicate(Duplicate::Username)) => continue,
+            Err(err) => return Err(err.into()),
+        };
+        let id = repo::insert_doctor_profile(&mut *tx, user.id, hospital_id, &fields).await?;
+        let event =
+            AuditEvent::new("doctor_created").by(&caller).target("doctor", id).details(json!({ "user_id": user.id }));
+        audit::record(&mut tx, &meta, event).await?;
+        let doctor = repo::get_doctor(&mut *tx, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
+        tx.commit().await?;
+        let secret = password.expose().to_owned();
+        return Ok(HttpResponse::Created().json(CreateDoctorResponse {
+            message: format!(
+                "Doctor account created. The password is shown only once and works for {} hours, then it must be \
+                 changed.",
+                state.settings.auth.generated_password_hours
+            ),
+            username: username.clone(),
+            password: secret.clone(),
+            doctor,
+            credentials: Credentials { username, password: secret },
+        }));
+    }
+    Err(Conflict::UsernameUnavailable.into())
+}
+
+/// Issue a fresh generated password for one of the caller's hospital's doctors (who forgot
+/// theirs, or let a generated one expire). The answer has the shape of a doctor's creation; the
+/// password is shown this once, works for `auth.generated_password_hours` and must then be
+/// changed. Every login the doctor had is ended.
+#[utoipa::path(post, path = "/api/hospitals/doctors/{id}/reset-password/", tag = "doctors", security(("jwtAuth" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = CreateDoctorResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    id: web::Path<i64>,
+) -> Result<web::Json<CreateDoctorResponse>, ApiError> {
+    let hospital_id = owner(&caller)?;
+    let id = id.into_inner();
+    // Another hospital's doctor is a 404 before any hashing work.
+    repo::get_doctor(&state.db, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
+    let password = generate_password(16);
+    let hash = state.hasher.hash(&password).await?;
+    let mut tx = state.db.begin().await?;
+    let doctor = repo::lock_doctor(&mut tx, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
+    let user = UserId(doctor.user);
+    accounts_repo::set_generated_password(&mut *tx, user, &hash).await?;
+    let revoked = accounts_repo::revoke_other_families(&mut *tx, user, None, "password_reset").await?;
+    let event = AuditEvent::new("doctor_password_reset")
+        .by(&caller)
+        .target("doctor", id)
+        .details(json!({ "user_id": doctor.user, "logins_revoked": revoked }));
+    audit::record(&mut tx, &meta, event).await?;
+    tx.commit().await?;
+    let secret = password.expose().to_owned();
+    let username = doctor.doctor_username.clone();
+    Ok(web::Json(CreateDoctorResponse {
+        message: format!(
+            "New password issued; the doctor's other logins are ended. It is shown only once and works for {} hours, \
+             then it must be changed.",
+            state.settings.auth.generated_password_hours
+        ),
+        username: username.clone(),
+        password: secret.clone(),
+        doctor,
+        credentials: Credentials { username, password: secret },
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_free;
+
+    #[test]
+    fn the_next_free_username_fills_the_lowest_gap() {
+        let base = "alimehmood_jinnahhospital";
+        assert_eq!(next_free(base, &[]), base);
+        assert_eq!(next_free(base, &[base.into()]), format!("{base}1"));
+        assert_eq!(next_free(base, &[base.into(), format!("{base}1"), format!("{base}3")]), format!("{base}2"));
+        assert_eq!(next_free(base, &[format!("{base}x")]), base);
+    }
+}
