@@ -243,12 +243,18 @@ impl TestApp {
         json_body(response).await["id"].as_i64().expect("department id")
     }
 
-    /// Dr Ali Mehmood, created by the hospital, logged in with the generated password.
-    pub async fn doctor_at(&self, hospital: &TestHospital) -> TestDoctor {
+    /// The hospital creates Dr Ali Mehmood through the API; the response, with the generated
+    /// credentials.
+    pub async fn create_doctor(&self, hospital: &TestHospital) -> Value {
         let body = doctor_body("Ali", "Mehmood");
         let response = self.post("/api/hospitals/doctors/create/", &body, Some(&hospital.token)).await;
         assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
-        let created = json_body(response).await;
+        json_body(response).await
+    }
+
+    /// Dr Ali Mehmood, created by the hospital, logged in with the generated password.
+    pub async fn doctor_at(&self, hospital: &TestHospital) -> TestDoctor {
+        let created = self.create_doctor(hospital).await;
         let user = TestUser {
             id: created["doctor"]["user"].as_i64().expect("user id"),
             username: created["username"].as_str().expect("username").to_owned(),

@@ -6,9 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{
-    PASSWORD, TestApp, TestDoctor, TestHospital, TestUser, doctor_body, hospital_registration, json_body,
-};
+use crate::helpers::{PASSWORD, TestApp, TestDoctor, TestUser, doctor_body, hospital_registration, json_body};
 
 fn registration(username: &str, name: &str, license: &str, lat: &str, lng: &str) -> Value {
     let mut body = hospital_registration(username);
@@ -25,14 +23,6 @@ async fn register(app: &TestApp, username: &str, name: &str, license: &str, lat:
 
 async fn approve(app: &TestApp, admin: &str, id: i64, approved: bool) -> reqwest::Response {
     app.patch(&format!("/api/hospitals/{id}/approve/"), &json!({ "is_approved": approved }), Some(admin)).await
-}
-
-/// The hospital creates Dr Ali Mehmood; the response.
-async fn create_doctor(app: &TestApp, hospital: &TestHospital) -> Value {
-    let response =
-        app.post("/api/hospitals/doctors/create/", &doctor_body("Ali", "Mehmood"), Some(&hospital.token)).await;
-    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
-    json_body(response).await
 }
 
 fn claims(access: &str) -> Value {
@@ -326,8 +316,8 @@ async fn a_created_doctor_gets_the_original_username_and_a_strong_one_time_passw
     let app = TestApp::spawn(&db).await;
     let hospital = app.approved_hospital("jinnah").await;
 
-    let first = create_doctor(&app, &hospital).await;
-    let second = create_doctor(&app, &hospital).await;
+    let first = app.create_doctor(&hospital).await;
+    let second = app.create_doctor(&hospital).await;
 
     assert_eq!(first["username"], "alimehmood_jinnahhospital");
     assert_eq!(second["username"], "alimehmood_jinnahhospital1");
