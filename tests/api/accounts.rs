@@ -127,14 +127,13 @@ async fn concurrent_registrations_of_one_name_create_exactly_one_account(db: PgP
 #[sqlx::test]
 async fn me_patch_changes_names_and_normalizes_the_phone(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let user = app.register_patient("zainab").await;
-    let tokens = app.login(&user).await;
+    let patient = app.patient("zainab").await;
 
     let response = app
         .patch(
             "/api/accounts/me/",
             &json!({ "first_name": "Zara", "phone_number": "+92 301 1112223" }),
-            Some(&tokens.access),
+            Some(&patient.token),
         )
         .await;
 
@@ -151,13 +150,12 @@ async fn me_patch_changes_names_and_normalizes_the_phone(db: PgPool) {
 #[sqlx::test]
 async fn me_put_requires_a_username_and_refuses_a_taken_one(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let user = app.register_patient("zainab").await;
+    let patient = app.patient("zainab").await;
     app.register_patient("omar").await;
-    let tokens = app.login(&user).await;
 
-    let without = app.put("/api/accounts/me/", &json!({ "first_name": "Z" }), Some(&tokens.access)).await;
-    let taken = app.put("/api/accounts/me/", &json!({ "username": "OMAR" }), Some(&tokens.access)).await;
-    let renamed = app.put("/api/accounts/me/", &json!({ "username": "zainab.ali" }), Some(&tokens.access)).await;
+    let without = app.put("/api/accounts/me/", &json!({ "first_name": "Z" }), Some(&patient.token)).await;
+    let taken = app.put("/api/accounts/me/", &json!({ "username": "OMAR" }), Some(&patient.token)).await;
+    let renamed = app.put("/api/accounts/me/", &json!({ "username": "zainab.ali" }), Some(&patient.token)).await;
 
     assert_eq!(without.status(), StatusCode::BAD_REQUEST);
     assert_eq!(json_body(without).await["username"], json!(["This field is required."]));
@@ -170,16 +168,15 @@ async fn me_put_requires_a_username_and_refuses_a_taken_one(db: PgPool) {
 #[sqlx::test]
 async fn a_user_cannot_change_their_own_active_status(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let user = app.register_patient("zainab").await;
-    let tokens = app.login(&user).await;
+    let patient = app.patient("zainab").await;
 
     let response =
-        app.patch("/api/accounts/me/", &json!({ "is_active": false, "first_name": "Q" }), Some(&tokens.access)).await;
+        app.patch("/api/accounts/me/", &json!({ "is_active": false, "first_name": "Q" }), Some(&patient.token)).await;
 
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(json_body(response).await["is_active"].is_array());
     let first_name: String = sqlx::query_scalar("select first_name from users where id = $1")
-        .bind(user.id)
+        .bind(patient.user.id)
         .fetch_one(&db)
         .await
         .expect("row");
@@ -189,22 +186,21 @@ async fn a_user_cannot_change_their_own_active_status(db: PgPool) {
 #[sqlx::test]
 async fn change_password_revokes_the_other_logins_but_keeps_this_one(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let user = app.register_patient("zainab").await;
-    let here = app.login(&user).await;
-    let elsewhere = app.login(&user).await;
+    let patient = app.patient("zainab").await;
+    let elsewhere = app.login(&patient.user).await;
     let new_password = "Quiet-Harbor-Violet-77";
 
     let response = app
         .post(
             "/api/accounts/change-password/",
             &json!({ "old_password": PASSWORD, "new_password": new_password, "new_password_confirm": new_password }),
-            Some(&here.access),
+            Some(&patient.token),
         )
         .await;
 
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(json_body(response).await["message"], "Password changed successfully.");
-    assert_eq!(app.get("/api/accounts/me/", Some(&here.access)).await.status(), StatusCode::OK);
+    assert_eq!(app.get("/api/accounts/me/", Some(&patient.token)).await.status(), StatusCode::OK);
     assert_eq!(app.get("/api/accounts/me/", Some(&elsewhere.access)).await.status(), StatusCode::UNAUTHORIZED);
     let refresh = app.post("/api/token/refresh/", &json!({ "refresh": elsewhere.refresh }), None).await;
     assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED);
@@ -218,20 +214,19 @@ async fn change_password_revokes_the_other_logins_but_keeps_this_one(db: PgPool)
 #[sqlx::test]
 async fn change_password_checks_the_old_password_and_the_new_rules(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let user = app.register_patient("zainab").await;
-    let tokens = app.login(&user).await;
+    let patient = app.patient("zainab").await;
     let change = |old: &str, new: &str, confirm: &str| {
         app.post(
             "/api/accounts/change-password/",
             &json!({ "old_password": old, "new_password": new, "new_password_confirm": confirm }),
-            Some(&tokens.access),
+            Some(&patient.token),
         )
     };
 
     let wrong_old = change("Wrong-Old-Password-1", "Quiet-Harbor-Violet-77", "Quiet-Harbor-Violet-77").await;
     let mismatch = change(PASSWORD, "Quiet-Harbor-Violet-77", "Quiet-Harbor-Violet-78").await;
     let weak = change(PASSWORD, "123456789", "123456789").await;
-    let missing = app.post("/api/accounts/change-password/", &json!({}), Some(&tokens.access)).await;
+    let missing = app.post("/api/accounts/change-password/", &json!({}), Some(&patient.token)).await;
 
     assert_eq!(wrong_old.status(), StatusCode::BAD_REQUEST);
     assert_eq!(json_body(wrong_old).await["old_password"], json!(["Old password is incorrect."]));
@@ -250,15 +245,14 @@ const FLAG: &str = "password-change-required";
 async fn a_generated_password_gives_full_access_within_its_window_and_every_answer_says_so(db: PgPool) {
     let app = TestApp::spawn(&db).await;
     let doctor = app.user_with(UserType::Doctor, "alimehmood_jinnahhospital", true, true).await;
-    let patient = app.register_patient("zainab").await;
+    let patient = app.patient("zainab").await;
     let tokens = app.login(&doctor).await;
-    let patient_tokens = app.login(&patient).await;
 
     let me = app.get("/api/accounts/me/", Some(&tokens.access)).await;
     let users = app.get("/api/accounts/users/", Some(&tokens.access)).await;
     let patch = app.patch("/api/accounts/me/", &json!({ "first_name": "Ali" }), Some(&tokens.access)).await;
     let refused = app.get("/api/accounts/dashboard-stats/", Some(&tokens.access)).await;
-    let patients_me = app.get("/api/accounts/me/", Some(&patient_tokens.access)).await;
+    let patients_me = app.get("/api/accounts/me/", Some(&patient.token)).await;
 
     for response in [&me, &users, &patch, &refused] {
         assert_eq!(response.headers()[FLAG], "true", "{}", response.url());
@@ -400,19 +394,18 @@ async fn an_admin_lists_every_user_page_by_page_and_by_role(db: PgPool) {
         app.user(UserType::Patient, &format!("patient{n}")).await;
     }
     app.user(UserType::Doctor, "doctor0").await;
-    let tokens = app.login(&admin).await;
 
-    let first = json_body(app.get("/api/accounts/users/?page_size=2", Some(&tokens.access)).await).await;
-    let patients = json_body(app.get("/api/accounts/users/?user_type=PATIENT", Some(&tokens.access)).await).await;
-    let bad_filter = app.get("/api/accounts/users/?user_type=ROBOT", Some(&tokens.access)).await;
-    let past_end = app.get("/api/accounts/users/?page=9", Some(&tokens.access)).await;
+    let first = json_body(app.get("/api/accounts/users/?page_size=2", Some(&admin.token)).await).await;
+    let patients = json_body(app.get("/api/accounts/users/?user_type=PATIENT", Some(&admin.token)).await).await;
+    let bad_filter = app.get("/api/accounts/users/?user_type=ROBOT", Some(&admin.token)).await;
+    let past_end = app.get("/api/accounts/users/?page=9", Some(&admin.token)).await;
 
     assert_eq!(first["count"], 6);
     assert_eq!(first["results"].as_array().expect("results").len(), 2);
     assert_eq!(first["previous"], Value::Null);
     let next = first["next"].as_str().expect("next link");
     assert!(next.starts_with(&app.address) && next.contains("page=2") && next.contains("page_size=2"), "{next}");
-    let second = json_body(app.client.get(next).bearer_auth(&tokens.access).send().await.expect("sent")).await;
+    let second = json_body(app.client.get(next).bearer_auth(&admin.token).send().await.expect("sent")).await;
     assert_eq!(second["results"].as_array().expect("results").len(), 2);
     assert_ne!(second["results"][0]["id"], first["results"][0]["id"]);
     assert_eq!(patients["count"], 4);
@@ -429,15 +422,14 @@ async fn anyone_else_listing_users_sees_only_themselves(db: PgPool) {
     let app = TestApp::spawn(&db).await;
     app.admin().await;
     app.register_patient("omar").await;
-    let user = app.register_patient("zainab").await;
-    let tokens = app.login(&user).await;
+    let patient = app.patient("zainab").await;
 
-    let response = app.get("/api/accounts/users/?user_type=ADMIN", Some(&tokens.access)).await;
+    let response = app.get("/api/accounts/users/?user_type=ADMIN", Some(&patient.token)).await;
 
     assert_eq!(response.status(), StatusCode::OK);
     let body = json_body(response).await;
     assert_eq!(body["count"], 1);
-    assert_eq!(body["results"][0]["id"], user.id);
+    assert_eq!(body["results"][0]["id"], patient.user.id);
     assert_eq!(app.get("/api/accounts/users/", None).await.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -445,16 +437,14 @@ async fn anyone_else_listing_users_sees_only_themselves(db: PgPool) {
 async fn dashboard_stats_count_real_rows_for_admins_only(db: PgPool) {
     let app = TestApp::spawn(&db).await;
     let admin = app.admin().await;
-    let patient = app.register_patient("zainab").await;
+    let patient = app.patient("zainab").await;
     app.register_patient("omar").await;
     app.user(UserType::Doctor, "doctor0").await;
     app.user(UserType::Hospital, "approved_hospital").await;
     app.user_with(UserType::Hospital, "pending_hospital", false, false).await;
-    let admin_tokens = app.login(&admin).await;
-    let patient_tokens = app.login(&patient).await;
 
-    let stats = json_body(app.get("/api/accounts/dashboard-stats/", Some(&admin_tokens.access)).await).await;
-    let forbidden = app.get("/api/accounts/dashboard-stats/", Some(&patient_tokens.access)).await;
+    let stats = json_body(app.get("/api/accounts/dashboard-stats/", Some(&admin.token)).await).await;
+    let forbidden = app.get("/api/accounts/dashboard-stats/", Some(&patient.token)).await;
     let anonymous = app.get("/api/accounts/dashboard-stats/", None).await;
 
     assert_eq!(

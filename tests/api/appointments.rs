@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{PASSWORD, TestApp, TestUser, database_url, json_body};
+use crate::helpers::{PASSWORD, TestApp, TestUser, database_url, json_body, redis_url};
 
 /// An approved hospital with a department and two active doctors, and its token.
 struct Clinic {
@@ -19,34 +19,11 @@ struct Clinic {
     doctors: [i64; 2],
 }
 
-async fn clinic(app: &TestApp, admin: &str, tag: &str) -> Clinic {
-    let body = json!({
-        "username": format!("hospital_{tag}"), "email": "it@example.com", "password": PASSWORD,
-        "password_confirm": PASSWORD, "first_name": "Sana", "last_name": "Iqbal", "phone_number": "+923001112233",
-        "hospital_name": format!("Hospital {tag}"), "license_number": format!("LIC-{tag}"),
-        "hospital_email": "desk@example.com", "hospital_phone": "+922134567890", "address": "Road",
-        "location": "Karachi", "latitude": "24.86", "longitude": "67.00",
-    });
-    let registered = json_body(app.post("/api/hospitals/register/", &body, None).await).await;
-    let id = registered["id"].as_i64().expect("hospital id");
-    let approved =
-        app.patch(&format!("/api/hospitals/{id}/approve/"), &json!({ "is_approved": true }), Some(admin)).await;
-    assert_eq!(approved.status(), StatusCode::OK);
-    let user = TestUser { id: 0, username: format!("hospital_{tag}"), password: PASSWORD.into() };
-    let token = app.login(&user).await.access;
-    let department =
-        json_body(app.post("/api/hospitals/departments/", &json!({ "name": "Cardiology" }), Some(&token)).await).await
-            ["id"]
-            .as_i64()
-            .expect("department id");
-    let mut doctors = [0; 2];
-    for (n, name) in ["Ali", "Sara"].into_iter().enumerate() {
-        let body = json!({ "first_name": name, "last_name": "Khan", "email": "d@example.com", "phone_number": "+923214567890",
-                           "license_number": "PMDC", "specialization": "Cardiology", "department": department });
-        let created = json_body(app.post("/api/hospitals/doctors/create/", &body, Some(&token)).await).await;
-        doctors[n] = created["doctor"]["id"].as_i64().expect("doctor id");
-    }
-    Clinic { id, token, department, doctors }
+async fn clinic(app: &TestApp, tag: &str) -> Clinic {
+    let hospital = app.approved_hospital(tag).await;
+    let department = app.department_at(&hospital, "Cardiology").await;
+    let doctors = [app.doctor_at(&hospital).await.id, app.doctor_at(&hospital).await.id];
+    Clinic { id: hospital.id, token: hospital.token, department, doctors }
 }
 
 fn in_days(days: i64) -> DateTime<Utc> {
@@ -61,16 +38,10 @@ async fn book(app: &TestApp, patient: &str, clinic: &Clinic) -> i64 {
     json_body(response).await["id"].as_i64().expect("id")
 }
 
-async fn patient_token(app: &TestApp, username: &str) -> String {
-    let patient = app.register_patient(username).await;
-    app.login(&patient).await.access
-}
-
 async fn setup(db: &PgPool) -> (TestApp, String, Clinic) {
     let app = TestApp::spawn(db).await;
-    let admin = app.admin().await;
-    let admin_token = app.login(&admin).await.access;
-    let clinic = clinic(&app, &admin_token, "a").await;
+    let admin_token = app.admin().await.token;
+    let clinic = clinic(&app, "jinnah").await;
     (app, admin_token, clinic)
 }
 
@@ -87,7 +58,7 @@ fn assign_body(doctor: i64, at: DateTime<Utc>, minutes: i32) -> Value {
 #[sqlx::test]
 async fn a_patient_books_and_every_party_sees_the_appointment_with_names(db: PgPool) {
     let (app, _, clinic) = setup(&db).await;
-    let patient = patient_token(&app, "zainab").await;
+    let patient = app.patient("zainab").await.token;
 
     let id = book(&app, &patient, &clinic).await;
     let mine = json_body(app.get("/api/appointments/my-appointments/", Some(&patient)).await).await;
@@ -100,7 +71,7 @@ async fn a_patient_books_and_every_party_sees_the_appointment_with_names(db: PgP
     assert_eq!(hospital["count"], 1);
     assert_eq!(detail["status"], "REQUESTED");
     assert_eq!(detail["patient_name"], "Zainab Ali");
-    assert_eq!(detail["hospital_name"], "Hospital a");
+    assert_eq!(detail["hospital_name"], "Jinnah Hospital");
     assert_eq!(detail["department_name"], "Cardiology");
     assert_eq!(detail["patient_phone"], "+923007654321");
     assert_eq!(detail["assigned_doctor"], Value::Null);
@@ -109,9 +80,9 @@ async fn a_patient_books_and_every_party_sees_the_appointment_with_names(db: PgP
 
 #[sqlx::test]
 async fn booking_refuses_bad_input_by_field_and_other_roles(db: PgPool) {
-    let (app, admin, clinic) = setup(&db).await;
-    let other = self::clinic(&app, &admin, "b").await;
-    let patient = patient_token(&app, "zainab").await;
+    let (app, _, clinic) = setup(&db).await;
+    let other = self::clinic(&app, "civil").await;
+    let patient = app.patient("zainab").await.token;
 
     let past = app.post("/api/appointments/", &json!({ "hospital": clinic.id, "department": clinic.department, "requested_time": "2020-01-01T10:00:00Z" }), Some(&patient)).await;
     let foreign = app
@@ -145,7 +116,7 @@ async fn booking_refuses_bad_input_by_field_and_other_roles(db: PgPool) {
 #[sqlx::test]
 async fn the_same_idempotency_key_books_once(db: PgPool) {
     let (app, _, clinic) = setup(&db).await;
-    let patient = patient_token(&app, "zainab").await;
+    let patient = app.patient("zainab").await.token;
     let body = json!({ "hospital": clinic.id, "department": clinic.department, "requested_time": in_days(3) });
     let send = || {
         app.client
@@ -166,10 +137,10 @@ async fn the_same_idempotency_key_books_once(db: PgPool) {
 
 #[sqlx::test]
 async fn strangers_get_404_and_lists_are_scoped(db: PgPool) {
-    let (app, admin, clinic) = setup(&db).await;
-    let other = self::clinic(&app, &admin, "b").await;
-    let patient = patient_token(&app, "zainab").await;
-    let stranger = patient_token(&app, "omar").await;
+    let (app, _, clinic) = setup(&db).await;
+    let other = self::clinic(&app, "civil").await;
+    let patient = app.patient("zainab").await.token;
+    let stranger = app.patient("omar").await.token;
     let id = book(&app, &patient, &clinic).await;
     let path = format!("/api/appointments/{id}/");
 
@@ -196,7 +167,7 @@ async fn strangers_get_404_and_lists_are_scoped(db: PgPool) {
 #[sqlx::test]
 async fn assignment_confirms_the_slot_and_texts_the_patient_in_local_time(db: PgPool) {
     let (app, _, clinic) = setup(&db).await;
-    let patient = patient_token(&app, "zainab").await;
+    let patient = app.patient("zainab").await.token;
     let id = book(&app, &patient, &clinic).await;
     let at = in_days(3);
 
@@ -212,7 +183,7 @@ async fn assignment_confirms_the_slot_and_texts_the_patient_in_local_time(db: Pg
     let body = json_body(response).await;
     assert_eq!(body["appointment"]["status"], "CONFIRMED");
     assert_eq!(body["appointment"]["assigned_doctor"], clinic.doctors[0]);
-    assert_eq!(body["appointment"]["doctor_name"], "Ali Khan");
+    assert_eq!(body["appointment"]["doctor_name"], "Ali Mehmood");
     assert_eq!(body["appointment"]["assigned_by_name"], "Sana Iqbal");
     let (to, text): (String, String) =
         sqlx::query_as("select to_number, body from sms_messages where purpose = 'appointment_confirmation'")
@@ -238,7 +209,7 @@ async fn assignment_confirms_the_slot_and_texts_the_patient_in_local_time(db: Pg
 #[sqlx::test]
 async fn only_the_documented_moves_are_allowed_and_by_the_right_party(db: PgPool) {
     let (app, _, clinic) = setup(&db).await;
-    let patient = patient_token(&app, "zainab").await;
+    let patient = app.patient("zainab").await.token;
     let id = book(&app, &patient, &clinic).await;
     let status = |to: &str, token: &str| {
         app.patch(&format!("/api/appointments/{id}/status/"), &json!({ "status": to, "notes": "n" }), Some(token))
@@ -271,8 +242,8 @@ async fn only_the_documented_moves_are_allowed_and_by_the_right_party(db: PgPool
 #[sqlx::test]
 async fn a_patient_cancels_their_own_and_the_freed_slot_can_be_booked_again(db: PgPool) {
     let (app, _, clinic) = setup(&db).await;
-    let zainab = patient_token(&app, "zainab").await;
-    let omar = patient_token(&app, "omar").await;
+    let zainab = app.patient("zainab").await.token;
+    let omar = app.patient("omar").await.token;
     let first = book(&app, &zainab, &clinic).await;
     let second = book(&app, &omar, &clinic).await;
     let at = in_days(4);
@@ -305,7 +276,7 @@ async fn a_patient_cancels_their_own_and_the_freed_slot_can_be_booked_again(db: 
 #[sqlx::test]
 async fn the_assigned_doctor_lists_and_completes_their_appointments(db: PgPool) {
     let (app, _, clinic) = setup(&db).await;
-    let patient = patient_token(&app, "zainab").await;
+    let patient = app.patient("zainab").await.token;
     let id = book(&app, &patient, &clinic).await;
     let created: Vec<(String,)> = sqlx::query_as("select username from users where user_type = 'DOCTOR' order by id")
         .fetch_all(&db)
@@ -455,7 +426,7 @@ async fn two_serve_processes_racing_identical_and_overlapping_slots_confirm_exac
 #[sqlx::test]
 async fn dashboard_stats_count_appointments(db: PgPool) {
     let (app, admin, clinic) = setup(&db).await;
-    let patient = patient_token(&app, "zainab").await;
+    let patient = app.patient("zainab").await.token;
     let id = book(&app, &patient, &clinic).await;
     book(&app, &patient, &clinic).await;
     app.post(
@@ -488,11 +459,8 @@ async fn run_two_reminder_sweeps(db: &PgPool) {
         let job = ReminderSweep { tick: tick.to_rfc3339() };
         carehub_workers::clock::enqueue_tick(db, "reminder-sweep", tick, &job).await.expect("tick");
     }
-    let mut conn = redis::Client::open("redis://127.0.0.1:6379")
-        .expect("client")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis");
+    let mut conn =
+        redis::Client::open(redis_url()).expect("client").get_multiplexed_async_connection().await.expect("redis");
     let mut done: u64 = 0;
     for _ in 0..200 {
         done = redis::cmd("SCARD")
@@ -513,8 +481,8 @@ async fn run_two_reminder_sweeps(db: &PgPool) {
 #[sqlx::test]
 async fn a_reminder_goes_out_once_per_slot_and_never_for_a_cancelled_appointment(db: PgPool) {
     let (app, _, clinic) = setup(&db).await;
-    let zainab = patient_token(&app, "zainab").await;
-    let omar = patient_token(&app, "omar").await;
+    let zainab = app.patient("zainab").await.token;
+    let omar = app.patient("omar").await.token;
     let kept = book(&app, &zainab, &clinic).await;
     let cancelled = book(&app, &omar, &clinic).await;
     let soon = Utc::now() + chrono::Duration::hours(3);
@@ -538,7 +506,7 @@ async fn a_reminder_goes_out_once_per_slot_and_never_for_a_cancelled_appointment
             .await
             .expect("rows");
     assert_eq!(reminders.len(), 1, "{reminders:?}");
-    assert!(reminders[0].1.contains("Hospital a"));
+    assert!(reminders[0].1.contains("Jinnah Hospital"));
     let reminded: Vec<i64> =
         sqlx::query_scalar("select appointment_id from appointment_reminders").fetch_all(&db).await.expect("rows");
     assert_eq!(reminded, [kept], "the kept appointment's, not the cancelled one's");
@@ -556,7 +524,7 @@ async fn counts(db: &PgPool) -> (i64, i64, i64) {
 #[sqlx::test]
 async fn setting_the_status_an_appointment_already_has_is_a_200_that_changes_nothing(db: PgPool) {
     let (app, _, clinic) = setup(&db).await;
-    let patient = patient_token(&app, "zainab").await;
+    let patient = app.patient("zainab").await.token;
     let id = book(&app, &patient, &clinic).await;
     let assigned = app
         .post(
@@ -595,7 +563,7 @@ async fn setting_the_status_an_appointment_already_has_is_a_200_that_changes_not
 #[sqlx::test]
 async fn confirming_rechecks_that_the_assigned_doctor_is_still_active(db: PgPool) {
     let (app, _, clinic) = setup(&db).await;
-    let patient = patient_token(&app, "zainab").await;
+    let patient = app.patient("zainab").await.token;
     let id = book(&app, &patient, &clinic).await;
     let doctor_path = format!("/api/hospitals/doctors/{}/", clinic.doctors[0]);
     let confirm = || {
@@ -638,7 +606,7 @@ async fn confirming_rechecks_that_the_assigned_doctor_is_still_active(db: PgPool
 #[sqlx::test]
 async fn a_patient_cancelling_gives_a_reason_and_never_overwrites_the_hospitals_notes(db: PgPool) {
     let (app, _, clinic) = setup(&db).await;
-    let patient = patient_token(&app, "zainab").await;
+    let patient = app.patient("zainab").await.token;
     let first = book(&app, &patient, &clinic).await;
     let second = book(&app, &patient, &clinic).await;
     for (id, doctor, days) in [(first, clinic.doctors[0], 3), (second, clinic.doctors[1], 4)] {

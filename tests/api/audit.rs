@@ -18,8 +18,7 @@ pub async fn tamper(db: &PgPool, statements: &[&'static str]) {
 }
 
 pub async fn some_activity(app: &TestApp) {
-    let user = app.register_patient("zainab").await;
-    app.login(&user).await;
+    app.patient("zainab").await;
     app.login_response("zainab", "Wrong-Password-9").await;
     app.login_response("ghost", "Wrong-Password-9").await;
 }

@@ -206,10 +206,9 @@ async fn requests_without_or_with_bad_tokens_get_drf_401s(db: PgPool) {
 #[sqlx::test]
 async fn a_token_signed_with_another_secret_is_refused(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let user = app.user(UserType::Admin, "root").await;
-    let tokens = app.login(&user).await;
+    let admin = app.admin().await;
     let forger = carehub::accounts::tokens::TokenKeys::new(&secrecy::SecretString::from("f".repeat(48)), 60);
-    let claims_part = tokens.access.split('.').nth(1).expect("payload");
+    let claims_part = admin.token.split('.').nth(1).expect("payload");
     let claims: carehub::accounts::tokens::AccessClaims = serde_json::from_slice(
         &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, claims_part).expect("b64"),
     )

@@ -198,8 +198,7 @@ async fn unserved_methods_are_a_405_that_names_the_served_ones(db: PgPool) {
 #[sqlx::test]
 async fn a_nul_character_in_any_write_body_is_a_400_naming_the_field_and_changes_nothing(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = app.admin().await;
-    let token = app.login(&admin).await.access;
+    let token = app.admin().await.token;
     let (served, schema) = served_and_documented(&app).await;
     let before = rows_everywhere(&db).await;
     let mut checked = 0;

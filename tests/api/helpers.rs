@@ -26,6 +26,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: PgPool,
+    /// The one admin of the app, made by the first `admin()`.
+    admin: tokio::sync::OnceCell<TestAdmin>,
     handle: ServerHandle,
     thread: Option<JoinHandle<()>>,
 }
@@ -42,6 +44,47 @@ pub struct TestUser {
 #[derive(Debug, Clone)]
 pub struct Tokens {
     pub access: String,
+    pub refresh: String,
+}
+
+/// The admin account, logged in.
+#[derive(Debug, Clone)]
+pub struct TestAdmin {
+    pub user: TestUser,
+    pub token: String,
+}
+
+/// Tests written before the builders log the admin in again: `app.login(&admin)`.
+impl std::ops::Deref for TestAdmin {
+    type Target = TestUser;
+
+    fn deref(&self) -> &TestUser {
+        &self.user
+    }
+}
+
+/// A patient registered through the API, logged in.
+#[derive(Debug, Clone)]
+pub struct TestPatient {
+    pub user: TestUser,
+    pub token: String,
+}
+
+/// A hospital registered through the API, approved by the admin, its account logged in.
+#[derive(Debug, Clone)]
+pub struct TestHospital {
+    pub id: i64,
+    pub user: TestUser,
+    pub token: String,
+}
+
+/// A doctor created by its hospital through the API: the profile's id, the generated
+/// credentials, and the session they opened.
+#[derive(Debug, Clone)]
+pub struct TestDoctor {
+    pub id: i64,
+    pub user: TestUser,
+    pub token: String,
     pub refresh: String,
 }
 
@@ -82,6 +125,7 @@ impl TestApp {
             address: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
             db: db.clone(),
+            admin: tokio::sync::OnceCell::new(),
             handle,
             thread: Some(thread),
         }
@@ -154,8 +198,71 @@ impl TestApp {
         TestUser { id: user.id, username: username.to_owned(), password: PASSWORD.to_owned() }
     }
 
-    pub async fn admin(&self) -> TestUser {
-        self.user(UserType::Admin, "admin").await
+    /// The app's admin (inserted, as the CLI would, then logged in through the API); the same
+    /// one on every call.
+    pub async fn admin(&self) -> TestAdmin {
+        let admin = self.admin.get_or_init(|| async {
+            let user = self.user(UserType::Admin, "admin").await;
+            let token = self.login(&user).await.access;
+            TestAdmin { user, token }
+        });
+        admin.await.clone()
+    }
+
+    /// A patient registered and logged in through the API.
+    pub async fn patient(&self, username: &str) -> TestPatient {
+        let user = self.register_patient(username).await;
+        let token = self.login(&user).await.access;
+        TestPatient { user, token }
+    }
+
+    /// Registers a hospital through the API: its id and account, awaiting approval.
+    pub async fn register_hospital(&self, body: &Value) -> (i64, TestUser) {
+        let response = self.post("/api/hospitals/register/", body, None).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+        let id = json_body(response).await["id"].as_i64().expect("hospital id");
+        let username = body["username"].as_str().expect("username").to_owned();
+        (id, TestUser { id: 0, username, password: PASSWORD.to_owned() })
+    }
+
+    /// A hospital registered from `hospital_registration(tag)`, approved by the admin, logged in.
+    pub async fn approved_hospital(&self, tag: &str) -> TestHospital {
+        let (id, user) = self.register_hospital(&hospital_registration(tag)).await;
+        let admin = self.admin().await;
+        let approval = json!({ "is_approved": true });
+        let approved = self.patch(&format!("/api/hospitals/{id}/approve/"), &approval, Some(&admin.token)).await;
+        assert_eq!(approved.status(), StatusCode::OK, "{:?}", approved.text().await);
+        let token = self.login(&user).await.access;
+        TestHospital { id, user, token }
+    }
+
+    /// A department the hospital creates; its id.
+    pub async fn department_at(&self, hospital: &TestHospital, name: &str) -> i64 {
+        let response = self.post("/api/hospitals/departments/", &json!({ "name": name }), Some(&hospital.token)).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+        json_body(response).await["id"].as_i64().expect("department id")
+    }
+
+    /// The hospital creates Dr Ali Mehmood through the API; the response, with the generated
+    /// credentials.
+    pub async fn create_doctor(&self, hospital: &TestHospital) -> Value {
+        let body = doctor_body("Ali", "Mehmood");
+        let response = self.post("/api/hospitals/doctors/create/", &body, Some(&hospital.token)).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+        json_body(response).await
+    }
+
+    /// Dr Ali Mehmood, created by the hospital, logged in with the generated password.
+    pub async fn doctor_at(&self, hospital: &TestHospital) -> TestDoctor {
+        let created = self.create_doctor(hospital).await;
+        let user = TestUser {
+            id: created["doctor"]["user"].as_i64().expect("user id"),
+            username: created["username"].as_str().expect("username").to_owned(),
+            password: created["password"].as_str().expect("password").to_owned(),
+        };
+        let tokens = self.login(&user).await;
+        let id = created["doctor"]["id"].as_i64().expect("doctor id");
+        TestDoctor { id, user, token: tokens.access, refresh: tokens.refresh }
     }
 
     /// Registers a patient through the API.
@@ -250,6 +357,47 @@ pub fn registration(username: &str) -> Value {
         "phone_number": "0300 7654321",
         "consent": true,
     })
+}
+
+/// A valid hospital registration body: account `tag`, hospital "Tag Hospital", license `LIC-tag`.
+pub fn hospital_registration(tag: &str) -> Value {
+    let mut name: String = tag.chars().take(1).flat_map(char::to_uppercase).collect();
+    name.push_str(&tag[name.len()..]);
+    json!({
+        "username": tag,
+        "email": format!("{tag}@example.com"),
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+        "first_name": "Sana",
+        "last_name": "Iqbal",
+        "phone_number": "+923001112233",
+        "hospital_name": format!("{name} Hospital"),
+        "license_number": format!("LIC-{tag}"),
+        "hospital_email": "desk@example.com",
+        "hospital_phone": "021 3456 7890",
+        "address": "1 Main Road",
+        "location": "Karachi",
+        "latitude": "24.860700",
+        "longitude": "67.001100",
+    })
+}
+
+/// A valid body for a hospital creating a doctor.
+pub fn doctor_body(first: &str, last: &str) -> Value {
+    json!({
+        "first_name": first,
+        "last_name": last,
+        "email": "doctor@example.com",
+        "phone_number": "+923214567890",
+        "license_number": "PMDC-1",
+        "specialization": "Cardiology",
+        "available_timings": { "Monday": ["09:00-13:00"] },
+    })
+}
+
+/// The Redis the tests use: `REDIS_URL`, or the local default.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
 /// The body of a response as JSON.

@@ -6,80 +6,23 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{PASSWORD, TestApp, TestUser, json_body};
-
-/// A registered hospital and its account.
-struct Hospital {
-    id: i64,
-    user: TestUser,
-    token: String,
-}
+use crate::helpers::{PASSWORD, TestApp, TestDoctor, TestUser, doctor_body, hospital_registration, json_body};
 
 fn registration(username: &str, name: &str, license: &str, lat: &str, lng: &str) -> Value {
-    json!({
-        "username": username,
-        "email": format!("{username}@example.com"),
-        "password": PASSWORD,
-        "password_confirm": PASSWORD,
-        "first_name": "Admin",
-        "last_name": "Person",
-        "phone_number": "+923001112233",
-        "hospital_name": name,
-        "license_number": license,
-        "hospital_email": "desk@example.com",
-        "hospital_phone": "021 3456 7890",
-        "address": "1 Main Road",
-        "location": "Karachi",
-        "latitude": lat,
-        "longitude": lng,
-    })
+    let mut body = hospital_registration(username);
+    for (field, value) in [("hospital_name", name), ("license_number", license), ("latitude", lat), ("longitude", lng)]
+    {
+        body[field] = json!(value);
+    }
+    body
 }
 
 async fn register(app: &TestApp, username: &str, name: &str, license: &str, lat: &str, lng: &str) -> (i64, TestUser) {
-    let response = app.post("/api/hospitals/register/", &registration(username, name, license, lat, lng), None).await;
-    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
-    let body = json_body(response).await;
-    (body["id"].as_i64().expect("id"), TestUser { id: 0, username: username.into(), password: PASSWORD.into() })
+    app.register_hospital(&registration(username, name, license, lat, lng)).await
 }
 
 async fn approve(app: &TestApp, admin: &str, id: i64, approved: bool) -> reqwest::Response {
     app.patch(&format!("/api/hospitals/{id}/approve/"), &json!({ "is_approved": approved }), Some(admin)).await
-}
-
-async fn admin_token(app: &TestApp) -> String {
-    let admin = app.admin().await;
-    app.login(&admin).await.access
-}
-
-async fn approved_hospital(app: &TestApp, admin: &str, username: &str, name: &str, license: &str) -> Hospital {
-    let (id, user) = register(app, username, name, license, "24.860700", "67.001100").await;
-    assert_eq!(approve(app, admin, id, true).await.status(), StatusCode::OK);
-    let token = app.login(&user).await.access;
-    Hospital { id, user, token }
-}
-
-async fn create_department(app: &TestApp, hospital: &Hospital, name: &str) -> i64 {
-    let response = app.post("/api/hospitals/departments/", &json!({ "name": name }), Some(&hospital.token)).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    json_body(response).await["id"].as_i64().expect("id")
-}
-
-fn doctor_body(first: &str, last: &str) -> Value {
-    json!({
-        "first_name": first,
-        "last_name": last,
-        "email": "doctor@example.com",
-        "phone_number": "+923214567890",
-        "license_number": "PMDC-1",
-        "specialization": "Cardiology",
-        "available_timings": { "Monday": ["09:00-13:00"] },
-    })
-}
-
-async fn create_doctor(app: &TestApp, hospital: &Hospital, first: &str, last: &str) -> Value {
-    let response = app.post("/api/hospitals/doctors/create/", &doctor_body(first, last), Some(&hospital.token)).await;
-    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
-    json_body(response).await
 }
 
 fn claims(access: &str) -> Value {
@@ -92,7 +35,7 @@ fn claims(access: &str) -> Value {
 #[sqlx::test]
 async fn a_registered_hospital_logs_in_only_once_approved_and_is_told_by_sms(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin().await.token;
     let (id, user) = register(&app, "jinnah", "Jinnah Hospital", "LIC-1", "24.86", "67.00").await;
 
     let pending_login = app.login_response(&user.username, &user.password).await;
@@ -121,8 +64,8 @@ async fn a_registered_hospital_logs_in_only_once_approved_and_is_told_by_sms(db:
 #[sqlx::test]
 async fn rejection_deactivates_the_account_and_ends_its_logins(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let admin = app.admin().await.token;
+    let hospital = app.approved_hospital("jinnah").await;
 
     let rejected = approve(&app, &admin, hospital.id, false).await;
 
@@ -136,10 +79,9 @@ async fn rejection_deactivates_the_account_and_ends_its_logins(db: PgPool) {
 #[sqlx::test]
 async fn approval_is_for_admins_and_names_its_field(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin().await.token;
     let (id, _) = register(&app, "jinnah", "Jinnah Hospital", "LIC-1", "24.86", "67.00").await;
-    let patient = app.register_patient("zainab").await;
-    let patient_token = app.login(&patient).await.access;
+    let patient_token = app.patient("zainab").await.token;
 
     assert_eq!(approve(&app, &patient_token, id, true).await.status(), StatusCode::FORBIDDEN);
     assert_eq!(
@@ -178,8 +120,8 @@ async fn registration_names_bad_fields_and_license_numbers_are_unique(db: PgPool
 #[sqlx::test]
 async fn the_directory_shows_approved_hospitals_and_admins_see_all(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let admin = app.admin().await.token;
+    app.approved_hospital("jinnah").await;
     let (pending, _) = register(&app, "civil", "Civil Hospital", "LIC-2", "24.90", "67.10").await;
 
     let anonymous = json_body(app.get("/api/hospitals/", None).await).await;
@@ -203,9 +145,8 @@ async fn the_directory_shows_approved_hospitals_and_admins_see_all(db: PgPool) {
 #[sqlx::test]
 async fn only_the_owner_or_an_admin_changes_a_hospital_and_never_its_approval(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    let a = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
-    let b = approved_hospital(&app, &admin, "civil", "Civil Hospital", "LIC-2").await;
+    let a = app.approved_hospital("jinnah").await;
+    let b = app.approved_hospital("civil").await;
     let path = format!("/api/hospitals/{}/", a.id);
 
     let own = app.patch(&path, &json!({ "name": "Jinnah Postgraduate Medical Centre" }), Some(&a.token)).await;
@@ -227,7 +168,7 @@ async fn only_the_owner_or_an_admin_changes_a_hospital_and_never_its_approval(db
 #[sqlx::test]
 async fn nearby_orders_by_distance_within_the_radius(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
+    let admin = app.admin().await.token;
     // Karachi centre, ~5.5 km north-east, ~50 km away; and a pending one right at the centre.
     for (user, name, license, lat, lng) in [
         ("far", "Far Hospital", "L3", "25.300000", "67.150000"),
@@ -298,11 +239,10 @@ async fn nearby_takes_subnormal_coordinates_as_zero_instead_of_failing(db: PgPoo
 #[sqlx::test]
 async fn departments_belong_to_their_hospital_and_names_are_unique_per_hospital(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    let a = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
-    let b = approved_hospital(&app, &admin, "civil", "Civil Hospital", "LIC-2").await;
-    let cardiology = create_department(&app, &a, "Cardiology").await;
-    create_department(&app, &b, "Cardiology").await;
+    let a = app.approved_hospital("jinnah").await;
+    let b = app.approved_hospital("civil").await;
+    let cardiology = app.department_at(&a, "Cardiology").await;
+    app.department_at(&b, "Cardiology").await;
 
     let clash = app.post("/api/hospitals/departments/", &json!({ "name": "CARDIOLOGY" }), Some(&a.token)).await;
     let own = json_body(app.get("/api/hospitals/departments/", Some(&a.token)).await).await;
@@ -317,10 +257,9 @@ async fn departments_belong_to_their_hospital_and_names_are_unique_per_hospital(
 #[sqlx::test]
 async fn another_hospitals_department_is_not_found_to_read_change_or_delete(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    let a = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
-    let b = approved_hospital(&app, &admin, "civil", "Civil Hospital", "LIC-2").await;
-    let cardiology = create_department(&app, &a, "Cardiology").await;
+    let a = app.approved_hospital("jinnah").await;
+    let b = app.approved_hospital("civil").await;
+    let cardiology = app.department_at(&a, "Cardiology").await;
     let path = format!("/api/hospitals/departments/{cardiology}/");
 
     let read = app.get(&path, Some(&b.token)).await;
@@ -345,16 +284,15 @@ async fn another_hospitals_department_is_not_found_to_read_change_or_delete(db: 
 #[sqlx::test]
 async fn patients_read_departments_of_approved_hospitals_but_cannot_change_them(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    let a = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
-    let b = approved_hospital(&app, &admin, "civil", "Civil Hospital", "LIC-2").await;
-    let cardiology = create_department(&app, &a, "Cardiology").await;
-    create_department(&app, &b, "Neurology").await;
-    let closed = create_department(&app, &a, "Closed Ward").await;
+    let admin = app.admin().await.token;
+    let a = app.approved_hospital("jinnah").await;
+    let b = app.approved_hospital("civil").await;
+    let cardiology = app.department_at(&a, "Cardiology").await;
+    app.department_at(&b, "Neurology").await;
+    let closed = app.department_at(&a, "Closed Ward").await;
     app.patch(&format!("/api/hospitals/departments/{closed}/"), &json!({ "is_active": false }), Some(&a.token)).await;
     approve(&app, &admin, b.id, false).await;
-    let patient = app.register_patient("zainab").await;
-    let token = app.login(&patient).await.access;
+    let token = app.patient("zainab").await.token;
 
     let all = json_body(app.get("/api/hospitals/departments/", Some(&token)).await).await;
     let of_a =
@@ -376,11 +314,10 @@ async fn patients_read_departments_of_approved_hospitals_but_cannot_change_them(
 #[sqlx::test]
 async fn a_created_doctor_gets_the_original_username_and_a_strong_one_time_password(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let hospital = app.approved_hospital("jinnah").await;
 
-    let first = create_doctor(&app, &hospital, "Ali", "Mehmood").await;
-    let second = create_doctor(&app, &hospital, "Ali", "Mehmood").await;
+    let first = app.create_doctor(&hospital).await;
+    let second = app.create_doctor(&hospital).await;
 
     assert_eq!(first["username"], "alimehmood_jinnahhospital");
     assert_eq!(second["username"], "alimehmood_jinnahhospital1");
@@ -416,8 +353,7 @@ async fn a_created_doctor_gets_the_original_username_and_a_strong_one_time_passw
 #[sqlx::test]
 async fn concurrent_doctor_creations_with_one_name_get_distinct_usernames(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let hospital = app.approved_hospital("jinnah").await;
 
     let responses =
         futures::future::join_all((0..20).map(|_| {
@@ -440,18 +376,16 @@ async fn concurrent_doctor_creations_with_one_name_get_distinct_usernames(db: Pg
 #[sqlx::test]
 async fn doctor_input_is_validated_and_departments_must_be_the_hospitals_own(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    let a = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
-    let b = approved_hospital(&app, &admin, "civil", "Civil Hospital", "LIC-2").await;
-    let foreign = create_department(&app, &b, "Neurology").await;
+    let a = app.approved_hospital("jinnah").await;
+    let b = app.approved_hospital("civil").await;
+    let foreign = app.department_at(&b, "Neurology").await;
     let mut body = doctor_body("Ali", "Mehmood");
     body["available_timings"] = json!({ "funday": ["25:00-26:00"] });
     body["department"] = json!(foreign);
     body.as_object_mut().expect("object").remove("specialization");
 
     let response = app.post("/api/hospitals/doctors/create/", &body, Some(&a.token)).await;
-    let patient = app.register_patient("zainab").await;
-    let patient_token = app.login(&patient).await.access;
+    let patient_token = app.patient("zainab").await.token;
     let by_patient =
         app.post("/api/hospitals/doctors/create/", &doctor_body("Ali", "Mehmood"), Some(&patient_token)).await;
 
@@ -467,15 +401,12 @@ async fn doctor_input_is_validated_and_departments_must_be_the_hospitals_own(db:
 #[sqlx::test]
 async fn another_hospitals_doctor_is_not_found_and_lists_are_scoped(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    let a = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
-    let b = approved_hospital(&app, &admin, "civil", "Civil Hospital", "LIC-2").await;
-    let cardiology = create_department(&app, &a, "Cardiology").await;
-    let ali = create_doctor(&app, &a, "Ali", "Mehmood").await;
-    let sara = create_doctor(&app, &a, "Sara", "Khan").await;
-    create_doctor(&app, &b, "Omar", "Farooq").await;
-    let ali_id = ali["doctor"]["id"].as_i64().expect("id");
-    let sara_id = sara["doctor"]["id"].as_i64().expect("id");
+    let a = app.approved_hospital("jinnah").await;
+    let b = app.approved_hospital("civil").await;
+    let cardiology = app.department_at(&a, "Cardiology").await;
+    let ali_id = app.doctor_at(&a).await.id;
+    let sara_id = app.doctor_at(&a).await.id;
+    app.doctor_at(&b).await;
     let path = format!("/api/hospitals/doctors/{ali_id}/");
 
     let read = app.get(&path, Some(&b.token)).await;
@@ -487,8 +418,7 @@ async fn another_hospitals_doctor_is_not_found_and_lists_are_scoped(db: PgPool) 
     let own = json_body(app.get("/api/hospitals/doctors/", Some(&a.token)).await).await;
     let by_department =
         json_body(app.get(&format!("/api/hospitals/doctors/?department={cardiology}"), Some(&a.token)).await).await;
-    let patient = app.register_patient("zainab").await;
-    let patient_token = app.login(&patient).await.access;
+    let patient_token = app.patient("zainab").await.token;
     let public = json_body(app.get(&format!("/api/hospitals/{}/doctors/", a.id), Some(&patient_token)).await).await;
     let owner_view = json_body(app.get(&format!("/api/hospitals/{}/doctors/", a.id), Some(&a.token)).await).await;
 
@@ -516,12 +446,12 @@ async fn another_hospitals_doctor_is_not_found_and_lists_are_scoped(db: PgPool) 
 #[sqlx::test]
 async fn dashboard_stats_count_hospitals_from_their_table(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let admin = app.admin().await.token;
+    let hospital = app.approved_hospital("jinnah").await;
     register(&app, "civil", "Civil Hospital", "LIC-2", "24.9", "67.1").await;
     let (rejected, _) = register(&app, "shady", "Shady Clinic", "LIC-3", "24.9", "67.1").await;
     approve(&app, &admin, rejected, false).await;
-    create_doctor(&app, &hospital, "Ali", "Mehmood").await;
+    app.doctor_at(&hospital).await;
     app.user(UserType::Patient, "patient1").await;
 
     let stats = json_body(app.get("/api/accounts/dashboard-stats/", Some(&admin)).await).await;
@@ -536,20 +466,14 @@ async fn dashboard_stats_count_hospitals_from_their_table(db: PgPool) {
 #[sqlx::test]
 async fn a_deactivated_doctor_and_the_doctors_of_a_rejected_hospital_lose_access(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
-    let created = create_doctor(&app, &hospital, "Ali", "Mehmood").await;
-    let doctor = TestUser {
-        id: 0,
-        username: created["username"].as_str().expect("username").into(),
-        password: created["password"].as_str().expect("password").into(),
-    };
-    let path = format!("/api/hospitals/doctors/{}/", created["doctor"]["id"]);
-    let session = app.login(&doctor).await;
+    let admin = app.admin().await.token;
+    let hospital = app.approved_hospital("jinnah").await;
+    let TestDoctor { id, user: doctor, token: session, .. } = app.doctor_at(&hospital).await;
+    let path = format!("/api/hospitals/doctors/{id}/");
 
     let off = app.patch(&path, &json!({ "is_active": false }), Some(&hospital.token)).await;
     assert_eq!(off.status(), StatusCode::OK);
-    assert_eq!(app.get("/api/accounts/me/", Some(&session.access)).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/api/accounts/me/", Some(&session)).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(app.login_response(&doctor.username, &doctor.password).await.status(), StatusCode::UNAUTHORIZED);
 
     app.patch(&path, &json!({ "is_active": true }), Some(&hospital.token)).await;
@@ -564,9 +488,8 @@ async fn a_deactivated_doctor_and_the_doctors_of_a_rejected_hospital_lose_access
 #[sqlx::test]
 async fn racing_doctor_updates_keep_the_profile_and_its_login_in_step(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
-    let id = create_doctor(&app, &hospital, "Ali", "Mehmood").await["doctor"]["id"].as_i64().expect("id");
+    let hospital = app.approved_hospital("jinnah").await;
+    let id = app.doctor_at(&hospital).await.id;
     let path = format!("/api/hospitals/doctors/{id}/");
 
     for round in 0..3 {
@@ -602,8 +525,7 @@ async fn racing_doctor_updates_keep_the_profile_and_its_login_in_step(db: PgPool
 #[sqlx::test]
 async fn racing_patches_of_different_hospital_fields_all_survive(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
+    let hospital = app.approved_hospital("jinnah").await;
     let path = format!("/api/hospitals/{}/", hospital.id);
     let changes = [
         json!({ "name": "Jinnah Renamed" }),
@@ -631,9 +553,8 @@ async fn racing_patches_of_different_hospital_fields_all_survive(db: PgPool) {
 #[sqlx::test]
 async fn racing_patches_of_different_department_fields_all_survive(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    let hospital = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
-    let id = create_department(&app, &hospital, "Cardiology").await;
+    let hospital = app.approved_hospital("jinnah").await;
+    let id = app.department_at(&hospital, "Cardiology").await;
     let path = format!("/api/hospitals/departments/{id}/");
     let changes = [
         json!({ "name": "Heart Centre" }),
@@ -658,19 +579,10 @@ async fn racing_patches_of_different_department_fields_all_survive(db: PgPool) {
 #[sqlx::test]
 async fn a_hospital_issues_a_fresh_password_for_its_own_doctor_and_ends_the_old_logins(db: PgPool) {
     let app = TestApp::spawn(&db).await;
-    let admin = admin_token(&app).await;
-    let jinnah = approved_hospital(&app, &admin, "jinnah", "Jinnah Hospital", "LIC-1").await;
-    let civil = approved_hospital(&app, &admin, "civil", "Civil Hospital", "LIC-2").await;
-    let created = create_doctor(&app, &jinnah, "Ali", "Mehmood").await;
-    let id = created["doctor"]["id"].as_i64().expect("id");
-    let doctor = TestUser {
-        id: 0,
-        username: created["username"].as_str().expect("username").into(),
-        password: created["password"].as_str().expect("password").into(),
-    };
-    let session = app.login(&doctor).await;
-    let patient = app.register_patient("zainab").await;
-    let patient_token = app.login(&patient).await.access;
+    let jinnah = app.approved_hospital("jinnah").await;
+    let civil = app.approved_hospital("civil").await;
+    let TestDoctor { id, user: doctor, token, refresh } = app.doctor_at(&jinnah).await;
+    let patient_token = app.patient("zainab").await.token;
     let path = format!("/api/hospitals/doctors/{id}/reset-password/");
 
     let foreign = app.post(&path, &json!({}), Some(&civil.token)).await;
@@ -696,8 +608,8 @@ async fn a_hospital_issues_a_fresh_password_for_its_own_doctor_and_ends_the_old_
     assert!(password.chars().any(|c| c.is_ascii_uppercase()) && password.chars().any(|c| c.is_ascii_lowercase()));
     assert!(password.chars().any(|c| c.is_ascii_digit()) && password.chars().any(|c| "!@#$%^&*".contains(c)));
 
-    assert_eq!(app.get("/api/accounts/me/", Some(&session.access)).await.status(), StatusCode::UNAUTHORIZED);
-    let refresh = app.post("/api/token/refresh/", &json!({ "refresh": session.refresh }), None).await;
+    assert_eq!(app.get("/api/accounts/me/", Some(&token)).await.status(), StatusCode::UNAUTHORIZED);
+    let refresh = app.post("/api/token/refresh/", &json!({ "refresh": refresh }), None).await;
     assert_eq!(refresh.status(), StatusCode::UNAUTHORIZED, "the old login is ended");
     assert_eq!(app.login_response(&doctor.username, &doctor.password).await.status(), StatusCode::UNAUTHORIZED);
     let fresh = app.login(&TestUser { password: password.into(), ..doctor.clone() }).await;
