@@ -646,7 +646,7 @@ async fn a_patient_cancelling_gives_a_reason_and_never_overwrites_the_hospitals_
 #[sqlx::test]
 async fn a_patient_is_never_confirmed_twice_at_once_even_with_two_doctors(db: PgPool) {
     let (app, _, clinic) = setup(&db).await;
-    let patient = patient_token(&app, "zainab").await;
+    let patient = app.patient("zainab").await.token;
     let first = book(&app, &patient, &clinic).await;
     let second = book(&app, &patient, &clinic).await;
     let at = in_days(5);
@@ -664,7 +664,7 @@ async fn a_patient_is_never_confirmed_twice_at_once_even_with_two_doctors(db: Pg
 #[sqlx::test]
 async fn only_a_requested_appointment_is_assigned_a_doctor(db: PgPool) {
     let (app, _, clinic) = setup(&db).await;
-    let patient = patient_token(&app, "zainab").await;
+    let patient = app.patient("zainab").await.token;
     let id = book(&app, &patient, &clinic).await;
     app.post(&format!("/api/appointments/{id}/cancel/"), &json!({}), Some(&patient)).await;
 
@@ -682,7 +682,7 @@ async fn only_a_requested_appointment_is_assigned_a_doctor(db: PgPool) {
 #[sqlx::test]
 async fn confirming_a_request_whose_time_has_passed_is_refused(db: PgPool) {
     let (app, _, clinic) = setup(&db).await;
-    let patient = patient_token(&app, "zainab").await;
+    let patient = app.patient("zainab").await.token;
     let id = book(&app, &patient, &clinic).await;
     let assigned = app
         .post(
@@ -708,7 +708,7 @@ async fn confirming_a_request_whose_time_has_passed_is_refused(db: PgPool) {
 #[sqlx::test]
 async fn a_department_with_appointments_cannot_be_deleted(db: PgPool) {
     let (app, _, clinic) = setup(&db).await;
-    let patient = patient_token(&app, "zainab").await;
+    let patient = app.patient("zainab").await.token;
     book(&app, &patient, &clinic).await;
     let path = format!("/api/hospitals/departments/{}/", clinic.department);
 

@@ -30,7 +30,7 @@ use wiremock::{
     matchers::{body_string_contains, header, method, path},
 };
 
-use crate::helpers::{TestApp, database_url, json_body};
+use crate::helpers::{TestApp, database_url, json_body, redis_url};
 
 const TO: &str = "+923001234567";
 const TWILIO_PATH: &str = "/2010-04-01/Accounts/AC123/Messages.json";
@@ -130,11 +130,7 @@ where
 }
 
 async fn redis() -> redis::aio::MultiplexedConnection {
-    redis::Client::open("redis://127.0.0.1:6379")
-        .expect("client")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis")
+    redis::Client::open(redis_url()).expect("client").get_multiplexed_async_connection().await.expect("redis")
 }
 
 async fn dead_ids(namespace: &str, queue: Queue) -> Vec<String> {
@@ -237,8 +233,7 @@ async fn a_job_delivered_several_times_sends_one_sms(db: PgPool) {
     let id = commit_sms(&db, "only once").await;
     // The same job pushed twice more beside the outbox's own push (a relay crash after pushing,
     // an operator's retry): three deliveries of one message.
-    let conn =
-        redis::Client::open("redis://127.0.0.1:6379").expect("client").get_connection_manager().await.expect("redis");
+    let conn = redis::Client::open(redis_url()).expect("client").get_connection_manager().await.expect("redis");
     let mut sms_queue = relay::storage::<SendSms>(conn, &ns);
     sms_queue.push(SendSms { message_id: id }).await.expect("push");
     sms_queue.push(SendSms { message_id: id }).await.expect("push");
@@ -349,8 +344,7 @@ async fn run_flaky_worker(db: &PgPool, ns: &str, shutdown: CancellationToken) ->
 #[sqlx::test]
 async fn a_panicking_job_goes_dead_and_the_worker_keeps_working(db: PgPool) {
     let ns = namespace();
-    let conn =
-        redis::Client::open("redis://127.0.0.1:6379").expect("client").get_connection_manager().await.expect("redis");
+    let conn = redis::Client::open(redis_url()).expect("client").get_connection_manager().await.expect("redis");
     let mut queue = relay::storage::<Flaky>(conn, &ns);
     for n in [1, 2, 3] {
         queue.push(Flaky { n }).await.expect("push");
@@ -439,8 +433,7 @@ async fn the_queue_endpoint_reports_real_counts_and_retries_dead_jobs(db: PgPool
     for body in ["one", "two", "doomed"] {
         commit_sms(&db, body).await;
     }
-    let conn =
-        redis::Client::open("redis://127.0.0.1:6379").expect("client").get_connection_manager().await.expect("redis");
+    let conn = redis::Client::open(redis_url()).expect("client").get_connection_manager().await.expect("redis");
     relay::relay_once(&db, &relay::Pushers::new(&registry(), &conn, &ns), 100).await.expect("relayed");
 
     let before = json_body(app.get("/api/ops/queues/", Some(&token)).await).await;
@@ -563,8 +556,7 @@ async fn a_failing_job_ends_dead_after_max_attempts<J: Job>(db: &PgPool, job: J)
     let mut tx = db.begin().await.expect("tx");
     outbox::enqueue(&mut tx, &job, None).await.expect("enqueued");
     tx.commit().await.expect("commit");
-    let conn =
-        redis::Client::open("redis://127.0.0.1:6379").expect("client").get_connection_manager().await.expect("redis");
+    let conn = redis::Client::open(redis_url()).expect("client").get_connection_manager().await.expect("redis");
     assert_eq!(relay::relay_once(db, &relay::Pushers::new(&registry(), &conn, &ns), 10).await.expect("relayed"), 1);
     let shutdown = CancellationToken::new();
     let worker = tokio::spawn({
@@ -613,8 +605,7 @@ async fn an_outbox_row_pushed_twice_is_one_task_in_redis(db: PgPool) {
     Mock::given(method("POST")).respond_with(twilio_created("SM6")).expect(1).mount(&twilio_server).await;
     let ns = namespace();
     let id = commit_sms(&db, "pushed twice").await;
-    let conn =
-        redis::Client::open("redis://127.0.0.1:6379").expect("client").get_connection_manager().await.expect("redis");
+    let conn = redis::Client::open(redis_url()).expect("client").get_connection_manager().await.expect("redis");
     let pushers = relay::Pushers::new(&registry(), &conn, &ns);
 
     assert_eq!(relay::relay_once(&db, &pushers, 10).await.expect("first push"), 1);
@@ -651,8 +642,7 @@ fn every_registered_kind_has_its_dead_after_max_attempts_test() {
 async fn the_relay_pushes_exactly_the_registered_kinds_and_parks_any_other(db: PgPool) {
     let ns = namespace();
     let registry = registry();
-    let conn =
-        redis::Client::open("redis://127.0.0.1:6379").expect("client").get_connection_manager().await.expect("redis");
+    let conn = redis::Client::open(redis_url()).expect("client").get_connection_manager().await.expect("redis");
     let pushers = relay::Pushers::new(&registry, &conn, &ns);
     assert_eq!(pushers.job_types().collect::<std::collections::BTreeSet<_>>(), registry.names());
     // A job of a kind this build has not registered (a newer build's, say) beside a registered one.
