@@ -58,10 +58,7 @@ impl Scheduled for PurgeExpiredSessions {
 
 /// Removes login families that expired more than a day ago (kept a day for forensics).
 pub async fn purge_expired_sessions(job: PurgeExpiredSessions, ctx: JobContext) -> JobResult {
-    let removed = sqlx::query("delete from refresh_token_families where expires_at < now() - interval '1 day'")
-        .execute(&ctx.db)
-        .await?
-        .rows_affected();
+    let removed = crate::accounts::repo::purge_expired_sessions(&ctx.db).await?;
     tracing::info!(tick = %job.tick, removed, "expired logins purged");
     Ok(())
 }

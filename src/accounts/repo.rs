@@ -435,3 +435,12 @@ pub async fn usernames_like(db: impl PgExecutor<'_>, base: &str) -> sqlx::Result
         .fetch_all(db)
         .await
 }
+
+/// Removes login families that expired more than a day ago (kept a day for forensics); the
+/// number removed.
+pub async fn purge_expired_sessions(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
+    let done = sqlx::query("delete from refresh_token_families where expires_at < now() - interval '1 day'")
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}
