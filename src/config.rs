@@ -79,6 +79,9 @@ pub struct AuthSettings {
     /// How long a generated password (a doctor's, made by the hospital) works before only a
     /// password change accepts it (ASVS 2.3.1).
     pub generated_password_hours: i64,
+    /// Threads that hash and verify passwords, each keeping one 19 MiB argon2 block (0: one per
+    /// core); at most this many hashes run at once and the rest queue.
+    pub hashing_threads: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

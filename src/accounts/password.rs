@@ -1,45 +1,162 @@
-//! Password hashing: argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1), run off the
-//! async executor. Verifying against an unknown user still costs one full hash (against a dummy
-//! hash made at start-up), so response time does not reveal which usernames exist.
+//! Password hashing: argon2id with OWASP's parameters (m = 19 MiB, t = 2, p = 1) on a fixed set
+//! of hashing threads, each reusing one memory block, so a login storm costs at most
+//! threads × 19 MiB and never grows the process. Verifying against an unknown user still costs
+//! one full hash (against a dummy hash made at start-up), so response time does not reveal which
+//! usernames exist.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc, Mutex, PoisonError,
+    mpsc::{Receiver, SyncSender, TrySendError},
+};
 
-use anyhow::Context;
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use anyhow::{Context, anyhow};
+use argon2::{
+    Algorithm, Argon2, Block, Params, PasswordHash, Version,
+    password_hash::{
+        phc::{Output, ParamsString, Salt},
+        try_generate_salt,
+    },
+};
+use tokio::sync::{Semaphore, oneshot};
 
 use super::model::Password;
 
-/// Hashes and verifies passwords. Cheap to clone.
+/// A unit of work for a hashing thread, given that thread's reusable memory.
+type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+
+/// Hashes and verifies passwords on its own threads, which live as long as the last clone.
+/// Cheap to clone.
 #[derive(Clone)]
 pub struct PasswordHasher {
     dummy_hash: Arc<str>,
-    /// At most this many hashes at once (each takes 19 MiB): a flood of logins queues here
-    /// instead of exhausting memory.
-    permits: Arc<tokio::sync::Semaphore>,
+    /// One permit per hashing thread: a job holds one from the moment it is queued until its
+    /// hash is done, so at most that many hashes are in flight and a flood of logins waits here
+    /// (asynchronously, in arrival order) rather than on an executor thread.
+    permits: Arc<Semaphore>,
+    jobs: SyncSender<Job>,
 }
 
-fn argon2() -> anyhow::Result<Argon2<'static>> {
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| anyhow::anyhow!("argon2 params: {e}"))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+fn params() -> anyhow::Result<Params> {
+    Params::new(19 * 1024, 2, 1, None).map_err(|e| anyhow!("argon2 params: {e}"))
 }
 
-fn hash_blocking(password: &str) -> anyhow::Result<String> {
-    let hash = argon2()?.hash_password(password.as_bytes()).map_err(|e| anyhow::anyhow!("argon2 hash: {e}"))?;
-    Ok(hash.to_string())
+/// The first `blocks` blocks of a thread's memory, grown (once, and kept) if a stored hash asks
+/// for more than it has.
+fn memory_for(memory: &mut Vec<Block>, blocks: usize) -> &mut [Block] {
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::new());
+    }
+    &mut memory[..blocks]
+}
+
+/// The PHC string of `password` with a fresh salt, in the same format as the argon2 crate's
+/// `hash_password` (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`).
+fn hash_into(memory: &mut Vec<Block>, password: &[u8]) -> anyhow::Result<String> {
+    let params = params()?;
+    let salt = try_generate_salt().map_err(|e| anyhow!("salt: {e}"))?;
+    let salt = Salt::new(&salt).map_err(|e| anyhow!("salt: {e}"))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    let blocks = memory_for(memory, params.block_count());
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(password, &salt, &mut out, blocks)
+        .map_err(|e| anyhow!("argon2 hash: {e}"))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| anyhow!("argon2 params: {e}"))?,
+        salt: Some(salt),
+        hash: Some(Output::new(&out).map_err(|e| anyhow!("argon2 output: {e}"))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` matches the PHC string `stored`, recomputed with the stored algorithm,
+/// parameters and salt (as the argon2 crate's `verify_password` does) and compared in constant
+/// time (`Output`'s equality). A malformed stored hash matches nothing.
+fn matches(memory: &mut Vec<Block>, password: &[u8], stored: &str) -> bool {
+    let Ok(stored) = PasswordHash::new(stored) else { return false };
+    let (Some(salt), Some(expected)) = (&stored.salt, &stored.hash) else { return false };
+    let Ok(algorithm) = Algorithm::try_from(stored.algorithm.as_str()) else { return false };
+    let Ok(version) = stored.version.map_or(Ok(Version::default()), Version::try_from) else { return false };
+    let Ok(params) = Params::try_from(&stored) else { return false };
+    let mut buffer = [0u8; Output::MAX_LENGTH];
+    let Some(out) = buffer.get_mut(..expected.len()) else { return false };
+    let blocks = memory_for(memory, params.block_count());
+    if Argon2::new(algorithm, version, params).hash_password_into_with_memory(password, salt, out, blocks).is_err() {
+        return false;
+    }
+    Output::new(out).is_ok_and(|computed| computed == *expected)
+}
+
+/// A hashing thread: takes jobs until every sender is gone, always into the same memory (the
+/// block is allocated by the first job and then kept, so no hash allocates).
+fn hashing_thread(jobs: &Mutex<Receiver<Job>>) {
+    let mut memory = Vec::new();
+    loop {
+        // The lock is held only while waiting for a job, never while hashing.
+        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        match job {
+            Ok(job) => job(&mut memory),
+            Err(_) => return,
+        }
+    }
 }
 
 impl PasswordHasher {
+    /// A hasher with one hashing thread per core.
     pub fn new() -> anyhow::Result<Self> {
-        let dummy = hash_blocking("carehub-dummy-password-for-unknown-users")?;
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        Ok(Self { dummy_hash: dummy.into(), permits: Arc::new(tokio::sync::Semaphore::new(cores * 2)) })
+        Self::with_threads(0)
+    }
+
+    /// A hasher with `threads` hashing threads (0: one per core).
+    pub fn with_threads(threads: usize) -> anyhow::Result<Self> {
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            n => n,
+        };
+        let (jobs, receiver) = std::sync::mpsc::sync_channel::<Job>(threads);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for i in 0..threads {
+            let receiver = Arc::clone(&receiver);
+            std::thread::Builder::new()
+                .name(format!("carehub-hash-{i}"))
+                .spawn(move || hashing_thread(&receiver))
+                .context("starting a password hashing thread")?;
+        }
+        // Made on a hashing thread too, so its memory is the block that thread keeps.
+        let (reply, dummy) = std::sync::mpsc::channel();
+        jobs.send(Box::new(move |memory| {
+            let _ = reply.send(hash_into(memory, b"carehub-dummy-password-for-unknown-users"));
+        }))
+        .map_err(|_| anyhow!("password hashing threads are gone"))?;
+        let dummy = dummy.recv().context("dummy password hash")??;
+        Ok(Self { dummy_hash: dummy.into(), permits: Arc::new(Semaphore::new(threads)), jobs })
+    }
+
+    /// Runs `work` on a hashing thread once one is free.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let permit = Arc::clone(&self.permits).acquire_owned().await.context("hashing permits")?;
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |memory| {
+            // The caller may have gone (a dropped request); the hash was bounded all the same.
+            let _ = reply.send(work(memory));
+            drop(permit);
+        });
+        // Never full: the channel holds as many jobs as there are permits.
+        self.jobs.try_send(job).map_err(|e| match e {
+            TrySendError::Full(_) => anyhow!("password hashing queue full"),
+            TrySendError::Disconnected(_) => anyhow!("password hashing threads are gone"),
+        })?;
+        answer.await.context("password hashing thread")
     }
 
     /// The PHC string of `password`.
     pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
         let password = password.expose().to_owned();
-        let _permit = self.permits.acquire().await.context("hashing permits")?;
-        tokio::task::spawn_blocking(move || hash_blocking(&password)).await.context("password hashing task")?
+        self.run(move |memory| hash_into(memory, password.as_bytes())).await?
     }
 
     /// Whether `password` matches `stored`; with no stored hash (unknown user) the same work is
@@ -48,18 +165,15 @@ impl PasswordHasher {
         let known = stored.is_some();
         let hash = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let password = password.expose().to_owned();
-        let _permit = self.permits.acquire().await.context("hashing permits")?;
-        let matches = tokio::task::spawn_blocking(move || {
-            argon2().map(|a| a.verify_password(password.as_bytes(), hash.as_str()).is_ok())
-        })
-        .await
-        .context("password verification task")??;
-        Ok(known && matches)
+        let matched = self.run(move |memory| matches(memory, password.as_bytes(), &hash)).await?;
+        Ok(known && matched)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use argon2::PasswordHasher as _;
+
     use super::*;
 
     #[tokio::test]
@@ -74,5 +188,45 @@ mod tests {
         let dummy_password = Password::unchecked("carehub-dummy-password-for-unknown-users");
         assert!(!hasher.verify(&dummy_password, None).await.expect("verify"));
         assert!(hasher.verify(&dummy_password, Some(&dummy)).await.expect("verify"));
+    }
+
+    #[tokio::test]
+    async fn a_hash_made_by_the_argon2_crate_verifies() {
+        let params = params().expect("params");
+        let stored = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(b"Correct-Horse-7")
+            .expect("hash")
+            .to_string();
+        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+        let hasher = PasswordHasher::with_threads(1).expect("hasher");
+        assert!(hasher.verify(&Password::unchecked("Correct-Horse-7"), Some(&stored)).await.expect("verify"));
+        assert!(!hasher.verify(&Password::unchecked("Correct-Horse-8"), Some(&stored)).await.expect("verify"));
+    }
+
+    #[tokio::test]
+    async fn a_malformed_stored_hash_matches_nothing() {
+        let hasher = PasswordHasher::with_threads(1).expect("hasher");
+        let password = Password::unchecked("Correct-Horse-7");
+        assert!(!hasher.verify(&password, Some("not a phc string")).await.expect("verify"));
+        assert!(!hasher.verify(&password, Some("$argon2id$v=19$m=19456,t=2,p=1")).await.expect("verify"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn four_times_more_verifications_than_threads_all_complete_correctly() {
+        let threads = 2;
+        let hasher = PasswordHasher::with_threads(threads).expect("hasher");
+        let right = Password::unchecked("Correct-Horse-7");
+        let stored = hasher.hash(&right).await.expect("hash");
+        let checks = (0..4 * threads).map(|i| {
+            let (hasher, stored) = (hasher.clone(), stored.clone());
+            tokio::spawn(async move {
+                let attempt = if i % 2 == 0 { "Correct-Horse-7" } else { "Wrong-Horse-7" };
+                (i, hasher.verify(&Password::unchecked(attempt), Some(&stored)).await.expect("verify"))
+            })
+        });
+        for check in checks.collect::<Vec<_>>() {
+            let (i, matched) = check.await.expect("verification task");
+            assert_eq!(matched, i % 2 == 0, "verification {i}");
+        }
     }
 }

@@ -148,6 +148,7 @@ mod tests {
             failed_login_replenish_seconds_per_ip: 60,
             device_cookie_days: 30,
             generated_password_hours: 72,
+            hashing_threads: 1,
         }
     }
 
