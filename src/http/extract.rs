@@ -26,12 +26,14 @@ use crate::{
 /// 413; another media type a 415.
 pub struct Body<T>(pub T);
 
-enum BodyKind {
+/// What a request body is, by its `Content-Type` (none: JSON, as DRF assumes).
+pub(crate) enum BodyKind {
     Json,
     Form,
 }
 
-fn body_kind(headers: &HeaderMap) -> Result<BodyKind, ApiError> {
+/// The body's kind; a 415 naming the media type for anything but JSON or a form.
+pub(crate) fn body_kind(headers: &HeaderMap) -> Result<BodyKind, ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(BodyKind::Json);
     };

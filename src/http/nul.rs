@@ -7,14 +7,16 @@ use actix_web::{
     Error, HttpMessage as _, ResponseError as _,
     body::{BoxBody, MessageBody},
     dev::{Payload, ServiceRequest, ServiceResponse},
-    http::header,
     middleware::Next,
     web,
 };
 use futures::StreamExt as _;
 use serde_json::Value;
 
-use super::error::{ApiError, FieldErrors};
+use super::{
+    error::{ApiError, FieldErrors},
+    extract::{BodyKind, body_kind},
+};
 use crate::state::AppState;
 
 /// DRF's message for a NUL character in a field.
@@ -65,26 +67,6 @@ fn nul_in_json_body(bytes: &[u8]) -> Option<String> {
     }
 }
 
-enum Kind {
-    Json,
-    Form,
-    Other,
-}
-
-fn body_kind(req: &ServiceRequest) -> Kind {
-    let Some(value) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return Kind::Json;
-    };
-    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    if essence == "application/json" || essence.ends_with("+json") {
-        Kind::Json
-    } else if essence == "application/x-www-form-urlencoded" {
-        Kind::Form
-    } else {
-        Kind::Other
-    }
-}
-
 fn refuse(req: ServiceRequest, error: &ApiError) -> ServiceResponse<BoxBody> {
     req.into_response(error.error_response())
 }
@@ -98,10 +80,11 @@ pub async fn refuse_nul(
     if let Some(field) = nul_in_pairs(req.query_string().as_bytes()) {
         return Ok(refuse(req, &ApiError::Validation(FieldErrors::single(&field, NUL_MESSAGE))));
     }
-    let kind = body_kind(&req);
-    if matches!(kind, Kind::Other) {
+    // Another media type (multipart, ...) is not read here: the handler's extractor refuses or
+    // streams it.
+    let Ok(kind) = body_kind(req.headers()) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
-    }
+    };
     let limit = req.app_data::<web::Data<AppState>>().map_or(64 * 1024, |state| state.settings.http.body_limit_bytes);
     let mut payload = req.take_payload();
     let mut bytes = web::BytesMut::new();
@@ -116,9 +99,8 @@ pub async fn refuse_nul(
     }
     let bytes = bytes.freeze();
     let found = match kind {
-        Kind::Json => nul_in_json_body(&bytes),
-        Kind::Form => nul_in_pairs(&bytes),
-        Kind::Other => None,
+        BodyKind::Json => nul_in_json_body(&bytes),
+        BodyKind::Form => nul_in_pairs(&bytes),
     };
     if let Some(field) = found {
         return Ok(refuse(req, &ApiError::Validation(FieldErrors::single(&field, NUL_MESSAGE))));
