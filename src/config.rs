@@ -35,6 +35,14 @@ pub struct Settings {
     pub twilio_auth_token: SecretString,
     pub twilio_from: String,
     pub twilio_api_base: String,
+    /// Where uploaded files live (`STORAGE_URL`): `file://<dir>` (a relative dir is taken from the
+    /// working directory) or `s3://bucket/prefix` (credentials and region from the usual AWS
+    /// variables).
+    pub storage_url: String,
+    /// `SCAN_PROVIDER`: `clamd` (the only one; a file is served only once clamd calls it clean).
+    pub scan_provider: String,
+    /// `CLAMD_ADDR`: clamd's TCP address (`host:port`).
+    pub clamd_addr: String,
     pub database: DatabaseSettings,
     pub jobs: JobSettings,
     pub audit: AuditSettings,
@@ -42,7 +50,37 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub hospitals: HospitalSettings,
     pub accounts: AccountSettings,
+    pub access: AccessSettings,
+    pub records: RecordSettings,
     pub log: LogSettings,
+}
+
+/// One-time codes and the access grants they give (`access` context).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccessSettings {
+    /// A code works this long after it was asked for.
+    pub otp_ttl_minutes: i64,
+    /// The wrong try that kills a code (the 5th).
+    pub otp_max_attempts: i32,
+    /// At most this many codes per patient per `otp_patient_window_minutes`, across processes.
+    pub otp_per_patient: i64,
+    pub otp_patient_window_minutes: i64,
+    /// At most this many codes asked for by one doctor per `otp_doctor_window_minutes`.
+    pub otp_per_doctor: i64,
+    pub otp_doctor_window_minutes: i64,
+    /// A verified code gives its doctor access for this long.
+    pub grant_minutes: i64,
+}
+
+/// Medical records: uploads and their scanning.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RecordSettings {
+    /// The largest file accepted (the file, not the whole multipart body), in bytes.
+    pub upload_limit_bytes: u64,
+    /// File-scan jobs running at once per worker process.
+    pub scan_concurrency: usize,
+    /// How long one clamd scan may take before it is retried.
+    pub scan_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -132,6 +170,8 @@ pub enum ConfigError {
     TwilioIncomplete(String),
     #[error("jobs.namespace \"{0}\" must not contain '{{' or '}}' (queue names carry Redis hash tags)")]
     Namespace(String),
+    #[error("refusing to start: {0}")]
+    Setting(&'static str),
     #[error("hospitals.default_time_zone \"{0}\" is not an IANA time zone")]
     TimeZone(String),
 }
@@ -227,6 +267,12 @@ impl Settings {
         match self.sms_provider.as_str() {
             "console" | "twilio" => {}
             _ => return Err(ConfigError::Sms("SMS_PROVIDER must be \"console\" or \"twilio\"")),
+        }
+        if self.scan_provider != "clamd" {
+            return Err(ConfigError::Setting("SCAN_PROVIDER must be \"clamd\""));
+        }
+        if !(self.storage_url.starts_with("file://") || self.storage_url.starts_with("s3://")) {
+            return Err(ConfigError::Setting("STORAGE_URL must start with file:// or s3://"));
         }
         if self.sms_provider == "twilio" {
             let missing: Vec<&str> = [

@@ -1,6 +1,7 @@
 //! CareHub: a multi-tenant healthcare booking-and-records service. The binary (`src/main.rs`)
 //! is a thin command-line layer over this library.
 
+pub mod access;
 pub mod accounts;
 pub mod appointments;
 pub mod audit;
@@ -11,6 +12,7 @@ pub mod hospitals;
 pub mod http;
 pub mod jobs;
 pub mod ops;
+pub mod records;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -30,6 +30,9 @@ pub const BARE_NAMES: &[(&str, &str)] = &[
     ("TWILIO_AUTH_TOKEN", "twilio_auth_token"),
     ("TWILIO_FROM", "twilio_from"),
     ("TWILIO_API_BASE", "twilio_api_base"),
+    ("STORAGE_URL", "storage_url"),
+    ("SCAN_PROVIDER", "scan_provider"),
+    ("CLAMD_ADDR", "clamd_addr"),
 ];
 
 const PREFIX: &str = "CAREHUB__";

@@ -237,6 +237,15 @@ impl From<AppointmentError> for ApiError {
     }
 }
 
+impl From<crate::records::policy::Refusal> for ApiError {
+    fn from(refusal: crate::records::policy::Refusal) -> Self {
+        match refusal {
+            crate::records::policy::Refusal::Forbidden(detail) => Self::Forbidden(detail),
+            crate::records::policy::Refusal::NotFound => Self::NotFound,
+        }
+    }
+}
+
 /// A database error as the client should see it: a known constraint's meaning (`errors::CONSTRAINTS`),
 /// anything else a 500.
 pub fn from_database(err: sqlx::Error) -> ApiError {

@@ -265,6 +265,44 @@ impl TestApp {
         TestDoctor { id, user, token: tokens.access, refresh: tokens.refresh }
     }
 
+    /// A doctor of `hospital` who has changed the generated password (as the API requires before
+    /// any other call), logged in again with the new one.
+    pub async fn working_doctor_at(&self, hospital: &TestHospital) -> TestDoctor {
+        let doctor = self.doctor_at(hospital).await;
+        let body = json!({
+            "old_password": doctor.user.password,
+            "new_password": PASSWORD,
+            "new_password_confirm": PASSWORD,
+        });
+        let changed = self.post("/api/accounts/change-password/", &body, Some(&doctor.token)).await;
+        assert_eq!(changed.status(), StatusCode::OK, "{:?}", changed.text().await);
+        let user = TestUser { password: PASSWORD.to_owned(), ..doctor.user };
+        let tokens = self.login(&user).await;
+        TestDoctor { id: doctor.id, user, token: tokens.access, refresh: tokens.refresh }
+    }
+
+    /// Gives `doctor` (a doctor profile id) access to `patient`'s records for `minutes` (negative:
+    /// a grant that has already expired), as a verified one-time code would, straight in the
+    /// database; the grant's id.
+    pub async fn grant(&self, doctor: i64, patient: i64, minutes: i64) -> i64 {
+        sqlx::query_scalar(
+            "with code as ( \
+                 insert into otp_requests (patient_id, channel, status, delivery, created_at, expires_at, used_at, used_by) \
+                 values ($2, 'SHARE', 'USED', 'NONE', now() - interval '1 hour', now() + interval '1 minute', now(), $1) \
+                 returning id) \
+             insert into access_grants (patient_id, doctor_id, hospital_id, otp_request_id, granted_at, expires_at) \
+             select $2, $1, d.hospital_id, code.id, now() - interval '1 hour', now() + make_interval(mins => $3::int) \
+             from code, doctor_profiles d where d.id = $1 \
+             returning id",
+        )
+        .bind(doctor)
+        .bind(patient)
+        .bind(i32::try_from(minutes).expect("minutes"))
+        .fetch_one(&self.db)
+        .await
+        .expect("grant")
+    }
+
     /// Registers a patient through the API.
     pub async fn register_patient(&self, username: &str) -> TestUser {
         let response = self.post("/api/accounts/patients/register/", &registration(username), None).await;

@@ -1,0 +1,5 @@
+//! Medical records: prescriptions (versioned), reports and prescription attachments (uploaded,
+//! virus-scanned files), and a patient's summary. Who may read them is decided in one place,
+//! [`policy`].
+
+pub mod policy;

@@ -1,0 +1,171 @@
+//! The one access rule of every records endpoint (prescriptions, reports, attachments, summary):
+//! a patient reads their own records; a doctor reads a patient's records only while holding a
+//! live access grant (from a verified one-time code); an admin reads all; a hospital reads none.
+//! Nothing the client sends (`?otp_verified=true`, a header) takes part. Every read of another
+//! person's records is audited through [`Access::audit_read`], with the grant it relied on.
+
+use serde_json::json;
+use sqlx::PgConnection;
+
+use crate::{
+    accounts::model::{Principal, UserType},
+    audit::{self, AuditEvent, RequestMeta},
+};
+
+/// Why a read or write of records was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 403: the caller's role may not, or a doctor holds no live grant for this patient.
+    Forbidden(&'static str),
+    /// 404: no such patient, or an object of another patient.
+    NotFound,
+}
+
+/// Why the caller may read (or add to) one patient's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// The patient themselves.
+    Owner,
+    /// A doctor holding grant `grant_id`.
+    Doctor { grant_id: i64, doctor_id: i64, hospital_id: i64 },
+    /// A doctor reading what they wrote themselves (a prescription of theirs), without a grant.
+    Author { doctor_id: i64 },
+    /// An admin.
+    Admin,
+}
+
+/// The caller's right to one patient's records, as decided by [`access`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub patient_id: i64,
+    pub reader: Reader,
+}
+
+pub const NO_GRANT: &str =
+    "You need the patient's one-time code to read their records: ask for one at /api/accounts/otp/generate/.";
+pub const HOSPITAL_READS_NONE: &str = "Hospitals do not read patients' medical records.";
+pub const OTHER_PATIENT: &str = "You can only read your own medical records.";
+
+/// The caller's doctor profile: `(doctor_profiles.id, hospital_id)`, when the caller is an
+/// active doctor.
+pub async fn doctor_of(conn: &mut PgConnection, caller: &Principal) -> sqlx::Result<Option<(i64, i64)>> {
+    if caller.user_type != UserType::Doctor {
+        return Ok(None);
+    }
+    sqlx::query_as("select id, hospital_id from doctor_profiles where user_id = $1 and is_active")
+        .bind(caller.user_id.0)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The live grant (`id`) that `doctor_id` holds for `patient_id`, if any: not revoked, not expired.
+pub async fn live_grant(conn: &mut PgConnection, doctor_id: i64, patient_id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "select id from access_grants \
+         where doctor_id = $1 and patient_id = $2 and revoked_at is null and expires_at > now() \
+         order by expires_at desc limit 1",
+    )
+    .bind(doctor_id)
+    .bind(patient_id)
+    .fetch_optional(conn)
+    .await
+}
+
+async fn is_patient(conn: &mut PgConnection, patient_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists (select 1 from users where id = $1 and user_type = 'PATIENT')")
+        .bind(patient_id)
+        .fetch_one(conn)
+        .await
+}
+
+/// The caller's right to read `patient_id`'s records (a route naming the patient:
+/// `/api/records/patients/{patient_id}/...`). A patient asking for another patient's records is
+/// refused (403) as a doctor without a grant is; an unknown patient is a 404 only to those who
+/// could read any patient's records (an admin), so that a doctor cannot probe which ids exist.
+pub async fn access(
+    conn: &mut PgConnection,
+    caller: &Principal,
+    patient_id: i64,
+) -> sqlx::Result<Result<Access, Refusal>> {
+    let reader = match caller.user_type {
+        UserType::Patient if caller.user_id.0 == patient_id => Reader::Owner,
+        UserType::Patient => return Ok(Err(Refusal::Forbidden(OTHER_PATIENT))),
+        UserType::Hospital => return Ok(Err(Refusal::Forbidden(HOSPITAL_READS_NONE))),
+        UserType::Admin => {
+            if !is_patient(conn, patient_id).await? {
+                return Ok(Err(Refusal::NotFound));
+            }
+            Reader::Admin
+        }
+        UserType::Doctor => {
+            let Some((doctor_id, hospital_id)) = doctor_of(conn, caller).await? else {
+                return Ok(Err(Refusal::Forbidden(NO_GRANT)));
+            };
+            match live_grant(conn, doctor_id, patient_id).await? {
+                Some(grant_id) => Reader::Doctor { grant_id, doctor_id, hospital_id },
+                None => return Ok(Err(Refusal::Forbidden(NO_GRANT))),
+            }
+        }
+    };
+    Ok(Ok(Access { patient_id, reader }))
+}
+
+/// The caller's right to read one object (a report, a prescription) of `patient_id`, found by
+/// its own id. Another patient's object is a 404 (its existence is not the caller's to know); a
+/// doctor without a grant gets the 403 that tells them to ask for a code, unless they wrote the
+/// object (`author_doctor_id`: a prescription's doctor reads it without a grant).
+pub async fn access_object(
+    conn: &mut PgConnection,
+    caller: &Principal,
+    patient_id: i64,
+    author_doctor_id: Option<i64>,
+) -> sqlx::Result<Result<Access, Refusal>> {
+    if caller.user_type == UserType::Doctor
+        && let Some(author) = author_doctor_id
+        && let Some((doctor_id, _)) = doctor_of(conn, caller).await?
+        && doctor_id == author
+    {
+        // A live grant is still named in the audit row when there is one.
+        if let Some(grant_id) = live_grant(conn, doctor_id, patient_id).await? {
+            let hospital_id = doctor_of(conn, caller).await?.map_or(0, |(_, h)| h);
+            return Ok(Ok(Access { patient_id, reader: Reader::Doctor { grant_id, doctor_id, hospital_id } }));
+        }
+        return Ok(Ok(Access { patient_id, reader: Reader::Author { doctor_id } }));
+    }
+    Ok(match access(conn, caller, patient_id).await? {
+        Err(Refusal::Forbidden(OTHER_PATIENT) | Refusal::Forbidden(HOSPITAL_READS_NONE)) => Err(Refusal::NotFound),
+        other => other,
+    })
+}
+
+impl Access {
+    /// The grant this access relies on, if any.
+    pub fn grant_id(&self) -> Option<i64> {
+        match self.reader {
+            Reader::Doctor { grant_id, .. } => Some(grant_id),
+            _ => None,
+        }
+    }
+
+    /// Writes the `records_read` audit row of a read of another person's records (nothing for
+    /// the patient's own reads): actor, patient, what was read (`what`, e.g. `"prescriptions"`,
+    /// `"report"`), the object when there is one, and the grant it relied on.
+    pub async fn audit_read(
+        &self,
+        conn: &mut PgConnection,
+        caller: &Principal,
+        meta: &RequestMeta,
+        what: &'static str,
+        object: Option<(&'static str, i64)>,
+    ) -> anyhow::Result<()> {
+        if self.reader == Reader::Owner {
+            return Ok(());
+        }
+        let mut details = json!({ "patient_id": self.patient_id, "read": what, "grant_id": self.grant_id() });
+        if let Some((kind, id)) = object {
+            details["object"] = json!({ "type": kind, "id": id });
+        }
+        let event = AuditEvent::new("records_read").by(caller).target("patient", self.patient_id).details(details);
+        audit::record(conn, meta, event).await
+    }
+}
