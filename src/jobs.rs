@@ -18,13 +18,21 @@ use carehub_workers::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{appointments::jobs::ReminderSweep, config::Settings};
+use crate::{
+    access::{jobs::SendOtp, model::OtpKey},
+    appointments::jobs::ReminderSweep,
+    config::Settings,
+};
 
 /// The job kinds, with the schedules, concurrency and handler settings of `settings`.
 pub fn registry(settings: &Settings) -> Registry {
     let jobs = &settings.jobs;
     Registry::new()
         .register(JobKind::<SendSms>::new(sms::send_sms).concurrency(jobs.sms_concurrency))
+        .register(
+            JobKind::<SendOtp>::new(crate::access::jobs::send_otp(OtpKey::new(&settings.otp_secret)))
+                .concurrency(jobs.sms_concurrency),
+        )
         .register(
             JobKind::<ReminderSweep>::new(crate::appointments::jobs::reminder_sweep(jobs.reminder_lead_minutes.max(1)))
                 .every("reminder-sweep", &jobs.reminder_sweep_schedule),
@@ -81,6 +89,7 @@ mod tests {
             kinds,
             [
                 ("SendSms", "carehub:sms"),
+                ("SendOtp", "carehub:otp"),
                 ("ReminderSweep", "carehub:reminder"),
                 ("PurgeExpiredSessions", "carehub:maintenance"),
             ]

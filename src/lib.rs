@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod actors;
 pub mod appointments;
 pub mod audit;
 pub mod cli;

@@ -25,6 +25,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// This process's per-hospital appointment desks (actors).
     pub desks: crate::appointments::desk::DeskRegistry,
+    /// This process's per-patient access desks (one-time codes, grants).
+    pub patient_desks: crate::access::desk::PatientDesks,
 }
 
 impl AppState {
@@ -38,6 +40,13 @@ impl AppState {
             pseudonyms: Pseudonyms::new(&settings.audit_key),
             redis: redis::Client::open(settings.redis_url.expose_secret())?,
             desks: crate::appointments::desk::DeskRegistry::new(db.clone()),
+            patient_desks: crate::access::desk::PatientDesks::new(
+                db.clone(),
+                std::sync::Arc::new(crate::access::service::AccessRules {
+                    settings: settings.access.clone(),
+                    key: crate::access::model::OtpKey::new(&settings.otp_secret),
+                }),
+            ),
             db,
             metrics,
             settings,

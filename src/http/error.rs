@@ -36,6 +36,10 @@ pub enum ApiError {
     /// 400 `parse_error`: the body could not be read at all.
     #[error("malformed request: {0}")]
     Malformed(String),
+    /// 400 with its own `code` (`otp_invalid`, `otp_expired`, ...): the request was understood and
+    /// refused as a whole.
+    #[error("refused: {code}")]
+    Refused { code: &'static str, detail: &'static str },
     /// 401 `not_authenticated`: no credentials were sent.
     #[error("not authenticated")]
     NotAuthenticated,
@@ -106,6 +110,7 @@ impl ApiError {
         match self {
             Self::Validation(_) => "invalid",
             Self::Malformed(_) => "parse_error",
+            Self::Refused { code, .. } => code,
             Self::NotAuthenticated => "not_authenticated",
             Self::InvalidToken => "token_not_valid",
             Self::BadCredentials => "no_active_account",
@@ -130,7 +135,7 @@ impl ApiError {
             Self::NotAuthenticated => "Authentication credentials were not provided.".into(),
             Self::InvalidToken => "Given token not valid for any token type".into(),
             Self::BadCredentials => "No active account found with the given credentials".into(),
-            Self::Forbidden(detail) | Self::Unavailable(detail) => (*detail).into(),
+            Self::Forbidden(detail) | Self::Unavailable(detail) | Self::Refused { detail, .. } => (*detail).into(),
             Self::Conflict(kind) => kind.detail().into(),
             Self::PasswordExpired => {
                 "Your password has expired and must be changed at /api/accounts/change-password/.".into()
@@ -152,7 +157,7 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Validation(_) | Self::Malformed(_) => StatusCode::BAD_REQUEST,
+            Self::Validation(_) | Self::Malformed(_) | Self::Refused { .. } => StatusCode::BAD_REQUEST,
             Self::NotAuthenticated | Self::InvalidToken | Self::BadCredentials => StatusCode::UNAUTHORIZED,
             Self::PasswordExpired => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,

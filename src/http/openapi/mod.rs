@@ -20,7 +20,7 @@ use utoipa::{
     },
 };
 
-use crate::{accounts, appointments, hospitals, ops};
+use crate::{access, accounts, appointments, hospitals, ops};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,6 +36,10 @@ use crate::{accounts, appointments, hospitals, ops};
         accounts::registration::register_patient,
         accounts::routes::list_users,
         accounts::routes::dashboard_stats,
+        access::routes::generate,
+        access::routes::verify,
+        access::routes::grants,
+        access::routes::revoke,
         hospitals::registration::register,
         hospitals::directory::list,
         hospitals::directory::detail,
@@ -79,6 +83,7 @@ use crate::{accounts, appointments, hospitals, ops};
         (name = "departments", description = "A hospital's departments"),
         (name = "doctors", description = "A hospital's doctors"),
         (name = "appointments", description = "Booking, assignment, status"),
+        (name = "access", description = "One-time codes and the access grants they give to a patient's records"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]

@@ -1,0 +1,137 @@
+//! `SendOtp`: the job that makes a doctor-requested code and sends it to the patient by SMS. The
+//! code is generated here, at send time, sealed into its request row (the keyed hash only) in the
+//! same statement that claims the row, and handed to the SMS provider: it never waits anywhere
+//! in clear (not in the row, the outbox, the Redis payload or an SMS row). A send that fails
+//! drops the code; the retry makes a new one.
+
+use carehub_workers::apalis::prelude::AbortError;
+use carehub_workers::{
+    Handler, JobContext, JobResult,
+    jobs::{Job, Queue},
+    sms::SmsError,
+};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+
+use super::model::{OtpCode, OtpKey};
+
+/// Send the code of one doctor-requested code request.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SendOtp {
+    pub otp_request_id: i64,
+}
+
+impl Job for SendOtp {
+    const QUEUE: Queue = Queue::new("carehub:otp");
+    const NAME: &'static str = "SendOtp";
+}
+
+/// A request claimed for sending, with its freshly made code sealed in.
+#[derive(sqlx::FromRow)]
+struct Claimed {
+    phone_number: Option<String>,
+    doctor_name: String,
+    ttl_minutes: i64,
+}
+
+/// Claims the request (QUEUED or RETRY, still pending and unexpired) and seals `code` into it.
+async fn claim(db: &PgPool, request_id: i64, sealed: &[u8]) -> sqlx::Result<Option<Claimed>> {
+    sqlx::query_as(
+        "with claimed as ( \
+             update otp_requests set delivery = 'SENDING', delivery_attempts = delivery_attempts + 1, code_hmac = $2 \
+             where id = $1 and channel = 'SMS' and status = 'PENDING' and delivery in ('QUEUED', 'RETRY') \
+                   and expires_at > now() \
+             returning patient_id, doctor_id, expires_at) \
+         select u.phone_number, trim(du.first_name || ' ' || du.last_name) as doctor_name, \
+                greatest(1, ceil(extract(epoch from c.expires_at - now()) / 60))::bigint as ttl_minutes \
+         from claimed c join users u on u.id = c.patient_id \
+              join doctor_profiles d on d.id = c.doctor_id join users du on du.id = d.user_id",
+    )
+    .bind(request_id)
+    .bind(sealed)
+    .fetch_optional(db)
+    .await
+}
+
+/// After a claim found nothing: an unsent request that expired meanwhile is marked so.
+async fn delivery_of(db: &PgPool, request_id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "update otp_requests set delivery = case when delivery in ('QUEUED', 'RETRY') and expires_at <= now() \
+                                               then 'EXPIRED' else delivery end \
+         where id = $1 returning delivery",
+    )
+    .bind(request_id)
+    .fetch_optional(db)
+    .await
+}
+
+async fn mark(db: &PgPool, request_id: i64, delivery: &str, provider_id: Option<&str>, error: Option<&str>) -> sqlx::Result<()> {
+    // A code that did not reach the provider is dropped: the hash goes with it.
+    sqlx::query(
+        "update otp_requests set delivery = $2, provider_message_id = coalesce($3, provider_message_id), \
+                last_error = $4, sent_at = case when $2 = 'SENT' then now() else sent_at end, \
+                code_hmac = case when $2 = 'SENT' then code_hmac else null end \
+         where id = $1",
+    )
+    .bind(request_id)
+    .bind(delivery)
+    .bind(provider_id)
+    .bind(error)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+fn text(code: &OtpCode, claimed: &Claimed) -> String {
+    format!(
+        "CareHub: {} is your code to let Dr {} read your medical records. It expires in {} minutes. \
+         Share it only with that doctor.",
+        code.reveal(),
+        claimed.doctor_name,
+        claimed.ttl_minutes
+    )
+}
+
+/// The handler of [`SendOtp`], sealing codes with `key`.
+pub fn send_otp(key: OtpKey) -> impl Handler<SendOtp> {
+    move |job: SendOtp, ctx: JobContext| {
+        let key = key.clone();
+        async move { send(&key, job.otp_request_id, &ctx).await }
+    }
+}
+
+async fn send(key: &OtpKey, request_id: i64, ctx: &JobContext) -> JobResult {
+    let code = OtpCode::generate();
+    let Some(claimed) = claim(&ctx.db, request_id, &key.seal(request_id, &code)).await? else {
+        let delivery = delivery_of(&ctx.db, request_id).await?;
+        if delivery.as_deref() == Some("SENDING") {
+            // Another run is sending it (or died mid-send): never sent twice.
+            return Err(SmsError::Transient("another run of this job is sending the code".into()).into());
+        }
+        tracing::info!(otp_request.id = request_id, delivery = ?delivery, "code not sent: nothing to send");
+        return Ok(());
+    };
+    let Some(phone) = claimed.phone_number.as_deref() else {
+        mark(&ctx.db, request_id, "FAILED", None, Some("the patient has no phone number")).await?;
+        return Err(AbortError::new(SmsError::Permanent("no phone number".into())).into());
+    };
+    let provider = ctx.sms.name();
+    match ctx.sms.send(request_id, phone, &text(&code, &claimed)).await {
+        Ok(provider_id) => {
+            mark(&ctx.db, request_id, "SENT", Some(&provider_id), None).await?;
+            tracing::info!(otp_request.id = request_id, provider, "code sent");
+            Ok(())
+        }
+        Err(SmsError::Permanent(reason)) => {
+            mark(&ctx.db, request_id, "FAILED", None, Some(&reason)).await?;
+            tracing::warn!(otp_request.id = request_id, %reason, "code refused by the SMS provider");
+            Err(AbortError::new(SmsError::Permanent(reason)).into())
+        }
+        Err(SmsError::Transient(reason)) => {
+            let delivery = if ctx.is_last_attempt() { "FAILED" } else { "RETRY" };
+            mark(&ctx.db, request_id, delivery, None, Some(&reason)).await?;
+            tracing::warn!(otp_request.id = request_id, %reason, attempt = ctx.attempt(), "code send failed");
+            Err(SmsError::Transient(reason).into())
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! Every SQL statement of the access context: one-time code requests and access grants.
+
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, PgConnection};
+
+use super::model::Grant;
+
+/// A patient as the code flows need them.
+#[derive(Debug, sqlx::FromRow)]
+pub struct PatientContact {
+    pub id: i64,
+    pub phone_number: Option<String>,
+}
+
+pub async fn patient_by_id(conn: &mut PgConnection, patient_id: i64) -> sqlx::Result<Option<PatientContact>> {
+    sqlx::query_as("select id, phone_number from users where id = $1 and user_type = 'PATIENT' and is_active")
+        .bind(patient_id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Active patients with this (E.164) phone number: phones are not unique; two rows are enough to
+/// know it is ambiguous.
+pub async fn patients_by_phone(conn: &mut PgConnection, phone: &str) -> sqlx::Result<Vec<PatientContact>> {
+    sqlx::query_as(
+        "select id, phone_number from users where phone_number = $1 and user_type = 'PATIENT' and is_active \
+         order by id limit 2",
+    )
+    .bind(phone)
+    .fetch_all(conn)
+    .await
+}
+
+/// Serializes the code and grant changes of one patient across processes, until the transaction
+/// ends (key space 1 of the two-key advisory lock: patients).
+pub async fn lock_patient(conn: &mut PgConnection, patient_id: i64) -> sqlx::Result<()> {
+    // Two int4 keys: (1, patient) cannot collide with other users of one-bigint-key locks.
+    sqlx::query("select pg_advisory_xact_lock(1, hashtext($1::text))").bind(patient_id).execute(conn).await?;
+    Ok(())
+}
+
+/// How many codes were made for the patient within `window_minutes`, and when the oldest of them
+/// leaves the window.
+pub async fn recent_for_patient(
+    conn: &mut PgConnection,
+    patient_id: i64,
+    window_minutes: i64,
+) -> sqlx::Result<(i64, Option<DateTime<Utc>>)> {
+    sqlx::query_as(
+        "select count(*), min(created_at) + make_interval(mins => $2::int) from otp_requests \
+         where patient_id = $1 and created_at > now() - make_interval(mins => $2::int)",
+    )
+    .bind(patient_id)
+    .bind(i32::try_from(window_minutes).unwrap_or(i32::MAX))
+    .fetch_one(conn)
+    .await
+}
+
+/// The same count for the codes one doctor asked for.
+pub async fn recent_for_doctor(
+    conn: &mut PgConnection,
+    doctor_id: i64,
+    window_minutes: i64,
+) -> sqlx::Result<(i64, Option<DateTime<Utc>>)> {
+    sqlx::query_as(
+        "select count(*), min(created_at) + make_interval(mins => $2::int) from otp_requests \
+         where doctor_id = $1 and created_at > now() - make_interval(mins => $2::int)",
+    )
+    .bind(doctor_id)
+    .bind(i32::try_from(window_minutes).unwrap_or(i32::MAX))
+    .fetch_one(conn)
+    .await
+}
+
+/// A new code request; its id and expiry. An SMS code (`doctor_id` given) has no code yet: the
+/// worker makes it at send time.
+pub async fn insert_request(
+    conn: &mut PgConnection,
+    patient_id: i64,
+    doctor_id: Option<i64>,
+    ttl_minutes: i64,
+) -> sqlx::Result<(i64, DateTime<Utc>)> {
+    sqlx::query_as(
+        "insert into otp_requests (patient_id, doctor_id, channel, delivery, expires_at) \
+         values ($1, $2, case when $2 is null then 'SHARE' else 'SMS' end, \
+                 case when $2 is null then 'NONE' else 'QUEUED' end, now() + make_interval(mins => $3::int)) \
+         returning id, expires_at",
+    )
+    .bind(patient_id)
+    .bind(doctor_id)
+    .bind(i32::try_from(ttl_minutes).unwrap_or(10))
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn set_code(conn: &mut PgConnection, request_id: i64, sealed: &[u8]) -> sqlx::Result<()> {
+    sqlx::query("update otp_requests set code_hmac = $2 where id = $1").bind(request_id).bind(sealed).execute(conn).await?;
+    Ok(())
+}
+
+/// A code request a doctor's typed code is compared with.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Candidate {
+    pub id: i64,
+    pub code_hmac: Option<Vec<u8>>,
+    pub status: String,
+    pub failed_attempts: i32,
+    pub expired: bool,
+}
+
+impl Candidate {
+    /// Still redeemable: pending, not expired, its code made.
+    pub fn is_live(&self) -> bool {
+        self.status == "PENDING" && !self.expired && self.code_hmac.is_some()
+    }
+}
+
+/// The patient's recent codes that `doctor_id` may redeem: the ones this doctor asked for, and
+/// the ones the patient made to share. Newest first.
+pub async fn candidates(conn: &mut PgConnection, patient_id: i64, doctor_id: i64) -> sqlx::Result<Vec<Candidate>> {
+    sqlx::query_as(
+        "select id, code_hmac, status, failed_attempts, expires_at <= now() as expired from otp_requests \
+         where patient_id = $1 and (doctor_id = $2 or channel = 'SHARE') and created_at > now() - interval '1 day' \
+         order by id desc limit 20",
+    )
+    .bind(patient_id)
+    .bind(doctor_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Counts a wrong try against these live codes; those reaching `max_attempts` are killed.
+/// Returns how many are still live.
+pub async fn count_failure(conn: &mut PgConnection, ids: &[i64], max_attempts: i32) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "with tried as ( \
+             update otp_requests set failed_attempts = failed_attempts + 1, \
+                    status = case when failed_attempts + 1 >= $2 then 'LOCKED' else status end \
+             where id = any($1) and status = 'PENDING' returning status) \
+         select count(*) filter (where status = 'PENDING') from tried",
+    )
+    .bind(ids)
+    .bind(max_attempts)
+    .fetch_one(conn)
+    .await
+}
+
+/// Redeems a live code and gives `doctor_id` its grant; the grant's id and expiry.
+pub async fn redeem(
+    conn: &mut PgConnection,
+    request_id: i64,
+    patient_id: i64,
+    doctor_id: i64,
+    hospital_id: i64,
+    grant_minutes: i64,
+) -> sqlx::Result<(i64, DateTime<Utc>)> {
+    sqlx::query("update otp_requests set status = 'USED', used_at = now(), used_by = $2 where id = $1 and status = 'PENDING'")
+        .bind(request_id)
+        .bind(doctor_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query_as(
+        "insert into access_grants (patient_id, doctor_id, hospital_id, otp_request_id, expires_at) \
+         values ($1, $2, $3, $4, now() + make_interval(mins => $5::int)) returning id, expires_at",
+    )
+    .bind(patient_id)
+    .bind(doctor_id)
+    .bind(hospital_id)
+    .bind(request_id)
+    .bind(i32::try_from(grant_minutes).unwrap_or(30))
+    .fetch_one(conn)
+    .await
+}
+
+const GRANT_COLUMNS: &str = "g.id, g.doctor_id as doctor, \
+     trim(du.first_name || ' ' || du.last_name) as doctor_name, g.hospital_id as hospital, \
+     h.name as hospital_name, g.granted_at, g.expires_at, g.revoked_at, \
+     (g.revoked_at is null and g.expires_at > now()) as is_active \
+     from access_grants g join doctor_profiles d on d.id = g.doctor_id join users du on du.id = d.user_id \
+     join hospitals h on h.id = g.hospital_id";
+
+/// The patient's grants that are live or ended within the last 30 days, newest first; and their
+/// count.
+pub async fn grants_of(
+    conn: &mut PgConnection,
+    patient_id: i64,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(i64, Vec<Grant>)> {
+    let recent = "g.patient_id = $1 and coalesce(least(g.revoked_at, g.expires_at), g.expires_at) > now() - interval '30 days'";
+    let count: i64 = sqlx::query_scalar(AssertSqlSafe(format!("select count(*) from access_grants g where {recent}")))
+        .bind(patient_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let rows = sqlx::query_as(AssertSqlSafe(format!(
+        "select {GRANT_COLUMNS} where {recent} order by g.granted_at desc, g.id desc limit $2 offset $3"
+    )))
+        .bind(patient_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(conn)
+        .await?;
+    Ok((count, rows))
+}
+
+/// Ends a grant of this patient now (one already ended stays as it was). `None`: no such grant
+/// of this patient; `Some(true)`: it was live and is revoked now.
+pub async fn revoke(conn: &mut PgConnection, patient_id: i64, grant_id: i64) -> sqlx::Result<Option<bool>> {
+    let live: Option<bool> = sqlx::query_scalar(
+        "select revoked_at is null and expires_at > now() from access_grants where id = $1 and patient_id = $2 for update",
+    )
+    .bind(grant_id)
+    .bind(patient_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if live == Some(true) {
+        sqlx::query("update access_grants set revoked_at = now() where id = $1").bind(grant_id).execute(conn).await?;
+    }
+    Ok(live)
+}

@@ -1,0 +1,241 @@
+//! The access rules, each one transaction under the patient's advisory lock (so they hold across
+//! web processes): issuing a code within the limits, verifying one (single use, killed by the
+//! 5th wrong try, at most one grant per code), revoking a grant. Run through the patient's desk
+//! ([`super::desk`]); refusals are an [`AccessError`], which knows nothing of HTTP.
+
+use std::sync::Arc;
+
+use carehub_workers::{outbox, redact::Redacted};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgPool;
+
+use super::{
+    jobs::SendOtp,
+    model::{OtpCode, OtpKey, OtpRefusal},
+    repo,
+};
+use crate::{
+    accounts::model::Principal,
+    audit::{self, AuditEvent, RequestMeta},
+    config::AccessSettings,
+};
+
+/// What the access rules need besides the database: the limits and the code key.
+pub struct AccessRules {
+    pub settings: AccessSettings,
+    pub key: OtpKey,
+}
+
+/// Why an access change was refused.
+#[derive(thiserror::Error)]
+pub enum AccessError {
+    /// No such grant of this patient.
+    #[error("not found")]
+    NotFound,
+    /// Too many codes for this patient (or from this doctor); try again after this many seconds.
+    #[error("throttled")]
+    Throttled { retry_after_secs: u64 },
+    /// The code was not accepted.
+    #[error("code refused: {}", .0.code())]
+    Refused(OtpRefusal),
+    #[error("internal: {}", Redacted(.0))]
+    Internal(anyhow::Error),
+}
+
+impl std::fmt::Debug for AccessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl From<sqlx::Error> for AccessError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl From<anyhow::Error> for AccessError {
+    fn from(err: anyhow::Error) -> Self {
+        Self::Internal(err)
+    }
+}
+
+/// Who asks for a code: a doctor (the code goes to the patient by SMS) or the patient (the code is
+/// shown to them, to pass on to any one doctor).
+#[derive(Debug, Clone, Copy)]
+pub enum Requester {
+    Doctor { doctor_id: i64 },
+    Patient,
+}
+
+/// A code request made.
+#[derive(Debug)]
+pub struct Issued {
+    pub request_id: i64,
+    pub expires_at: DateTime<Utc>,
+    /// The code, for a patient's own request only.
+    pub code: Option<OtpCode>,
+}
+
+fn retry_after(until: Option<DateTime<Utc>>) -> u64 {
+    until.map_or(60, |until| u64::try_from((until - Utc::now()).num_seconds()).unwrap_or(0).max(1))
+}
+
+/// Issues a code for `patient_id`: at most `otp_per_patient` per window (and `otp_per_doctor` per
+/// window for a doctor), counted from rows under the patient's lock.
+pub async fn issue(
+    db: &PgPool,
+    rules: &AccessRules,
+    caller: &Principal,
+    meta: &RequestMeta,
+    patient_id: i64,
+    requester: Requester,
+) -> Result<Issued, AccessError> {
+    let limits = &rules.settings;
+    let mut tx = db.begin().await?;
+    repo::lock_patient(&mut tx, patient_id).await?;
+    let (recent, until) = repo::recent_for_patient(&mut tx, patient_id, limits.otp_patient_window_minutes).await?;
+    if recent >= limits.otp_per_patient {
+        return Err(AccessError::Throttled { retry_after_secs: retry_after(until) });
+    }
+    let doctor_id = match requester {
+        Requester::Doctor { doctor_id } => {
+            let (asked, until) = repo::recent_for_doctor(&mut tx, doctor_id, limits.otp_doctor_window_minutes).await?;
+            if asked >= limits.otp_per_doctor {
+                return Err(AccessError::Throttled { retry_after_secs: retry_after(until) });
+            }
+            Some(doctor_id)
+        }
+        Requester::Patient => None,
+    };
+    let (request_id, expires_at) = repo::insert_request(&mut tx, patient_id, doctor_id, limits.otp_ttl_minutes).await?;
+    let code = if doctor_id.is_some() {
+        // The code is made by the worker when it sends the SMS: none exists until then.
+        outbox::enqueue(&mut tx, &SendOtp { otp_request_id: request_id }, Some(&format!("otp:{request_id}"))).await?;
+        None
+    } else {
+        let code = OtpCode::generate();
+        repo::set_code(&mut tx, request_id, &rules.key.seal(request_id, &code)).await?;
+        Some(code)
+    };
+    let channel = if doctor_id.is_some() { "sms" } else { "share" };
+    let event = AuditEvent::new("otp_requested")
+        .by(caller)
+        .target("patient", patient_id)
+        .details(json!({ "otp_request_id": request_id, "channel": channel }));
+    audit::record(&mut tx, meta, event).await?;
+    tx.commit().await?;
+    Ok(Issued { request_id, expires_at, code })
+}
+
+/// A verified code: the grant it gave.
+#[derive(Debug, Clone, Copy)]
+pub struct Verified {
+    pub grant_id: i64,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The doctor who verifies, with the hospital the grant is recorded under.
+#[derive(Debug, Clone, Copy)]
+pub struct Verifier {
+    pub doctor_id: i64,
+    pub hospital_id: i64,
+}
+
+/// Verifies `code` for `patient_id` typed by `verifier`. Only the codes this doctor asked for, and
+/// the patient's shared ones, are compared (another doctor's code is just `otp_invalid`, and a
+/// wrong try does not count against it). A wrong code counts against every live one of those;
+/// the `otp_max_attempts`th kills it. The right code of a used, expired or killed request is told
+/// apart. Under the patient's lock, so two concurrent right answers give one grant.
+pub async fn verify(
+    db: &PgPool,
+    rules: &AccessRules,
+    caller: &Principal,
+    meta: &RequestMeta,
+    patient_id: i64,
+    verifier: Verifier,
+    code: &OtpCode,
+) -> Result<Verified, AccessError> {
+    let mut tx = db.begin().await?;
+    repo::lock_patient(&mut tx, patient_id).await?;
+    let candidates = repo::candidates(&mut tx, patient_id, verifier.doctor_id).await?;
+    let matching = candidates
+        .iter()
+        .find(|c| c.code_hmac.as_deref().is_some_and(|sealed| rules.key.matches(c.id, code, sealed)));
+    if let Some(request) = matching {
+        let refusal = match request.status.as_str() {
+            "USED" => Some(OtpRefusal::Used),
+            "LOCKED" => Some(OtpRefusal::Locked),
+            _ if request.expired => Some(OtpRefusal::Expired),
+            _ => None,
+        };
+        if let Some(refusal) = refusal {
+            let event = AuditEvent::new("otp_refused")
+                .by(caller)
+                .target("patient", patient_id)
+                .details(json!({ "otp_request_id": request.id, "reason": refusal.code() }));
+            audit::record(&mut tx, meta, event).await?;
+            tx.commit().await?;
+            return Err(AccessError::Refused(refusal));
+        }
+        let (grant_id, expires_at) = repo::redeem(
+            &mut tx,
+            request.id,
+            patient_id,
+            verifier.doctor_id,
+            verifier.hospital_id,
+            rules.settings.grant_minutes,
+        )
+        .await?;
+        let event = AuditEvent::new("access_granted")
+            .by(caller)
+            .target("patient", patient_id)
+            .details(json!({ "grant_id": grant_id, "otp_request_id": request.id, "expires_at": expires_at }));
+        audit::record(&mut tx, meta, event).await?;
+        tx.commit().await?;
+        return Ok(Verified { grant_id, expires_at });
+    }
+    let live: Vec<i64> = candidates.iter().filter(|c| c.is_live()).map(|c| c.id).collect();
+    let refusal = if live.is_empty() {
+        OtpRefusal::Invalid
+    } else {
+        let still_live = repo::count_failure(&mut tx, &live, rules.settings.otp_max_attempts).await?;
+        if still_live == 0 { OtpRefusal::Locked } else { OtpRefusal::Invalid }
+    };
+    let event = AuditEvent::new("otp_refused")
+        .by(caller)
+        .target("patient", patient_id)
+        .details(json!({ "reason": refusal.code(), "counted_against": live }));
+    audit::record(&mut tx, meta, event).await?;
+    tx.commit().await?;
+    Err(AccessError::Refused(refusal))
+}
+
+/// The patient ends one of their grants now; a grant that already ended is left as it was.
+pub async fn revoke(
+    db: &PgPool,
+    caller: &Principal,
+    meta: &RequestMeta,
+    patient_id: i64,
+    grant_id: i64,
+) -> Result<(), AccessError> {
+    let mut tx = db.begin().await?;
+    repo::lock_patient(&mut tx, patient_id).await?;
+    match repo::revoke(&mut tx, patient_id, grant_id).await? {
+        None => return Err(AccessError::NotFound),
+        Some(false) => {}
+        Some(true) => {
+            let event = AuditEvent::new("access_revoked")
+                .by(caller)
+                .target("access_grant", grant_id)
+                .details(json!({ "patient_id": patient_id }));
+            audit::record(&mut tx, meta, event).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Shared by the desks of this process.
+pub type Rules = Arc<AccessRules>;
