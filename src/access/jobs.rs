@@ -65,7 +65,13 @@ async fn delivery_of(db: &PgPool, request_id: i64) -> sqlx::Result<Option<String
     .await
 }
 
-async fn mark(db: &PgPool, request_id: i64, delivery: &str, provider_id: Option<&str>, error: Option<&str>) -> sqlx::Result<()> {
+async fn mark(
+    db: &PgPool,
+    request_id: i64,
+    delivery: &str,
+    provider_id: Option<&str>,
+    error: Option<&str>,
+) -> sqlx::Result<()> {
     // A code that did not reach the provider is dropped: the hash goes with it.
     sqlx::query(
         "update otp_requests set delivery = $2, provider_message_id = coalesce($3, provider_message_id), \

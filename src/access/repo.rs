@@ -94,7 +94,11 @@ pub async fn insert_request(
 }
 
 pub async fn set_code(conn: &mut PgConnection, request_id: i64, sealed: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("update otp_requests set code_hmac = $2 where id = $1").bind(request_id).bind(sealed).execute(conn).await?;
+    sqlx::query("update otp_requests set code_hmac = $2 where id = $1")
+        .bind(request_id)
+        .bind(sealed)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -154,11 +158,13 @@ pub async fn redeem(
     hospital_id: i64,
     grant_minutes: i64,
 ) -> sqlx::Result<(i64, DateTime<Utc>)> {
-    sqlx::query("update otp_requests set status = 'USED', used_at = now(), used_by = $2 where id = $1 and status = 'PENDING'")
-        .bind(request_id)
-        .bind(doctor_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "update otp_requests set status = 'USED', used_at = now(), used_by = $2 where id = $1 and status = 'PENDING'",
+    )
+    .bind(request_id)
+    .bind(doctor_id)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query_as(
         "insert into access_grants (patient_id, doctor_id, hospital_id, otp_request_id, expires_at) \
          values ($1, $2, $3, $4, now() + make_interval(mins => $5::int)) returning id, expires_at",
@@ -187,7 +193,8 @@ pub async fn grants_of(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(i64, Vec<Grant>)> {
-    let recent = "g.patient_id = $1 and coalesce(least(g.revoked_at, g.expires_at), g.expires_at) > now() - interval '30 days'";
+    let recent =
+        "g.patient_id = $1 and coalesce(least(g.revoked_at, g.expires_at), g.expires_at) > now() - interval '30 days'";
     let count: i64 = sqlx::query_scalar(AssertSqlSafe(format!("select count(*) from access_grants g where {recent}")))
         .bind(patient_id)
         .fetch_one(&mut *conn)
@@ -195,11 +202,11 @@ pub async fn grants_of(
     let rows = sqlx::query_as(AssertSqlSafe(format!(
         "select {GRANT_COLUMNS} where {recent} order by g.granted_at desc, g.id desc limit $2 offset $3"
     )))
-        .bind(patient_id)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(conn)
-        .await?;
+    .bind(patient_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await?;
     Ok((count, rows))
 }
 

@@ -160,9 +160,8 @@ pub async fn verify(
     let mut tx = db.begin().await?;
     repo::lock_patient(&mut tx, patient_id).await?;
     let candidates = repo::candidates(&mut tx, patient_id, verifier.doctor_id).await?;
-    let matching = candidates
-        .iter()
-        .find(|c| c.code_hmac.as_deref().is_some_and(|sealed| rules.key.matches(c.id, code, sealed)));
+    let matching =
+        candidates.iter().find(|c| c.code_hmac.as_deref().is_some_and(|sealed| rules.key.matches(c.id, code, sealed)));
     if let Some(request) = matching {
         let refusal = match request.status.as_str() {
             "USED" => Some(OtpRefusal::Used),

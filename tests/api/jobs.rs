@@ -33,13 +33,13 @@ use wiremock::{
 use crate::helpers::{TestApp, database_url, json_body, redis_url};
 
 const TO: &str = "+923001234567";
-const TWILIO_PATH: &str = "/2010-04-01/Accounts/AC123/Messages.json";
+pub(crate) const TWILIO_PATH: &str = "/2010-04-01/Accounts/AC123/Messages.json";
 
-fn namespace() -> String {
+pub(crate) fn namespace() -> String {
     format!("test-{}:", uuid::Uuid::new_v4().simple())
 }
 
-fn settings(namespace: &str, sms: SmsProvider) -> WorkerSettings {
+pub(crate) fn settings(namespace: &str, sms: SmsProvider) -> WorkerSettings {
     let mut settings = Settings::for_tests().expect("settings").worker_settings().expect("worker settings");
     settings.namespace = namespace.to_owned();
     settings.poll_interval = Duration::from_millis(50);
@@ -57,7 +57,7 @@ fn registry() -> Registry {
     carehub::jobs::registry(&Settings::for_tests().expect("settings"))
 }
 
-fn twilio(server: &MockServer) -> SmsProvider {
+pub(crate) fn twilio(server: &MockServer) -> SmsProvider {
     SmsProvider::twilio(TwilioConfig {
         account_sid: "AC123".into(),
         auth_token: "twilio-secret".to_owned().into(),
@@ -67,18 +67,18 @@ fn twilio(server: &MockServer) -> SmsProvider {
     .expect("twilio client")
 }
 
-fn twilio_created(sid: &str) -> ResponseTemplate {
+pub(crate) fn twilio_created(sid: &str) -> ResponseTemplate {
     ResponseTemplate::new(201).set_body_json(json!({ "sid": sid, "status": "queued" }))
 }
 
 /// Workers running in this test's runtime until stopped.
-struct Workers {
+pub(crate) struct Workers {
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl Workers {
-    fn start(db: &PgPool, settings: WorkerSettings) -> Self {
+    pub(crate) fn start(db: &PgPool, settings: WorkerSettings) -> Self {
         Self::start_with(db, settings, registry())
     }
 
@@ -88,7 +88,7 @@ impl Workers {
         Self { shutdown, task }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         tokio::time::timeout(Duration::from_secs(15), self.task)
             .await
@@ -114,7 +114,7 @@ async fn sms_status(db: &PgPool, id: i64) -> (String, i32, Option<String>) {
 }
 
 /// Polls `check` until it holds or `seconds` pass.
-async fn eventually<F, Fut>(seconds: u64, what: &str, mut check: F)
+pub(crate) async fn eventually<F, Fut>(seconds: u64, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -129,7 +129,7 @@ where
     panic!("timed out waiting for: {what}");
 }
 
-async fn redis() -> redis::aio::MultiplexedConnection {
+pub(crate) async fn redis() -> redis::aio::MultiplexedConnection {
     redis::Client::open(redis_url()).expect("client").get_multiplexed_async_connection().await.expect("redis")
 }
 

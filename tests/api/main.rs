@@ -1,6 +1,7 @@
 //! Integration tests: the real app over HTTP against a real Postgres (a database per test) and
 //! Redis. Run with `./scripts/test`.
 
+mod access;
 mod accounts;
 mod appointments;
 mod audit;
