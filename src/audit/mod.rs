@@ -7,6 +7,8 @@
 //! rows left unsealed, and whether a head witnessed earlier is still in the chain.
 
 pub mod chain;
+pub mod repo;
+pub mod routes;
 pub mod seal;
 pub mod verify;
 

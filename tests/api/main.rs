@@ -6,6 +6,7 @@ mod accounts;
 mod appointments;
 mod audit;
 mod audit_chain;
+mod audit_logs;
 mod auth;
 mod cli;
 mod contract;

@@ -20,7 +20,7 @@ use utoipa::{
     },
 };
 
-use crate::{access, accounts, appointments, hospitals, ops};
+use crate::{access, accounts, appointments, audit, hospitals, ops};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,6 +40,7 @@ use crate::{access, accounts, appointments, hospitals, ops};
         access::routes::verify,
         access::routes::grants,
         access::routes::revoke,
+        audit::routes::list,
         hospitals::registration::register,
         hospitals::directory::list,
         hospitals::directory::detail,
@@ -83,6 +84,7 @@ use crate::{access, accounts, appointments, hospitals, ops};
         (name = "departments", description = "A hospital's departments"),
         (name = "doctors", description = "A hospital's doctors"),
         (name = "appointments", description = "Booking, assignment, status"),
+        (name = "audit", description = "The audit trail"),
         (name = "access", description = "One-time codes and the access grants they give to a patient's records"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
