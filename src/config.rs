@@ -135,6 +135,7 @@ pub struct JobSettings {
     pub relay_idle_ms: u64,
     pub purge_sessions_schedule: String,
     pub reminder_sweep_schedule: String,
+    pub access_sweep_schedule: String,
     pub reminder_lead_minutes: i32,
 }
 

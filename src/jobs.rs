@@ -19,7 +19,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    access::{jobs::SendOtp, model::OtpKey},
+    access::{
+        jobs::{AccessSweep, SendOtp},
+        model::OtpKey,
+    },
     appointments::jobs::ReminderSweep,
     config::Settings,
 };
@@ -36,6 +39,10 @@ pub fn registry(settings: &Settings) -> Registry {
         .register(
             JobKind::<ReminderSweep>::new(crate::appointments::jobs::reminder_sweep(jobs.reminder_lead_minutes.max(1)))
                 .every("reminder-sweep", &jobs.reminder_sweep_schedule),
+        )
+        .register(
+            JobKind::<AccessSweep>::new(crate::access::jobs::access_sweep)
+                .every("access-sweep", &jobs.access_sweep_schedule),
         )
         .register(
             JobKind::<PurgeExpiredSessions>::new(purge_expired_sessions)
@@ -91,6 +98,7 @@ mod tests {
                 ("SendSms", "carehub:sms"),
                 ("SendOtp", "carehub:otp"),
                 ("ReminderSweep", "carehub:reminder"),
+                ("AccessSweep", "carehub:access-sweep"),
                 ("PurgeExpiredSessions", "carehub:maintenance"),
             ]
         );
@@ -111,6 +119,7 @@ mod tests {
             BTreeSet::from([
                 ("purge-expired-sessions", settings.jobs.purge_sessions_schedule.clone()),
                 ("reminder-sweep", settings.jobs.reminder_sweep_schedule.clone()),
+                ("access-sweep", settings.jobs.access_sweep_schedule.clone()),
             ])
         );
     }

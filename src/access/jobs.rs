@@ -141,3 +141,42 @@ async fn send(key: &OtpKey, request_id: i64, ctx: &JobContext) -> JobResult {
         }
     }
 }
+
+/// The access sweep of one clock tick: codes that can no longer be redeemed lose their hash a day
+/// after they were made (verification no longer looks at them), and SMS codes whose delivery
+/// never happened before they expired are marked so.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessSweep {
+    pub tick: String,
+}
+
+impl Job for AccessSweep {
+    const QUEUE: Queue = Queue::new("carehub:access-sweep");
+    const NAME: &'static str = "AccessSweep";
+}
+
+impl carehub_workers::jobs::Scheduled for AccessSweep {
+    fn at(tick: chrono::DateTime<chrono::Utc>) -> Self {
+        Self { tick: tick.to_rfc3339() }
+    }
+}
+
+/// Handles [`AccessSweep`].
+pub async fn access_sweep(job: AccessSweep, ctx: JobContext) -> JobResult {
+    let forgotten = sqlx::query(
+        "update otp_requests set code_hmac = null \
+         where code_hmac is not null and created_at < now() - interval '1 day'",
+    )
+    .execute(&ctx.db)
+    .await?
+    .rows_affected();
+    let undelivered = sqlx::query(
+        "update otp_requests set delivery = 'EXPIRED' \
+         where delivery in ('QUEUED', 'RETRY') and expires_at <= now()",
+    )
+    .execute(&ctx.db)
+    .await?
+    .rows_affected();
+    tracing::info!(tick = %job.tick, forgotten, undelivered, "access sweep");
+    Ok(())
+}
