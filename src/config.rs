@@ -43,6 +43,13 @@ pub struct Settings {
     pub scan_provider: String,
     /// `CLAMD_ADDR`: clamd's TCP address (`host:port`).
     pub clamd_addr: String,
+    /// `LLM_PROVIDER`: `mock` (deterministic answers from the formulary) or `openai` (any
+    /// OpenAI-compatible chat API at `LLM_API_BASE`).
+    pub llm_provider: String,
+    pub llm_api_base: String,
+    /// `LLM_API_KEY` (or `GROQ_API_KEY`).
+    pub llm_api_key: SecretString,
+    pub llm_model: String,
     pub database: DatabaseSettings,
     pub jobs: JobSettings,
     pub audit: AuditSettings,
@@ -52,7 +59,25 @@ pub struct Settings {
     pub accounts: AccountSettings,
     pub access: AccessSettings,
     pub records: RecordSettings,
+    pub recommendations: RecommendationSettings,
     pub log: LogSettings,
+}
+
+/// Medicine recommendations.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RecommendationSettings {
+    /// How long `POST /api/recommendations/` waits for the answer before a 202.
+    pub wait_seconds: u64,
+    /// Uncached requests per doctor per hour.
+    pub per_hour: i64,
+    /// One model call may take this long.
+    pub llm_timeout_seconds: u64,
+    /// Model calls per recommendation (timeouts, 429 and 5xx are retried with backoff).
+    pub llm_attempts: u32,
+    pub llm_backoff_ms: u64,
+    pub concurrency: usize,
+    /// Answers kept in each process's memory in front of the shared cache table.
+    pub memory_cache_entries: u64,
 }
 
 /// One-time codes and the access grants they give (`access` context).
@@ -243,6 +268,30 @@ impl Settings {
         })
     }
 
+    /// Who answers recommendations: the mock, or the OpenAI-compatible API configured here.
+    pub fn recommendation_provider(&self) -> crate::medicines::recommendations::jobs::Provider {
+        use crate::medicines::recommendations::jobs::Provider;
+        if self.llm_provider != "openai" {
+            return Provider::Mock;
+        }
+        let config = carehub_workers::llm::LlmConfig {
+            api_base: self.llm_api_base.clone(),
+            api_key: self.llm_api_key.clone(),
+            model: self.llm_model.clone(),
+            timeout: std::time::Duration::from_secs(self.recommendations.llm_timeout_seconds.max(1)),
+            attempts: self.recommendations.llm_attempts.max(1),
+            backoff: std::time::Duration::from_millis(self.recommendations.llm_backoff_ms),
+        };
+        match carehub_workers::llm::ChatClient::new(config) {
+            Ok(client) => Provider::Llm(Box::new(client)),
+            Err(err) => {
+                // Building a reqwest client fails only without a TLS backend: a broken build.
+                tracing::error!(error = %err, "the LLM client could not be built; answering with the mock");
+                Provider::Mock
+            }
+        }
+    }
+
     /// How the clock runs, from this configuration (its schedules are the job registry's:
     /// [`crate::jobs::registry`]).
     pub fn clock_settings(&self) -> carehub_workers::ClockSettings {
@@ -271,6 +320,12 @@ impl Settings {
         }
         if self.scan_provider != "clamd" {
             return Err(ConfigError::Setting("SCAN_PROVIDER must be \"clamd\""));
+        }
+        if !matches!(self.llm_provider.as_str(), "mock" | "openai") {
+            return Err(ConfigError::Setting("LLM_PROVIDER must be \"mock\" or \"openai\""));
+        }
+        if self.llm_provider == "openai" && self.llm_api_key.expose_secret().is_empty() {
+            return Err(ConfigError::Setting("LLM_PROVIDER=openai needs LLM_API_KEY (or GROQ_API_KEY)"));
         }
         if !(self.storage_url.starts_with("file://") || self.storage_url.starts_with("s3://")) {
             return Err(ConfigError::Setting("STORAGE_URL must start with file:// or s3://"));

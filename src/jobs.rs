@@ -25,6 +25,7 @@ use crate::{
     },
     appointments::jobs::ReminderSweep,
     config::Settings,
+    medicines::recommendations::jobs::AnswerRecommendation,
 };
 
 /// The job kinds, with the schedules, concurrency and handler settings of `settings`.
@@ -39,6 +40,12 @@ pub fn registry(settings: &Settings) -> Registry {
         .register(
             JobKind::<ReminderSweep>::new(crate::appointments::jobs::reminder_sweep(jobs.reminder_lead_minutes.max(1)))
                 .every("reminder-sweep", &jobs.reminder_sweep_schedule),
+        )
+        .register(
+            JobKind::<AnswerRecommendation>::new(crate::medicines::recommendations::jobs::answer_recommendation(
+                std::sync::Arc::new(settings.recommendation_provider()),
+            ))
+            .concurrency(settings.recommendations.concurrency),
         )
         .register(
             JobKind::<AccessSweep>::new(crate::access::jobs::access_sweep)
@@ -97,6 +104,7 @@ mod tests {
             [
                 ("SendSms", "carehub:sms"),
                 ("SendOtp", "carehub:otp"),
+                ("AnswerRecommendation", "carehub:recommendation"),
                 ("ReminderSweep", "carehub:reminder"),
                 ("AccessSweep", "carehub:access-sweep"),
                 ("PurgeExpiredSessions", "carehub:maintenance"),

@@ -12,6 +12,7 @@ pub mod errors;
 pub mod hospitals;
 pub mod http;
 pub mod jobs;
+pub mod medicines;
 pub mod ops;
 pub mod records;
 pub mod startup;

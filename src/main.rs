@@ -17,6 +17,11 @@ struct Cli {
 enum Command {
     /// Apply the database migrations (creates the database if missing).
     Migrate,
+    /// The formulary (data/formulary.toml, compiled in).
+    Formulary {
+        #[command(subcommand)]
+        action: FormularyAction,
+    },
     /// Run the HTTP server on 0.0.0.0:$PORT.
     Serve,
     /// Run the job workers.
@@ -54,6 +59,12 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum FormularyAction {
+    /// Load it into the database (idempotent; `migrate` and `dev` do it too).
+    Load,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::load() {
@@ -85,6 +96,12 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             let db = startup::connect_db(&settings).await?;
             startup::migrate(&db).await?;
             tracing::info!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Formulary { action: FormularyAction::Load } => tokio_runtime()?.block_on(async {
+            let db = startup::connect_db(&settings).await?;
+            let loaded = carehub::medicines::formulary::load(&db).await?;
+            println!("formulary loaded: {} medicines, {} interactions", loaded.medicines, loaded.interactions);
             Ok(ExitCode::SUCCESS)
         }),
         // Web processes run under an actix System: the domain actors need one.

@@ -153,7 +153,11 @@ pub fn pool_options(settings: &Settings) -> PgPoolOptions {
 }
 
 /// Applies the migrations compiled into the binary.
+/// Applies the migrations, then loads the formulary (idempotent: the data file is part of the
+/// release, like the schema).
 pub async fn migrate(db: &PgPool) -> anyhow::Result<()> {
     sqlx::migrate!("./migrations").run(db).await.context("applying migrations")?;
+    let loaded = crate::medicines::formulary::load(db).await.context("loading the formulary")?;
+    tracing::info!(medicines = loaded.medicines, interactions = loaded.interactions, "formulary loaded");
     Ok(())
 }

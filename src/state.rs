@@ -27,6 +27,8 @@ pub struct AppState {
     pub desks: crate::appointments::desk::DeskRegistry,
     /// This process's per-patient access desks (one-time codes, grants).
     pub patient_desks: crate::access::desk::PatientDesks,
+    /// Medicine recommendations: in-memory answers and the requests waiting for theirs.
+    pub recommender: std::sync::Arc<crate::medicines::recommendations::service::Recommender>,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             pseudonyms: Pseudonyms::new(&settings.audit_key),
             redis: redis::Client::open(settings.redis_url.expose_secret())?,
             desks: crate::appointments::desk::DeskRegistry::new(db.clone()),
+            recommender: crate::medicines::recommendations::service::Recommender::new(&settings, db.clone()),
             patient_desks: crate::access::desk::PatientDesks::new(
                 db.clone(),
                 std::sync::Arc::new(crate::access::service::AccessRules {

@@ -33,6 +33,12 @@ pub const BARE_NAMES: &[(&str, &str)] = &[
     ("STORAGE_URL", "storage_url"),
     ("SCAN_PROVIDER", "scan_provider"),
     ("CLAMD_ADDR", "clamd_addr"),
+    ("LLM_PROVIDER", "llm_provider"),
+    ("LLM_API_BASE", "llm_api_base"),
+    // The first name set wins: LLM_API_KEY, else GROQ_API_KEY.
+    ("LLM_API_KEY", "llm_api_key"),
+    ("GROQ_API_KEY", "llm_api_key"),
+    ("LLM_MODEL", "llm_model"),
 ];
 
 const PREFIX: &str = "CAREHUB__";

@@ -26,6 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::accounts::registration::configure(cfg);
     crate::access::routes::configure(cfg);
     crate::audit::routes::configure(cfg);
+    crate::medicines::routes::configure(cfg);
+    crate::medicines::recommendations::routes::configure(cfg);
     crate::hospitals::routes::configure(cfg);
     crate::appointments::routes::configure(cfg);
     cfg.service(SwaggerUi::new("/api/docs/{_:.*}").external_url_unchecked("/api/schema/", openapi::document().clone()));

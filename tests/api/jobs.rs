@@ -82,7 +82,7 @@ impl Workers {
         Self::start_with(db, settings, registry())
     }
 
-    fn start_with(db: &PgPool, settings: WorkerSettings, registry: Registry) -> Self {
+    pub(crate) fn start_with(db: &PgPool, settings: WorkerSettings, registry: Registry) -> Self {
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(carehub_workers::run_workers(db.clone(), settings, registry, shutdown.clone()));
         Self { shutdown, task }

@@ -14,4 +14,5 @@ mod helpers;
 mod hospitals;
 mod http;
 mod jobs;
+mod medicines;
 mod ops;

@@ -15,6 +15,7 @@ pub use apalis;
 pub mod clock;
 pub mod job_service;
 pub mod jobs;
+pub mod llm;
 pub mod outbox;
 pub mod redact;
 pub mod registry;

@@ -20,7 +20,7 @@ use utoipa::{
     },
 };
 
-use crate::{access, accounts, appointments, audit, hospitals, ops};
+use crate::{access, accounts, appointments, audit, hospitals, medicines, ops};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -41,6 +41,12 @@ use crate::{access, accounts, appointments, audit, hospitals, ops};
         access::routes::grants,
         access::routes::revoke,
         audit::routes::list,
+        medicines::routes::search,
+        medicines::recommendations::routes::recommend,
+        medicines::recommendations::routes::detail,
+        medicines::recommendations::routes::history,
+        medicines::recommendations::routes::stats,
+        medicines::recommendations::routes::clear_cache,
         hospitals::registration::register,
         hospitals::directory::list,
         hospitals::directory::detail,
@@ -85,6 +91,8 @@ use crate::{access, accounts, appointments, audit, hospitals, ops};
         (name = "doctors", description = "A hospital's doctors"),
         (name = "appointments", description = "Booking, assignment, status"),
         (name = "audit", description = "The audit trail"),
+        (name = "medicines", description = "The formulary"),
+        (name = "recommendations", description = "Medicine recommendations grounded in the formulary"),
         (name = "access", description = "One-time codes and the access grants they give to a patient's records"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
