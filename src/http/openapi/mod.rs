@@ -20,7 +20,7 @@ use utoipa::{
     },
 };
 
-use crate::{accounts, appointments, hospitals, ops};
+use crate::{accounts, appointments, hospitals, ops, records};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -65,6 +65,12 @@ use crate::{accounts, appointments, hospitals, ops};
         appointments::routes::assign_doctor,
         appointments::routes::set_status,
         appointments::routes::cancel,
+        records::prescriptions::routes::create,
+        records::prescriptions::routes::list,
+        records::prescriptions::routes::of_patient,
+        records::prescriptions::routes::detail,
+        records::prescriptions::routes::update,
+        records::prescriptions::routes::versions,
         ops::routes::healthz,
         ops::routes::readyz,
         ops::routes::metrics,
@@ -79,6 +85,7 @@ use crate::{accounts, appointments, hospitals, ops};
         (name = "departments", description = "A hospital's departments"),
         (name = "doctors", description = "A hospital's doctors"),
         (name = "appointments", description = "Booking, assignment, status"),
+        (name = "records", description = "Prescriptions (versioned), reports, attachments"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]
