@@ -83,7 +83,8 @@ pub async fn create(
     }
     let who = Authorship { patient_id, doctor_id, hospital_id, appointment_id };
     let id = repo::insert_first(&mut tx, who, &content).await.map_err(from_database)?;
-    let details = json!({ "patient_id": patient_id, "version": 1, "grant_id": grant_id, "appointment_id": appointment_id });
+    let details =
+        json!({ "patient_id": patient_id, "version": 1, "grant_id": grant_id, "appointment_id": appointment_id });
     let event = AuditEvent::new("prescription_created").by(&caller).target("prescription", id).details(details);
     audit::record(&mut tx, &meta, event).await?;
     let prescription = repo::get(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
@@ -156,8 +157,9 @@ async fn readable(
     id: i64,
 ) -> Result<(Prescription, Access), ApiError> {
     let prescription = repo::get(conn, id).await?.ok_or(ApiError::NotFound)?;
-    let access =
-        policy::access_object(conn, caller, prescription.patient, Some(prescription.doctor)).await?.map_err(ApiError::from)?;
+    let access = policy::access_object(conn, caller, prescription.patient, Some(prescription.doctor))
+        .await?
+        .map_err(ApiError::from)?;
     Ok((prescription, access))
 }
 
@@ -250,7 +252,9 @@ pub async fn versions(
     let mut tx = state.db.begin().await?;
     let (prescription, access) = readable(&mut tx, &caller, id.into_inner()).await?;
     let chain = repo::versions(&mut tx, prescription.chain_id, VERSIONS_CAP).await?;
-    access.audit_read(&mut tx, &caller, &meta, "prescription_versions", Some(("prescription", prescription.id))).await?;
+    access
+        .audit_read(&mut tx, &caller, &meta, "prescription_versions", Some(("prescription", prescription.id)))
+        .await?;
     tx.commit().await?;
     Ok(web::Json(chain))
 }

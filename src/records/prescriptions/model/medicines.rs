@@ -130,8 +130,7 @@ mod tests {
         let mut errors = FieldErrors::new();
         let list = parse(&mut errors, Some(json!([{ "name": " Amoxicillin ", "dosage": "250mg", "duration": null }])));
         assert!(errors.is_empty());
-        let expected =
-            Medicine { name: "Amoxicillin".into(), dosage: "250mg".into(), ..Medicine::default() };
+        let expected = Medicine { name: "Amoxicillin".into(), dosage: "250mg".into(), ..Medicine::default() };
         assert_eq!(list, Some(vec![expected]));
         assert_eq!(parse(&mut errors, Some(Value::Null)), Some(vec![]));
         assert_eq!(parse(&mut errors, None), None);
@@ -139,7 +138,8 @@ mod tests {
 
     #[test]
     fn every_problem_is_named_by_its_item() {
-        let got = messages(json!([{ "name": "A" }, { "dosage": "1" }, { "name": "B", "colour": "red", "duration": 5 }, 3]));
+        let got =
+            messages(json!([{ "name": "A" }, { "dosage": "1" }, { "name": "B", "colour": "red", "duration": 5 }, 3]));
         assert_eq!(
             got,
             [
