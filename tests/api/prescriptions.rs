@@ -229,3 +229,31 @@ async fn patients_hospitals_and_admins_do_not_write_prescriptions(db: PgPool) {
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(prescription_count(&app).await, 0);
 }
+
+#[sqlx::test]
+async fn ids_are_read_as_drf_reads_integers_and_a_body_of_blanks_is_not_json(db: PgPool) {
+    let Ward { app, patient, doctor, .. } = ward(&db).await;
+    app.grant(doctor.id, patient.user.id, 30).await;
+    let mut body = prescription_body(patient.user.id);
+    body["patient"] = json!(f64::from(i32::try_from(patient.user.id).expect("small id")));
+
+    let integral = app.post("/api/records/prescriptions/create/", &body, Some(&doctor.token)).await;
+    body["patient"] = json!(1.5);
+    let fraction = app.post("/api/records/prescriptions/create/", &body, Some(&doctor.token)).await;
+    let blanks = app
+        .client
+        .post(app.url("/api/records/prescriptions/create/"))
+        .bearer_auth(&doctor.token)
+        .header("content-type", "application/json")
+        .body("\n")
+        .send()
+        .await
+        .expect("sent");
+
+    assert_eq!(integral.status(), StatusCode::CREATED);
+    assert_eq!(fraction.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json_body(fraction).await["patient"], json!(["A valid integer is required."]));
+    assert_eq!(blanks.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(json_body(blanks).await["code"], "parse_error");
+    assert_eq!(prescription_count(&app).await, 1);
+}

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::errors::FieldErrors;
 
+mod id;
 mod medicines;
 
 pub use medicines::{MEDICINE_TEXT_MAX, MEDICINES_MAX, Medicine, NAME_MAX};
@@ -77,9 +78,11 @@ pub struct PrescriptionCreated {
 pub struct CreatePrescriptionRequest {
     /// The patient's user id.
     #[schema(required = true, value_type = i64)]
+    #[serde(default, deserialize_with = "id::optional")]
     pub patient: Option<i64>,
     /// An appointment of this patient at the doctor's hospital (CONFIRMED or COMPLETED), which
     /// also lets a doctor without an access grant write the prescription.
+    #[serde(default, deserialize_with = "id::optional")]
     pub appointment: Option<i64>,
     #[schema(required = true, value_type = String, max_length = 10000)]
     pub diagnosis: Option<String>,
