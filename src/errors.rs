@@ -72,11 +72,14 @@ pub enum Conflict {
     DepartmentInUse,
     /// `username_unavailable`: no free generated username was found for a new doctor.
     UsernameUnavailable,
+    /// `prescription_superseded`: a prescription is edited through its chain's latest version
+    /// only (another edit got there first).
+    PrescriptionSuperseded,
 }
 
 impl Conflict {
     /// Every kind, for documentation and tests.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::DoctorSlotTaken,
         Self::PatientSlotTaken,
         Self::InvalidTransition,
@@ -86,6 +89,7 @@ impl Conflict {
         Self::RequestedTimePassed,
         Self::DepartmentInUse,
         Self::UsernameUnavailable,
+        Self::PrescriptionSuperseded,
     ];
 
     /// The stable `code` of the JSON body.
@@ -99,6 +103,7 @@ impl Conflict {
             Self::RequestedTimePassed => "requested_time_passed",
             Self::DepartmentInUse => "department_in_use",
             Self::UsernameUnavailable => "username_unavailable",
+            Self::PrescriptionSuperseded => "prescription_superseded",
         }
     }
 
@@ -118,6 +123,9 @@ impl Conflict {
                 "This department has appointments and cannot be deleted; set is_active to false instead."
             }
             Self::UsernameUnavailable => "Could not find a free username for this doctor; try again.",
+            Self::PrescriptionSuperseded => {
+                "This prescription has a newer version; edit the latest version (see its versions list)."
+            }
         }
     }
 }
@@ -158,7 +166,7 @@ pub enum Violation {
 
 /// Every constraint (named in `migrations/`, or Postgres' name for an unnamed foreign key) whose
 /// violation is the client's doing, and what it means. The one place these names are known.
-pub const CONSTRAINTS: [(&str, Violation); 6] = [
+pub const CONSTRAINTS: [(&str, Violation); 8] = [
     ("users_username_lower_key", Violation::Duplicate(Duplicate::Username)),
     ("hospitals_license_number_key", Violation::Duplicate(Duplicate::LicenseNumber)),
     ("departments_hospital_name_key", Violation::Duplicate(Duplicate::DepartmentName)),
@@ -166,6 +174,9 @@ pub const CONSTRAINTS: [(&str, Violation); 6] = [
     ("appointments_patient_no_overlap", Violation::Conflict(Conflict::PatientSlotTaken)),
     // `appointments.department_id ... on delete restrict`
     ("appointments_department_id_fkey", Violation::Conflict(Conflict::DepartmentInUse)),
+    // two edits of one prescription version raced: one wins, the other is told to reload
+    ("prescriptions_chain_version_key", Violation::Conflict(Conflict::PrescriptionSuperseded)),
+    ("prescriptions_one_successor_key", Violation::Conflict(Conflict::PrescriptionSuperseded)),
 ];
 
 /// What the constraint a database error violated means, if it is one of `CONSTRAINTS`.

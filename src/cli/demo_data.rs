@@ -19,6 +19,10 @@ use crate::{
         model::doctor_username_base,
         repo::{self as hospitals, DoctorFields, HospitalFields},
     },
+    records::prescriptions::{
+        model::{Content, Medicine},
+        repo::{self as prescriptions, Authorship},
+    },
 };
 
 struct DemoUser {
@@ -74,6 +78,9 @@ pub async fn run(db: &PgPool, clear: bool) -> anyhow::Result<String> {
     let hasher = PasswordHasher::new()?;
     let fixed = std::env::var("CAREHUB_DEMO_PASSWORD").ok().filter(|p| !p.is_empty());
     let mut tx = db.begin().await?;
+    // The demo prescriptions name the demo patient and doctor (on delete restrict): rebuilt on
+    // every run, so they go first.
+    prescriptions::delete_demo(&mut tx).await?;
     if clear {
         let removed = repo::delete_demo_users(&mut tx).await?;
         audit::record(
@@ -281,9 +288,52 @@ async fn seed_hospitals(
         doctor_password.expose()
     )?;
     audit::record(
-        conn,
+        &mut *conn,
         &cli_meta("demo-data"),
         AuditEvent::new("demo_hospitals_prepared").target("hospital", hospital_id),
+    )
+    .await?;
+    seed_prescription(conn, doctor_id, hospital_id).await
+}
+
+/// The demo patient's prescription from the demo doctor, at the confirmed appointment, in two
+/// versions (the second adjusts the dose), written as the API writes them.
+async fn seed_prescription(conn: &mut PgConnection, doctor_id: i64, hospital_id: i64) -> anyhow::Result<()> {
+    let (patient_id, appointment_id): (i64, i64) = sqlx::query_as(
+        "select a.patient_id, a.id from appointments a join users u on u.id = a.patient_id \
+         where u.username = 'demo_patient' and a.doctor_id = $1 and a.status = 'CONFIRMED'",
+    )
+    .bind(doctor_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let medicine = |dosage: &str| Medicine {
+        name: "Amlodipine".into(),
+        dosage: dosage.into(),
+        frequency: "Once daily".into(),
+        duration: "30 days".into(),
+        instructions: "Take in the morning".into(),
+    };
+    let first = Content {
+        diagnosis: "Stage 1 hypertension".into(),
+        investigations: "Lipid profile, ECG".into(),
+        treatment_plan: "Low-salt diet, 30 minutes of walking daily".into(),
+        medicines: vec![medicine("5 mg")],
+        follow_up_date: Some(chrono::Utc::now().date_naive() + chrono::Days::new(30)),
+        ..Content::default()
+    };
+    let who = Authorship { patient_id, doctor_id, hospital_id, appointment_id: Some(appointment_id) };
+    let id = prescriptions::insert_first(&mut *conn, who, &first).await?;
+    let version_1 = prescriptions::get(&mut *conn, id).await?.ok_or_else(|| anyhow::anyhow!("prescription {id}"))?;
+    let second = Content {
+        medicines: vec![medicine("10 mg")],
+        doctor_notes: "Dose raised after a home blood pressure log".into(),
+        ..first
+    };
+    let id = prescriptions::insert_next(&mut *conn, &version_1, &second).await?;
+    audit::record(
+        conn,
+        &cli_meta("demo-data"),
+        AuditEvent::new("demo_prescription_prepared").target("prescription", id),
     )
     .await?;
     Ok(())

@@ -60,7 +60,8 @@ fn field_error(path: &serde_path_to_error::Path, message: String) -> ApiError {
 fn parse_body<T: DeserializeOwned>(kind: &BodyKind, bytes: &[u8]) -> Result<T, ApiError> {
     match kind {
         BodyKind::Json => {
-            let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+            // No body is `{}`; a body of blanks is not JSON (DRF's parse error, as for any other).
+            let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { bytes };
             let mut de = serde_json::Deserializer::from_slice(bytes);
             serde_path_to_error::deserialize(&mut de).map_err(|err| {
                 let inner = err.inner();

@@ -30,5 +30,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::medicines::recommendations::routes::configure(cfg);
     crate::hospitals::routes::configure(cfg);
     crate::appointments::routes::configure(cfg);
+    crate::records::prescriptions::routes::configure(cfg);
     cfg.service(SwaggerUi::new("/api/docs/{_:.*}").external_url_unchecked("/api/schema/", openapi::document().clone()));
 }

@@ -3,3 +3,4 @@
 //! [`policy`].
 
 pub mod policy;
+pub mod prescriptions;

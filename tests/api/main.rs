@@ -16,3 +16,4 @@ mod http;
 mod jobs;
 mod medicines;
 mod ops;
+mod prescriptions;

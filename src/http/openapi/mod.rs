@@ -20,7 +20,7 @@ use utoipa::{
     },
 };
 
-use crate::{access, accounts, appointments, audit, hospitals, medicines, ops};
+use crate::{access, accounts, appointments, audit, hospitals, medicines, ops, records};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -76,6 +76,12 @@ use crate::{access, accounts, appointments, audit, hospitals, medicines, ops};
         appointments::routes::assign_doctor,
         appointments::routes::set_status,
         appointments::routes::cancel,
+        records::prescriptions::routes::create,
+        records::prescriptions::routes::list,
+        records::prescriptions::routes::of_patient,
+        records::prescriptions::routes::detail,
+        records::prescriptions::routes::update,
+        records::prescriptions::routes::versions,
         ops::routes::healthz,
         ops::routes::readyz,
         ops::routes::metrics,
@@ -94,6 +100,7 @@ use crate::{access, accounts, appointments, audit, hospitals, medicines, ops};
         (name = "medicines", description = "The formulary"),
         (name = "recommendations", description = "Medicine recommendations grounded in the formulary"),
         (name = "access", description = "One-time codes and the access grants they give to a patient's records"),
+        (name = "records", description = "Prescriptions (versioned), reports, attachments"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]

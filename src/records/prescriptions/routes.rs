@@ -1,0 +1,260 @@
+//! `/api/records/prescriptions/...` and a patient's prescriptions: write (a doctor with a live
+//! grant, or at a confirmed appointment), each party's list of latest versions, one version
+//! with its chain's attachments, an edit (a new version), and a chain's history. Who reads is
+//! decided by `records::policy` alone; every read of another person's records is audited.
+
+use actix_web::{HttpResponse, web};
+use chrono::Utc;
+use serde_json::json;
+
+use super::{
+    model::{
+        self, Content, CreatePrescriptionRequest, Prescription, PrescriptionCreated, PrescriptionUpdateRequest,
+        PrescriptionWithAttachments,
+    },
+    repo::{self, Authorship, Scope},
+};
+use crate::{
+    accounts::model::{Principal, UserType},
+    audit::{self, AuditEvent, RequestMeta},
+    errors::Conflict,
+    http::{
+        error::{ApiError, ErrorBody, FieldErrors, from_database},
+        extract::Body,
+        pagination::{Page, PageParams, PageRequest},
+        routing::resource,
+    },
+    records::policy::{self, Access, Reader},
+    state::AppState,
+};
+
+/// The most versions `versions/` answers: a chain is edited by hand, a few times at most.
+pub const VERSIONS_CAP: i64 = 500;
+
+const ONLY_DOCTORS_WRITE: &str = "Only doctors write prescriptions.";
+const ONLY_THE_AUTHOR: &str = "Only the prescribing doctor can change a prescription.";
+const INACTIVE_DOCTOR: &str = "Your doctor profile is not active.";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/records/prescriptions/").get(list))
+        .service(resource("/api/records/prescriptions/create/").post(create))
+        .service(resource("/api/records/prescriptions/{id}/").get(detail).patch(update))
+        .service(resource("/api/records/prescriptions/{id}/versions/").get(versions))
+        .service(resource("/api/records/patients/{patient_id}/prescriptions/").get(of_patient));
+}
+
+/// Write a prescription (doctor). The doctor needs a live access grant for the patient, or
+/// `appointment`: a CONFIRMED or COMPLETED appointment of the patient at the doctor's hospital.
+/// Otherwise (an unknown patient too) 403.
+#[utoipa::path(post, path = "/api/records/prescriptions/create/", tag = "records", security(("jwtAuth" = [])),
+    request_body = CreatePrescriptionRequest,
+    responses((status = 201, body = PrescriptionCreated), (status = 400), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    Body(body): Body<CreatePrescriptionRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if caller.user_type != UserType::Doctor {
+        return Err(ApiError::Forbidden(ONLY_DOCTORS_WRITE));
+    }
+    let (patient_id, appointment_id, content) = model::validate_new(body, Utc::now())?;
+    let mut tx = state.db.begin().await?;
+    let Some((doctor_id, hospital_id)) = policy::doctor_of(&mut tx, &caller).await? else {
+        return Err(ApiError::Forbidden(INACTIVE_DOCTOR));
+    };
+    // A doctor's refusal is a 403 whether or not the patient exists: ids cannot be probed.
+    let grant_id = policy::access(&mut tx, &caller, patient_id).await?.ok().and_then(|access| access.grant_id());
+    let at_appointment = match appointment_id {
+        Some(appointment) => repo::appointment_qualifies(&mut tx, appointment, patient_id, hospital_id).await?,
+        None => false,
+    };
+    match (grant_id, appointment_id, at_appointment) {
+        (None, _, false) => return Err(ApiError::Forbidden(policy::NO_GRANT)),
+        (Some(_), Some(_), false) => {
+            return Err(FieldErrors::single(
+                "appointment",
+                "No confirmed or completed appointment of this patient at your hospital has this id.",
+            )
+            .into());
+        }
+        _ => {}
+    }
+    let who = Authorship { patient_id, doctor_id, hospital_id, appointment_id };
+    let id = repo::insert_first(&mut tx, who, &content).await.map_err(from_database)?;
+    let details =
+        json!({ "patient_id": patient_id, "version": 1, "grant_id": grant_id, "appointment_id": appointment_id });
+    let event = AuditEvent::new("prescription_created").by(&caller).target("prescription", id).details(details);
+    audit::record(&mut tx, &meta, event).await?;
+    let prescription = repo::get(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    let body = PrescriptionCreated { message: "Prescription created successfully.".into(), id, prescription };
+    Ok(HttpResponse::Created().json(body))
+}
+
+/// The latest version of each prescription the caller may list, newest first: a patient their
+/// own, a doctor those they wrote, an admin everyone's (audited). Hospitals read none.
+#[utoipa::path(get, path = "/api/records/prescriptions/", tag = "records", security(("jwtAuth" = [])),
+    params(PageParams),
+    responses((status = 200, body = Page<Prescription>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    page: PageRequest,
+) -> Result<web::Json<Page<Prescription>>, ApiError> {
+    let mut tx = state.db.begin().await?;
+    let scope = match caller.user_type {
+        UserType::Patient => Scope::Patient(caller.user_id.0),
+        UserType::Doctor => match policy::doctor_of(&mut tx, &caller).await? {
+            Some((doctor_id, _)) => Scope::Doctor(doctor_id),
+            None => return Err(ApiError::Forbidden(INACTIVE_DOCTOR)),
+        },
+        UserType::Admin => Scope::All,
+        UserType::Hospital => return Err(ApiError::Forbidden(policy::HOSPITAL_READS_NONE)),
+    };
+    let (rows, count) = repo::list_latest(&mut tx, scope, page.limit(), page.offset()).await?;
+    let patients: std::collections::BTreeSet<i64> = rows.iter().map(|p| p.patient).collect();
+    let page = page.respond(count, rows)?;
+    if matches!(scope, Scope::All) {
+        // One row per request, naming whose records the page showed (ids only).
+        let details = json!({ "read": "prescriptions", "scope": "all", "patient_ids": patients, "grant_id": null });
+        audit::record(&mut tx, &meta, AuditEvent::new("records_read").by(&caller).details(details)).await?;
+    }
+    tx.commit().await?;
+    Ok(web::Json(page))
+}
+
+/// A patient's prescriptions (latest versions, newest first): the patient, a doctor with a live
+/// grant, an admin. `?otp_verified=` and the like are ignored: only a grant counts.
+#[utoipa::path(get, path = "/api/records/patients/{patient_id}/prescriptions/", tag = "records",
+    security(("jwtAuth" = [])), params(("patient_id" = i64, Path), PageParams),
+    responses((status = 200, body = Page<Prescription>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn of_patient(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    patient_id: web::Path<i64>,
+    page: PageRequest,
+) -> Result<web::Json<Page<Prescription>>, ApiError> {
+    let patient_id = patient_id.into_inner();
+    let mut tx = state.db.begin().await?;
+    let access = policy::access(&mut tx, &caller, patient_id).await?.map_err(ApiError::from)?;
+    let (rows, count) = repo::list_latest(&mut tx, Scope::Patient(patient_id), page.limit(), page.offset()).await?;
+    let page = page.respond(count, rows)?;
+    access.audit_read(&mut tx, &caller, &meta, "prescriptions", None).await?;
+    tx.commit().await?;
+    Ok(web::Json(page))
+}
+
+/// Version `id` and the caller's right to it: the patient, its doctor (without a grant), a
+/// doctor with a live grant, an admin; 404 for another patient or a hospital.
+async fn readable(
+    conn: &mut sqlx::PgConnection,
+    caller: &Principal,
+    id: i64,
+) -> Result<(Prescription, Access), ApiError> {
+    let prescription = repo::get(conn, id).await?.ok_or(ApiError::NotFound)?;
+    let access = policy::access_object(conn, caller, prescription.patient, Some(prescription.doctor))
+        .await?
+        .map_err(ApiError::from)?;
+    Ok((prescription, access))
+}
+
+/// One version (any version's id), with the files attached to its chain.
+#[utoipa::path(get, path = "/api/records/prescriptions/{id}/", tag = "records", security(("jwtAuth" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = PrescriptionWithAttachments), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn detail(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    id: web::Path<i64>,
+) -> Result<web::Json<PrescriptionWithAttachments>, ApiError> {
+    let mut tx = state.db.begin().await?;
+    let (prescription, access) = readable(&mut tx, &caller, id.into_inner()).await?;
+    access.audit_read(&mut tx, &caller, &meta, "prescription", Some(("prescription", prescription.id))).await?;
+    // INTEGRATION: replace with
+    // `crate::records::attachments::for_chain(&mut tx, prescription.chain_id, &base_url).await?`
+    // (base_url: the request's scheme and host), once the attachments context provides it.
+    let attachments = Vec::<serde_json::Value>::new();
+    tx.commit().await?;
+    Ok(web::Json(PrescriptionWithAttachments { prescription, attachments }))
+}
+
+/// Whether the access is the prescription's own doctor's.
+fn is_author(access: &Access, doctor: i64) -> bool {
+    matches!(access.reader, Reader::Author { doctor_id } | Reader::Doctor { doctor_id, .. } if doctor_id == doctor)
+}
+
+/// Edit (the prescribing doctor): the fields given replace the latest version's in a new
+/// version (`version` + 1, `previous_version` = `id`); earlier versions never change. `id` must
+/// be its chain's latest version (409 `prescription_superseded` otherwise, also for the loser of
+/// two racing edits). An edit that changes nothing writes nothing and answers the version as is.
+#[utoipa::path(patch, path = "/api/records/prescriptions/{id}/", tag = "records", security(("jwtAuth" = [])),
+    params(("id" = i64, Path)), request_body = PrescriptionUpdateRequest,
+    responses((status = 200, body = Prescription), (status = 400), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "`code`: `prescription_superseded`")))]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    id: web::Path<i64>,
+    Body(body): Body<PrescriptionUpdateRequest>,
+) -> Result<web::Json<Prescription>, ApiError> {
+    let id = id.into_inner();
+    let mut tx = state.db.begin().await?;
+    let (current, access) = readable(&mut tx, &caller, id).await?;
+    if !is_author(&access, current.doctor) {
+        return Err(ApiError::Forbidden(ONLY_THE_AUTHOR));
+    }
+    match repo::lock_latest(&mut tx, id).await? {
+        None => return Err(ApiError::NotFound),
+        Some(false) => return Err(Conflict::PrescriptionSuperseded.into()),
+        Some(true) => {}
+    }
+    let (content, changed) = model::apply_update(&Content::from(&current), body, Utc::now())?;
+    if changed.is_empty() {
+        tx.commit().await?;
+        return Ok(web::Json(current));
+    }
+    let new_id = repo::insert_next(&mut tx, &current, &content).await.map_err(from_database)?;
+    let details = json!({
+        "patient_id": current.patient,
+        "chain_id": current.chain_id,
+        "version": current.version + 1,
+        "previous_version": current.id,
+        "changed_fields": changed,
+    });
+    let event = AuditEvent::new("prescription_updated").by(&caller).target("prescription", new_id).details(details);
+    audit::record(&mut tx, &meta, event).await?;
+    let prescription = repo::get(&mut tx, new_id).await?.ok_or(ApiError::NotFound)?;
+    tx.commit().await?;
+    Ok(web::Json(prescription))
+}
+
+/// Every version of the prescription's chain, oldest first (any version's id; at most 500), for
+/// its parties: the patient, its doctor, a doctor with a live grant, an admin.
+#[utoipa::path(get, path = "/api/records/prescriptions/{id}/versions/", tag = "records", security(("jwtAuth" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Prescription>), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn versions(
+    state: web::Data<AppState>,
+    caller: Principal,
+    meta: RequestMeta,
+    id: web::Path<i64>,
+) -> Result<web::Json<Vec<Prescription>>, ApiError> {
+    let mut tx = state.db.begin().await?;
+    let (prescription, access) = readable(&mut tx, &caller, id.into_inner()).await?;
+    let chain = repo::versions(&mut tx, prescription.chain_id, VERSIONS_CAP).await?;
+    access
+        .audit_read(&mut tx, &caller, &meta, "prescription_versions", Some(("prescription", prescription.id)))
+        .await?;
+    tx.commit().await?;
+    Ok(web::Json(chain))
+}
