@@ -104,8 +104,8 @@ mod tests {
             [
                 ("SendSms", "carehub:sms"),
                 ("SendOtp", "carehub:otp"),
-                ("AnswerRecommendation", "carehub:recommendation"),
                 ("ReminderSweep", "carehub:reminder"),
+                ("AnswerRecommendation", "carehub:recommendation"),
                 ("AccessSweep", "carehub:access-sweep"),
                 ("PurgeExpiredSessions", "carehub:maintenance"),
             ]
