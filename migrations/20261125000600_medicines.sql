@@ -7,6 +7,8 @@ create table medicines (
     id bigint generated always as identity primary key,
     generic_name text not null unique check (generic_name = lower(generic_name)),
     brand_names text[] not null default '{}',
+    -- other generic names it is written as (co-trimoxazole, acetaminophen), lower case
+    aliases text[] not null default '{}',
     atc_code text not null default '',
     drug_class text not null,
     forms text[] not null default '{}',

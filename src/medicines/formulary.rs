@@ -24,6 +24,8 @@ pub struct Entry {
     #[serde(default)]
     pub brand_names: Vec<String>,
     #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
     pub atc_code: String,
     pub drug_class: String,
     #[serde(default)]
@@ -71,14 +73,15 @@ pub async fn load(db: &PgPool) -> anyhow::Result<Loaded> {
         let name = entry.generic_name.trim().to_lowercase();
         let search = std::iter::once(name.clone())
             .chain(entry.brand_names.iter().map(|b| b.to_lowercase()))
+            .chain(entry.aliases.iter().map(|a| a.to_lowercase()))
             .chain(std::iter::once(entry.drug_class.to_lowercase()))
             .collect::<Vec<_>>()
             .join(" ");
         sqlx::query(
-            "insert into medicines (generic_name, brand_names, atc_code, drug_class, forms, adult_dose, allergy_class, \
+            "insert into medicines (generic_name, brand_names, aliases, atc_code, drug_class, forms, adult_dose, allergy_class, \
                                     contraindicated_conditions, min_age_years, pregnancy, source, search_text) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             on conflict (generic_name) do update set brand_names = excluded.brand_names, atc_code = excluded.atc_code, \
+             values ($1, $2, $13, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             on conflict (generic_name) do update set brand_names = excluded.brand_names, aliases = excluded.aliases, atc_code = excluded.atc_code, \
                  drug_class = excluded.drug_class, forms = excluded.forms, adult_dose = excluded.adult_dose, \
                  allergy_class = excluded.allergy_class, contraindicated_conditions = excluded.contraindicated_conditions, \
                  min_age_years = excluded.min_age_years, pregnancy = excluded.pregnancy, source = excluded.source, \
@@ -96,6 +99,7 @@ pub async fn load(db: &PgPool) -> anyhow::Result<Loaded> {
         .bind(&entry.pregnancy)
         .bind(&entry.source)
         .bind(&search)
+        .bind(entry.aliases.iter().map(|a| a.to_lowercase()).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
     }

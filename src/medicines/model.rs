@@ -14,6 +14,9 @@ pub struct Medicine {
     pub id: i64,
     pub generic_name: String,
     pub brand_names: Vec<String>,
+    /// Other generic names it is written as (matched like brands).
+    #[serde(skip)]
+    pub aliases: Vec<String>,
     pub atc_code: String,
     pub drug_class: String,
     pub forms: Vec<String>,
@@ -269,6 +272,7 @@ mod tests {
             id: 1,
             generic_name: "amoxicillin".into(),
             brand_names: vec!["Amoxil".into()],
+            aliases: vec![],
             atc_code: "J01CA04".into(),
             drug_class: "penicillins".into(),
             forms: vec![],

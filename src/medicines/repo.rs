@@ -4,7 +4,7 @@ use sqlx::PgConnection;
 
 use super::model::{Interaction, Medicine};
 
-const COLUMNS: &str = "m.id, m.generic_name, m.brand_names, m.atc_code, m.drug_class, m.forms, m.adult_dose, \
+const COLUMNS: &str = "m.id, m.generic_name, m.brand_names, m.aliases, m.atc_code, m.drug_class, m.forms, m.adult_dose, \
      m.allergy_class, m.contraindicated_conditions, m.min_age_years, m.pregnancy";
 
 /// Search by name, brand or class, typo tolerant (trigram similarity), best match first; all
@@ -52,7 +52,8 @@ pub async fn search(
 pub async fn resolve(conn: &mut PgConnection, name: &str) -> sqlx::Result<Option<Medicine>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from medicines m \
-         where m.generic_name = $1 or exists (select 1 from unnest(m.brand_names) b where lower(b) = $1) \
+         where m.generic_name = $1 or $1 = any(m.aliases) \
+            or exists (select 1 from unnest(m.brand_names) b where lower(b) = $1) \
          order by (m.generic_name = $1) desc limit 1"
     )))
     .bind(name)
@@ -75,7 +76,8 @@ pub async fn suggestions(conn: &mut PgConnection, name: &str) -> sqlx::Result<Ve
 pub async fn allergy_classes(conn: &mut PgConnection, names: &[String]) -> sqlx::Result<Vec<(String, Option<String>)>> {
     sqlx::query_as(
         "select n, (select nullif(m.allergy_class, '') from medicines m \
-                    where m.generic_name = n or n = any(select lower(b) from unnest(m.brand_names) b) limit 1) \
+                    where m.generic_name = n or n = any(m.aliases) \
+                       or n = any(select lower(b) from unnest(m.brand_names) b) limit 1) \
          from unnest($1::text[]) n",
     )
     .bind(names)
@@ -91,7 +93,8 @@ pub async fn interactions(
 ) -> sqlx::Result<Vec<Interaction>> {
     sqlx::query_as(
         "with taken as (select m.id, m.generic_name from medicines m \
-                        where m.generic_name = any($2) or exists (select 1 from unnest(m.brand_names) b where lower(b) = any($2))) \
+                        where m.generic_name = any($2) or m.aliases && $2 \
+                           or exists (select 1 from unnest(m.brand_names) b where lower(b) = any($2))) \
          select t.generic_name as other, i.severity, i.mechanism from taken t \
          join medicine_interactions i on (i.medicine_a = least($1, t.id) and i.medicine_b = greatest($1, t.id)) \
          order by i.severity, t.generic_name",
@@ -106,7 +109,7 @@ pub async fn interactions(
 pub async fn unknown_names(conn: &mut PgConnection, names: &[String]) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "select n from unnest($1::text[]) n where not exists (select 1 from medicines m \
-             where m.generic_name = n or exists (select 1 from unnest(m.brand_names) b where lower(b) = n))",
+             where m.generic_name = n or n = any(m.aliases) or exists (select 1 from unnest(m.brand_names) b where lower(b) = n))",
     )
     .bind(names)
     .fetch_all(conn)
@@ -136,7 +139,7 @@ pub async fn by_id(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Medi
 /// alternatives are checked against the formulary.
 pub async fn by_names(conn: &mut PgConnection, names: &[String]) -> sqlx::Result<Vec<Medicine>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from medicines m where m.generic_name = any($1) \
+        "select {COLUMNS} from medicines m where m.generic_name = any($1) or m.aliases && $1 \
             or exists (select 1 from unnest(m.brand_names) b where lower(b) = any($1))"
     )))
     .bind(names)

@@ -90,6 +90,8 @@ async fn the_formulary_is_searched_by_name_brand_and_class_with_typos(db: PgPool
     }
     let brand = json_body(app.get("/api/medicines/?q=Amoxil", Some(&patient.token)).await).await;
     assert_eq!(brand["results"][0]["generic_name"], "amoxicillin");
+    let alias = json_body(app.get("/api/medicines/?q=acetaminophen", Some(&patient.token)).await).await;
+    assert_eq!(alias["results"][0]["generic_name"], "paracetamol", "aliases are searched");
     let all = json_body(app.get("/api/medicines/?page_size=5", Some(&patient.token)).await).await;
     assert!(all["count"].as_i64().expect("count") >= 150);
     assert_eq!(all["results"].as_array().expect("page").len(), 5);
