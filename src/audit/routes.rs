@@ -74,11 +74,6 @@ pub async fn list(
     if action.is_some_and(|a| a.chars().count() > 100) {
         return Err(FieldErrors::single("action", "Ensure this field has no more than 100 characters.").into());
     }
-    if let (Some(since), Some(until)) = (query.since, query.until)
-        && since > until
-    {
-        return Err(FieldErrors::single("until", "until must not be before since.").into());
-    }
     let filter =
         super::repo::LogFilter { hospital, actor: query.actor, action, since: query.since, until: query.until };
     let mut conn = state.db.acquire().await?;

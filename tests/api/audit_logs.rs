@@ -79,10 +79,8 @@ async fn an_admin_reads_every_row_with_filters_and_a_hospital_only_its_own(db: P
 
     let response = app.get("/api/audit-logs/?since=yesterday", Some(&admin.token)).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let response =
-        app.get("/api/audit-logs/?since=2030-01-01T00:00:00Z&until=2020-01-01T00:00:00Z", Some(&admin.token)).await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert!(json_body(response).await["until"].is_array());
+    let empty = page(&app, "?since=2030-01-01T00:00:00Z&until=2020-01-01T00:00:00Z", &admin.token).await;
+    assert_eq!(empty["count"], 0, "an empty window is an empty page");
     assert_eq!(app.get("/api/audit-logs/", Some(&patient.token)).await.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.get("/api/audit-logs/", None).await.status(), StatusCode::UNAUTHORIZED);
 }
