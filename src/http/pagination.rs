@@ -88,8 +88,9 @@ fn parse(req: &HttpRequest) -> Result<PageRequest, ApiError> {
     let raw = format!("{}://{}{}", info.scheme(), info.host(), req.uri());
     let url = Url::parse(&raw).map_err(|_| ApiError::Malformed("bad request URL".into()))?;
     let param = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    // An empty `?page=` is refused like any other non-number (the document types it integer).
     let page = match param("page").as_deref() {
-        None | Some("") => 1,
+        None => 1,
         Some(raw) => raw.parse::<i64>().ok().filter(|p| *p >= 1).ok_or(ApiError::InvalidPage)?,
     };
     // As DRF: a bad page_size falls back to the default rather than failing.
@@ -138,6 +139,8 @@ mod tests {
         let req = TestRequest::get().uri("/x/?page=0").to_http_request();
         assert!(matches!(parse(&req), Err(ApiError::InvalidPage)));
         let req = TestRequest::get().uri("/x/?page=abc").to_http_request();
+        assert!(matches!(parse(&req), Err(ApiError::InvalidPage)));
+        let req = TestRequest::get().uri("/x/?page=").to_http_request();
         assert!(matches!(parse(&req), Err(ApiError::InvalidPage)));
         let req = TestRequest::get().uri("/x/?page_size=5000").to_http_request();
         assert_eq!(parse(&req).expect("valid").page_size, MAX_PAGE_SIZE);
