@@ -72,11 +72,13 @@ pub enum Conflict {
     DepartmentInUse,
     /// `username_unavailable`: no free generated username was found for a new doctor.
     UsernameUnavailable,
+    /// `file_not_clean`: an uploaded file is served only once its virus scan found it clean.
+    FileNotClean,
 }
 
 impl Conflict {
     /// Every kind, for documentation and tests.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::DoctorSlotTaken,
         Self::PatientSlotTaken,
         Self::InvalidTransition,
@@ -86,6 +88,7 @@ impl Conflict {
         Self::RequestedTimePassed,
         Self::DepartmentInUse,
         Self::UsernameUnavailable,
+        Self::FileNotClean,
     ];
 
     /// The stable `code` of the JSON body.
@@ -99,6 +102,7 @@ impl Conflict {
             Self::RequestedTimePassed => "requested_time_passed",
             Self::DepartmentInUse => "department_in_use",
             Self::UsernameUnavailable => "username_unavailable",
+            Self::FileNotClean => "file_not_clean",
         }
     }
 
@@ -118,6 +122,9 @@ impl Conflict {
                 "This department has appointments and cannot be deleted; set is_active to false instead."
             }
             Self::UsernameUnavailable => "Could not find a free username for this doctor; try again.",
+            Self::FileNotClean => {
+                "This file is served only once its virus scan has found it clean (the scan is pending, failed or found a virus)."
+            }
         }
     }
 }

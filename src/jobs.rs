@@ -18,7 +18,11 @@ use carehub_workers::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{appointments::jobs::ReminderSweep, config::Settings};
+use crate::{
+    appointments::jobs::ReminderSweep,
+    config::Settings,
+    records::scan::{self, RescanPending, ScanFile},
+};
 
 /// The job kinds, with the schedules, concurrency and handler settings of `settings`.
 pub fn registry(settings: &Settings) -> Registry {
@@ -32,6 +36,13 @@ pub fn registry(settings: &Settings) -> Registry {
         .register(
             JobKind::<PurgeExpiredSessions>::new(purge_expired_sessions)
                 .every("purge-expired-sessions", &jobs.purge_sessions_schedule),
+        )
+        .register(
+            JobKind::<ScanFile>::new(scan::scan_file(settings.storage_url.clone(), settings.clamd()))
+                .concurrency(settings.records.scan_concurrency),
+        )
+        .register(
+            JobKind::<RescanPending>::new(scan::rescan_pending).every("rescan-pending-files", &jobs.rescan_pending_schedule),
         )
 }
 
@@ -83,6 +94,8 @@ mod tests {
                 ("SendSms", "carehub:sms"),
                 ("ReminderSweep", "carehub:reminder"),
                 ("PurgeExpiredSessions", "carehub:maintenance"),
+                ("ScanFile", "carehub:file-scan"),
+                ("RescanPending", "carehub:file-rescan"),
             ]
         );
         for queue in registry.queues() {
@@ -102,6 +115,7 @@ mod tests {
             BTreeSet::from([
                 ("purge-expired-sessions", settings.jobs.purge_sessions_schedule.clone()),
                 ("reminder-sweep", settings.jobs.reminder_sweep_schedule.clone()),
+                ("rescan-pending-files", settings.jobs.rescan_pending_schedule.clone()),
             ])
         );
     }

@@ -25,6 +25,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// This process's per-hospital appointment desks (actors).
     pub desks: crate::appointments::desk::DeskRegistry,
+    /// Where uploaded files live (`STORAGE_URL`).
+    pub storage: Arc<crate::records::storage::Storage>,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
             pseudonyms: Pseudonyms::new(&settings.audit_key),
             redis: redis::Client::open(settings.redis_url.expose_secret())?,
             desks: crate::appointments::desk::DeskRegistry::new(db.clone()),
+            storage: Arc::new(crate::records::storage::Storage::from_url(&settings.storage_url)?),
             db,
             metrics,
             settings,

@@ -2,4 +2,11 @@
 //! virus-scanned files), and a patient's summary. Who may read them is decided in one place,
 //! [`policy`].
 
+pub mod attachments;
+pub mod download;
+pub mod files;
 pub mod policy;
+pub mod reports;
+pub mod scan;
+pub mod storage;
+pub mod upload;

@@ -20,7 +20,7 @@ use utoipa::{
     },
 };
 
-use crate::{accounts, appointments, hospitals, ops};
+use crate::{accounts, appointments, hospitals, ops, records};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -65,6 +65,14 @@ use crate::{accounts, appointments, hospitals, ops};
         appointments::routes::assign_doctor,
         appointments::routes::set_status,
         appointments::routes::cancel,
+        records::reports::routes::upload,
+        records::reports::routes::my_reports,
+        records::reports::routes::patient_reports,
+        records::reports::routes::detail,
+        records::reports::routes::remove,
+        records::reports::routes::download,
+        records::attachments::add,
+        records::attachments::download,
         ops::routes::healthz,
         ops::routes::readyz,
         ops::routes::metrics,
@@ -79,6 +87,7 @@ use crate::{accounts, appointments, hospitals, ops};
         (name = "departments", description = "A hospital's departments"),
         (name = "doctors", description = "A hospital's doctors"),
         (name = "appointments", description = "Booking, assignment, status"),
+        (name = "records", description = "Reports and prescription attachments: uploads, virus scans, downloads"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]
