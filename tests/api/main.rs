@@ -13,3 +13,4 @@ mod hospitals;
 mod http;
 mod jobs;
 mod ops;
+mod reports;
