@@ -90,6 +90,25 @@ pub async fn pending_since(db: &PgPool, seconds: i64, limit: i64) -> sqlx::Resul
     .await
 }
 
+/// Removes the reports and attachments of demo patients and every file of theirs (`carehub
+/// demo-data --clear`, before the demo accounts go); the storage keys, for the objects to go
+/// once this commits.
+pub async fn delete_demo(conn: &mut PgConnection) -> sqlx::Result<Vec<String>> {
+    sqlx::query("delete from patient_reports where patient_id in (select id from users where is_demo)")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "delete from prescription_attachments where file_id in          (select f.id from stored_files f join users u on u.id = f.patient_id where u.is_demo)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query_scalar(
+        "delete from stored_files where patient_id in (select id from users where is_demo) returning storage_key",
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// Removes a file's row; its storage key.
 pub async fn delete(conn: &mut PgConnection, file_id: i64) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("delete from stored_files where id = $1 returning storage_key")

@@ -132,6 +132,17 @@ pub async fn owner_and_file(conn: &mut PgConnection, id: i64) -> sqlx::Result<Op
         .await
 }
 
+/// Removes the reports titled `title` of demo patients and their files' rows (the demo report
+/// is made again on each `carehub demo-data`); the storage keys.
+pub async fn delete_demo_reports(conn: &mut PgConnection, title: &str) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "with gone as (delete from patient_reports r using users u              where u.id = r.patient_id and u.is_demo and r.title = $1 returning r.file_id)          delete from stored_files f using gone where f.id = gone.file_id returning f.storage_key",
+    )
+    .bind(title)
+    .fetch_all(conn)
+    .await
+}
+
 /// Removes a report's row (its file's row is the caller's to remove next); its file's id.
 pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar("delete from patient_reports where id = $1 returning file_id")
