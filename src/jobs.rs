@@ -42,7 +42,8 @@ pub fn registry(settings: &Settings) -> Registry {
                 .concurrency(settings.records.scan_concurrency),
         )
         .register(
-            JobKind::<RescanPending>::new(scan::rescan_pending).every("rescan-pending-files", &jobs.rescan_pending_schedule),
+            JobKind::<RescanPending>::new(scan::rescan_pending)
+                .every("rescan-pending-files", &jobs.rescan_pending_schedule),
         )
 }
 

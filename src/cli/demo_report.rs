@@ -72,8 +72,9 @@ pub async fn seed(conn: &mut PgConnection, storage: &Storage, patient_id: i64) -
     };
     let recorded = async {
         let (id, file_id) = reports::create(&mut *conn, patient_id, patient_id, &file, &fields).await?;
-        let event =
-            AuditEvent::new("report_uploaded").target("report", id).details(json!({ "patient_id": patient_id, "file_id": file_id, "demo": true }));
+        let event = AuditEvent::new("report_uploaded")
+            .target("report", id)
+            .details(json!({ "patient_id": patient_id, "file_id": file_id, "demo": true }));
         audit::record(&mut *conn, &cli_meta("demo-data"), event).await
     }
     .await;

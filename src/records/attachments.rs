@@ -207,21 +207,20 @@ async fn save(
     .fetch_one(&mut *tx)
     .await?;
     scan::enqueue(&mut tx, file_id).await?;
-    let event = AuditEvent::new("prescription_attachment_added").by(caller).target("prescription_attachment", id).details(
-        json!({
+    let event = AuditEvent::new("prescription_attachment_added")
+        .by(caller)
+        .target("prescription_attachment", id)
+        .details(json!({
             "prescription_id": parties.prescription_id,
             "chain_id": parties.chain_id,
             "patient_id": parties.patient_id,
             "doctor_id": parties.doctor_id,
             "file_id": file_id,
             "size": file.size,
-        }),
-    );
+        }));
     audit::record(&mut tx, meta, event).await?;
-    let row: AttachmentRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where a.id = $1")))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let row: AttachmentRow =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where a.id = $1"))).bind(id).fetch_one(&mut *tx).await?;
     tx.commit().await?;
     Ok(row)
 }

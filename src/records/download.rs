@@ -25,7 +25,11 @@ pub fn disposition_name(original_name: &str, extension: &str) -> String {
         .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
         .collect();
     let name = name.trim();
-    if name.is_empty() || name.chars().all(|c| c == '_' || c == '.') { format!("file.{extension}") } else { name.to_owned() }
+    if name.is_empty() || name.chars().all(|c| c == '_' || c == '.') {
+        format!("file.{extension}")
+    } else {
+        name.to_owned()
+    }
 }
 
 /// The file's bytes, streamed from the store (a clean file only: check [`ensure_clean`] first).

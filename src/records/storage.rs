@@ -54,7 +54,8 @@ impl Storage {
         if let Some(dir) = url.strip_prefix("file://") {
             let dir = std::path::Path::new(if dir.is_empty() { "." } else { dir });
             let dir = if dir.is_absolute() { dir.to_path_buf() } else { std::env::current_dir()?.join(dir) };
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating the upload directory {}", dir.display()))?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("creating the upload directory {}", dir.display()))?;
             let store = object_store::local::LocalFileSystem::new_with_prefix(&dir)
                 .with_context(|| format!("opening the upload directory {}", dir.display()))?;
             return Ok(Self { store: Arc::new(store), prefix: String::new() });

@@ -147,7 +147,10 @@ pub fn check_fields<'a>(get: impl Fn(&str) -> Option<&'a str>, errors: &mut Fiel
         Some(value) => {
             let parsed = FileType::parse(value);
             if parsed.is_none() {
-                errors.add("file_type", format!("\"{}\" is not a valid choice.", value.chars().take(50).collect::<String>()));
+                errors.add(
+                    "file_type",
+                    format!("\"{}\" is not a valid choice.", value.chars().take(50).collect::<String>()),
+                );
             }
             parsed
         }

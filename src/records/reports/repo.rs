@@ -96,10 +96,7 @@ pub async fn insert(
 }
 
 pub async fn get(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ReportRow>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where r.id = $1")))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where r.id = $1"))).bind(id).fetch_optional(conn).await
 }
 
 /// One page of a patient's reports, newest first, and how many there are.
@@ -126,10 +123,7 @@ pub async fn list(
 
 /// The patient and stored file of a report.
 pub async fn owner_and_file(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<(i64, i64)>> {
-    sqlx::query_as("select patient_id, file_id from patient_reports where id = $1")
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as("select patient_id, file_id from patient_reports where id = $1").bind(id).fetch_optional(conn).await
 }
 
 /// Removes the reports titled `title` of demo patients and their files' rows (the demo report
