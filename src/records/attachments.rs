@@ -228,7 +228,10 @@ async fn save(
 /// An attachment's file, once clean (the parties of the prescription; audited).
 #[utoipa::path(get, path = "/api/records/attachments/{id}/download/", tag = "records", security(("jwtAuth" = [])),
     params(("id" = i64, Path, description = "The attachment")),
-    responses((status = 200, description = "The file's bytes", content_type = "application/octet-stream"),
+    responses((status = 200, description = "The file's bytes, as an attachment of its stored type",
+            content((String = "application/pdf"), (String = "image/jpeg"), (String = "image/png"),
+                (String = "application/msword"),
+                (String = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"))),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn download(

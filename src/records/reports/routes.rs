@@ -221,7 +221,10 @@ pub async fn remove(
 /// forever when infected); always an attachment.
 #[utoipa::path(get, path = "/api/records/reports/{id}/download/", tag = "records", security(("jwtAuth" = [])),
     params(("id" = i64, Path, description = "The report")),
-    responses((status = 200, description = "The file's bytes", content_type = "application/octet-stream"),
+    responses((status = 200, description = "The file's bytes, as an attachment of its stored type",
+            content((String = "application/pdf"), (String = "image/jpeg"), (String = "image/png"),
+                (String = "application/msword"),
+                (String = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"))),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn download(
