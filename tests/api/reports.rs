@@ -532,6 +532,84 @@ async fn with_clamd_down_a_report_stays_pending_and_is_clean_once_clamd_answers(
     assert_eq!(download.status(), StatusCode::OK);
 }
 
+/// Worker settings for this test: its own queues, quick polls and retries, `attempts` attempts.
+fn worker_settings(up: &Uploads, clamd_addr: String, attempts: usize) -> (Settings, carehub_workers::WorkerSettings) {
+    let mut settings = Settings::for_tests().expect("settings");
+    settings.storage_url = format!("file://{}", up.dir.path().display());
+    settings.clamd_addr = clamd_addr;
+    settings.records.scan_timeout_seconds = 2;
+    let mut workers = settings.worker_settings().expect("worker settings");
+    workers.namespace = format!("test-{}:", uuid::Uuid::new_v4().simple());
+    workers.poll_interval = Duration::from_millis(50);
+    workers.relay_idle = Duration::from_millis(100);
+    workers.backoff_initial = Duration::from_millis(50);
+    workers.backoff_max = Duration::from_millis(200);
+    workers.max_attempts = attempts;
+    workers.shutdown_timeout = Duration::from_secs(5);
+    (settings, workers)
+}
+
+async fn scan_status(db: &PgPool, report: i64) -> String {
+    file_of_report(db, report).await.3
+}
+
+#[sqlx::test]
+async fn a_scan_job_that_goes_dead_while_clamd_is_stopped_is_rescanned_clean_once_clamd_is_back(db: PgPool) {
+    let up = Uploads::spawn(&db).await;
+    let patient = up.app.patient("zainab").await;
+    let id = up.report_of(&patient, pdf("clamd was down")).await["id"].as_i64().expect("id");
+
+    // The real worker with clamd stopped: every attempt fails, the job ends dead, the file PENDING.
+    let (settings, workers) = worker_settings(&up, dead_addr(), 2);
+    let dead_set = format!("{}:dead", ScanFile::QUEUE.key(&workers.namespace));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(carehub_workers::run_workers(
+        db.clone(),
+        workers,
+        carehub::jobs::registry(&settings),
+        shutdown.clone(),
+    ));
+    let mut redis = redis::Client::open(crate::helpers::redis_url())
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let dead: u64 = redis::cmd("SCARD").arg(&dead_set).query_async(&mut redis).await.expect("scard");
+        if dead == 1 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the scan job went dead");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    shutdown.cancel();
+    task.await.expect("join").expect("workers ran");
+    assert_eq!(scan_status(&db, id).await, "PENDING");
+
+    // clamd is back; the clock's rescan queues the file again and the worker scans it.
+    sqlx::query("update stored_files set created_at = now() - interval '2 minutes'").execute(&db).await.expect("age");
+    assert_eq!(scan::rescan(&db, "2026-11-25T10:00:30Z").await.expect("rescan"), 1);
+    let (settings, workers) = worker_settings(&up, clamd_addr(), 2);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(carehub_workers::run_workers(
+        db.clone(),
+        workers,
+        carehub::jobs::registry(&settings),
+        shutdown.clone(),
+    ));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while scan_status(&db, id).await == "PENDING" && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    shutdown.cancel();
+    task.await.expect("join").expect("workers ran");
+
+    assert_eq!(scan_status(&db, id).await, "CLEAN");
+    let download = up.app.get(&format!("/api/records/reports/{id}/download/"), Some(&patient.token)).await;
+    assert_eq!(download.status(), StatusCode::OK);
+}
+
 #[sqlx::test]
 async fn a_missing_object_is_failed_not_retried_forever(db: PgPool) {
     let up = Uploads::spawn(&db).await;
