@@ -11,12 +11,13 @@ use super::admin::cli_meta;
 use crate::{
     audit::{self, AuditEvent},
     records::{
+        file_kind::sniff,
         reports::{
             self,
             model::{FileType, ReportFields},
         },
         storage::{Folder, Storage, new_key},
-        upload::{StoredObject, sniff},
+        upload::StoredObject,
     },
 };
 

@@ -4,6 +4,7 @@
 
 pub mod attachments;
 pub mod download;
+pub mod file_kind;
 pub mod files;
 pub mod policy;
 pub mod reports;

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod appointments;
+mod attachments;
 mod audit;
 mod audit_chain;
 mod auth;
