@@ -161,6 +161,8 @@ pub struct JobSettings {
     pub purge_sessions_schedule: String,
     pub reminder_sweep_schedule: String,
     pub access_sweep_schedule: String,
+    /// Queues another scan of files still PENDING a minute after upload (their job may be dead).
+    pub rescan_pending_schedule: String,
     pub reminder_lead_minutes: i32,
 }
 
@@ -290,6 +292,14 @@ impl Settings {
                 Provider::Mock
             }
         }
+    }
+
+    /// The clamd client of the file-scan jobs and of the worker's readiness check.
+    pub fn clamd(&self) -> carehub_workers::scan::Clamd {
+        carehub_workers::scan::Clamd::new(
+            self.clamd_addr.clone(),
+            std::time::Duration::from_secs(self.records.scan_timeout_seconds.max(1)),
+        )
     }
 
     /// How the clock runs, from this configuration (its schedules are the job registry's:

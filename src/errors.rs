@@ -75,11 +75,13 @@ pub enum Conflict {
     /// `prescription_superseded`: a prescription is edited through its chain's latest version
     /// only (another edit got there first).
     PrescriptionSuperseded,
+    /// `file_not_clean`: an uploaded file is served only once its virus scan found it clean.
+    FileNotClean,
 }
 
 impl Conflict {
     /// Every kind, for documentation and tests.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::DoctorSlotTaken,
         Self::PatientSlotTaken,
         Self::InvalidTransition,
@@ -90,6 +92,7 @@ impl Conflict {
         Self::DepartmentInUse,
         Self::UsernameUnavailable,
         Self::PrescriptionSuperseded,
+        Self::FileNotClean,
     ];
 
     /// The stable `code` of the JSON body.
@@ -104,6 +107,7 @@ impl Conflict {
             Self::DepartmentInUse => "department_in_use",
             Self::UsernameUnavailable => "username_unavailable",
             Self::PrescriptionSuperseded => "prescription_superseded",
+            Self::FileNotClean => "file_not_clean",
         }
     }
 
@@ -125,6 +129,9 @@ impl Conflict {
             Self::UsernameUnavailable => "Could not find a free username for this doctor; try again.",
             Self::PrescriptionSuperseded => {
                 "This prescription has a newer version; edit the latest version (see its versions list)."
+            }
+            Self::FileNotClean => {
+                "This file is served only once its virus scan has found it clean (the scan is pending, failed or found a virus)."
             }
         }
     }

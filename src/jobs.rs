@@ -26,6 +26,7 @@ use crate::{
     appointments::jobs::ReminderSweep,
     config::Settings,
     medicines::recommendations::jobs::AnswerRecommendation,
+    records::scan::{self, RescanPending, ScanFile},
 };
 
 /// The job kinds, with the schedules, concurrency and handler settings of `settings`.
@@ -54,6 +55,14 @@ pub fn registry(settings: &Settings) -> Registry {
         .register(
             JobKind::<PurgeExpiredSessions>::new(purge_expired_sessions)
                 .every("purge-expired-sessions", &jobs.purge_sessions_schedule),
+        )
+        .register(
+            JobKind::<ScanFile>::new(scan::scan_file(settings.storage_url.clone(), settings.clamd()))
+                .concurrency(settings.records.scan_concurrency),
+        )
+        .register(
+            JobKind::<RescanPending>::new(scan::rescan_pending)
+                .every("rescan-pending-files", &jobs.rescan_pending_schedule),
         )
 }
 
@@ -108,6 +117,8 @@ mod tests {
                 ("AnswerRecommendation", "carehub:recommendation"),
                 ("AccessSweep", "carehub:access-sweep"),
                 ("PurgeExpiredSessions", "carehub:maintenance"),
+                ("ScanFile", "carehub:file-scan"),
+                ("RescanPending", "carehub:file-rescan"),
             ]
         );
         for queue in registry.queues() {
@@ -128,6 +139,7 @@ mod tests {
                 ("purge-expired-sessions", settings.jobs.purge_sessions_schedule.clone()),
                 ("reminder-sweep", settings.jobs.reminder_sweep_schedule.clone()),
                 ("access-sweep", settings.jobs.access_sweep_schedule.clone()),
+                ("rescan-pending-files", settings.jobs.rescan_pending_schedule.clone()),
             ])
         );
     }

@@ -147,7 +147,8 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             let db = startup::connect_db(&settings).await?;
             startup::migrate(&db).await?;
             if demo_data {
-                println!("{}", cli::demo_data::run(&db, false).await?);
+                let storage = carehub::records::storage::Storage::from_url(&settings.storage_url)?;
+                println!("{}", cli::demo_data::run(&db, &storage, false).await?);
             }
             let shutdown = tokio_util::sync::CancellationToken::new();
             // One registry of job kinds for the workers and the clock alike.
@@ -179,7 +180,8 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             cli::demo_data::ensure_allowed(&settings)?;
             let db = startup::connect_db(&settings).await?;
             startup::migrate(&db).await?;
-            println!("{}", cli::demo_data::run(&db, clear).await?);
+            let storage = carehub::records::storage::Storage::from_url(&settings.storage_url)?;
+            println!("{}", cli::demo_data::run(&db, &storage, clear).await?);
             Ok(ExitCode::SUCCESS)
         }),
         Command::CreateAdmin { username, email, promote } => tokio_runtime()?.block_on(async {

@@ -98,10 +98,12 @@ impl OpsServer {
         let thread = std::thread::spawn(move || {
             let served = actix_web::rt::System::new().block_on(async move {
                 let db = pool_options(&settings).max_connections(2).connect_lazy_with(options);
+                let checks = web::Data::new(ops::routes::WorkerChecks { clamd: settings.clamd() });
                 let state = web::Data::new(AppState::new(settings, db, ops::metrics::handle())?);
                 let server = HttpServer::new(move || {
                     App::new()
                         .app_data(state.clone())
+                        .app_data(checks.clone())
                         .configure(ops::routes::configure)
                         .default_service(web::to(http::routing::not_found))
                         .wrap(from_fn(middleware::observe))

@@ -29,6 +29,8 @@ pub struct AppState {
     pub patient_desks: crate::access::desk::PatientDesks,
     /// Medicine recommendations: in-memory answers and the requests waiting for theirs.
     pub recommender: std::sync::Arc<crate::medicines::recommendations::service::Recommender>,
+    /// Where uploaded files live (`STORAGE_URL`).
+    pub storage: Arc<crate::records::storage::Storage>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
                     key: crate::access::model::OtpKey::new(&settings.otp_secret),
                 }),
             ),
+            storage: Arc::new(crate::records::storage::Storage::from_url(&settings.storage_url)?),
             db,
             metrics,
             settings,

@@ -8,6 +8,7 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 use super::admin::cli_meta;
+use crate::records::storage::Storage;
 use crate::{
     accounts::{
         model::{Password, UserType, generate_password},
@@ -73,15 +74,44 @@ pub fn ensure_allowed(settings: &crate::config::Settings) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Creates (or refreshes the passwords of) the demo accounts; returns the text to print.
-pub async fn run(db: &PgPool, clear: bool) -> anyhow::Result<String> {
+/// Creates (or refreshes the passwords of) the demo accounts, and the demo patient's report in
+/// `storage`; returns the text to print.
+pub async fn run(db: &PgPool, storage: &Storage, clear: bool) -> anyhow::Result<String> {
+    let mut new_key = None;
+    let result = prepare(db, storage, clear, &mut new_key).await;
+    match result {
+        Ok((out, removed_keys)) => {
+            for key in removed_keys {
+                storage.delete_quietly(&key).await;
+            }
+            Ok(out)
+        }
+        Err(err) => {
+            if let Some(key) = new_key {
+                storage.delete_quietly(&key).await;
+            }
+            Err(err)
+        }
+    }
+}
+
+/// Everything of [`run`] in one transaction; the text to print and the keys of the objects whose
+/// rows it removed.
+async fn prepare(
+    db: &PgPool,
+    storage: &Storage,
+    clear: bool,
+    new_key: &mut Option<String>,
+) -> anyhow::Result<(String, Vec<String>)> {
     let hasher = PasswordHasher::new()?;
     let fixed = std::env::var("CAREHUB_DEMO_PASSWORD").ok().filter(|p| !p.is_empty());
     let mut tx = db.begin().await?;
     // The demo prescriptions name the demo patient and doctor (on delete restrict): rebuilt on
     // every run, so they go first.
     prescriptions::delete_demo(&mut tx).await?;
+    let mut removed_keys = Vec::new();
     if clear {
+        removed_keys.extend(crate::records::files::delete_demo(&mut tx).await?);
         let removed = repo::delete_demo_users(&mut tx).await?;
         audit::record(
             &mut tx,
@@ -92,6 +122,8 @@ pub async fn run(db: &PgPool, clear: bool) -> anyhow::Result<String> {
     }
     // The demo hospitals, their departments and doctor are rebuilt on every run.
     crate::hospitals::repo::delete_demo_hospitals(&mut tx).await?;
+    removed_keys.extend(crate::records::reports::repo::delete_demo_reports(&mut tx, super::demo_report::TITLE).await?);
+    let mut patient_id = None;
     let mut out = String::from("Demo accounts (passwords are shown only now):\n");
     for demo in &DEMO_USERS {
         let password = fixed.as_deref().map_or_else(|| generate_password(16), Password::unchecked);
@@ -133,6 +165,9 @@ pub async fn run(db: &PgPool, clear: bool) -> anyhow::Result<String> {
             }
             user.id
         };
+        if demo.user_type == UserType::Patient {
+            patient_id = Some(id);
+        }
         writeln!(
             out,
             "  {:<9} username: {:<14} password: {}",
@@ -144,8 +179,12 @@ pub async fn run(db: &PgPool, clear: bool) -> anyhow::Result<String> {
             .await?;
     }
     seed_hospitals(&mut tx, &hasher, fixed.as_deref(), &mut out).await?;
+    if let Some(patient_id) = patient_id {
+        *new_key = Some(super::demo_report::seed(&mut tx, storage, patient_id).await?);
+        writeln!(out, "  The demo patient has a lab report (virus-scanned by the worker, then downloadable).")?;
+    }
     tx.commit().await?;
-    Ok(out)
+    Ok((out, removed_keys))
 }
 
 /// One demo hospital account and its hospital; returns the hospital's id.

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod demo_data;
+pub mod demo_report;
 
 use tokio_util::sync::CancellationToken;
 

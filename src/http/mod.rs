@@ -31,5 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::hospitals::routes::configure(cfg);
     crate::appointments::routes::configure(cfg);
     crate::records::prescriptions::routes::configure(cfg);
+    crate::records::reports::routes::configure(cfg);
+    crate::records::attachments::configure(cfg);
     cfg.service(SwaggerUi::new("/api/docs/{_:.*}").external_url_unchecked("/api/schema/", openapi::document().clone()));
 }

@@ -1,4 +1,5 @@
-//! `GET /healthz` (alive), `GET /readyz` (Postgres and Redis answer), `GET /metrics`.
+//! `GET /healthz` (alive), `GET /readyz` (Postgres and Redis answer; in the worker process,
+//! clamd too), `GET /metrics`.
 
 use std::time::Duration;
 
@@ -30,6 +31,9 @@ pub struct Readiness {
     pub status: &'static str,
     pub postgres: &'static str,
     pub redis: &'static str,
+    /// The worker process only: clamd answers PING (uploads stay unscanned otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clamd: Option<&'static str>,
     /// Outbox rows committed but not yet pushed to Redis, and the oldest one's age: a growing
     /// age means jobs are waiting (Redis or the workers are down).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,13 +64,28 @@ async fn redis_ok(state: &AppState) -> bool {
     matches!(tokio::time::timeout(CHECK_TIMEOUT, probe).await, Ok(Ok(_)))
 }
 
-/// Ready to serve: Postgres and Redis both answer. 503 names the failing one.
+/// What the worker process's `/readyz` checks beside Postgres and Redis.
+#[derive(Debug, Clone)]
+pub struct WorkerChecks {
+    pub clamd: carehub_workers::scan::Clamd,
+}
+
+/// Ready to serve: Postgres and Redis both answer (and clamd, in the worker process). 503 names
+/// the failing one.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let (postgres, redis) = tokio::join!(postgres_ok(&state), redis_ok(&state));
-    let failing: Vec<&str> =
-        [("postgres", postgres), ("redis", redis)].into_iter().filter_map(|(name, ok)| (!ok).then_some(name)).collect();
+pub async fn readyz(state: web::Data<AppState>, worker: Option<web::Data<WorkerChecks>>) -> HttpResponse {
+    let clamd_ok = async {
+        match &worker {
+            Some(checks) => Some(checks.clamd.ping().await),
+            None => None,
+        }
+    };
+    let (postgres, redis, clamd) = tokio::join!(postgres_ok(&state), redis_ok(&state), clamd_ok);
+    let failing: Vec<&str> = [("postgres", postgres), ("redis", redis), ("clamd", clamd.unwrap_or(true))]
+        .into_iter()
+        .filter_map(|(name, ok)| (!ok).then_some(name))
+        .collect();
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     let backlog = if postgres { carehub_workers::outbox::backlog(&state.db).await.ok() } else { None };
     let body = Readiness {
@@ -75,6 +94,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         status: if failing.is_empty() { "ok" } else { "unavailable" },
         postgres: word(postgres),
         redis: word(redis),
+        clamd: clamd.map(word),
         detail: (!failing.is_empty()).then(|| format!("unavailable: {}", failing.join(", "))),
     };
     if failing.is_empty() {

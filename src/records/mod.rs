@@ -2,5 +2,13 @@
 //! virus-scanned files), and a patient's summary. Who may read them is decided in one place,
 //! [`policy`].
 
+pub mod attachments;
+pub mod download;
+pub mod file_kind;
+pub mod files;
 pub mod policy;
 pub mod prescriptions;
+pub mod reports;
+pub mod scan;
+pub mod storage;
+pub mod upload;

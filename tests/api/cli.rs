@@ -35,6 +35,8 @@ fn carehub(args: &[&str], db: &PgPool, port: u16) -> Command {
         .env("WORKER_PORT", "0")
         .env("CAREHUB__JOBS__NAMESPACE", format!("test-{}:", uuid::Uuid::new_v4().simple()))
         .env("RUST_LOG", "info")
+        .env("STORAGE_URL", format!("file://{}", storage_dir(db).display()))
+        .env("CLAMD_ADDR", crate::reports::clamd_addr())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     for name in [
@@ -49,6 +51,22 @@ fn carehub(args: &[&str], db: &PgPool, port: u16) -> Command {
         command.env_remove(name);
     }
     command
+}
+
+/// The object store directory of the processes of the test of `db`.
+fn storage_dir(db: &PgPool) -> std::path::PathBuf {
+    let name = db.connect_options().get_database().unwrap_or("carehub").to_owned();
+    std::env::temp_dir().join(format!("carehub-cli-{name}"))
+}
+
+/// Every regular file under `dir`.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() { out.extend(files_under(&path)) } else { out.push(path) }
+    }
+    out
 }
 
 fn start(args: &[&str], db: &PgPool, port: u16) -> Child {
@@ -154,6 +172,41 @@ async fn dev_migrates_serves_and_stops_cleanly_on_sigterm(db: PgPool) {
 
     assert_eq!(demo, 5, "demo admin, patient, two hospital accounts and a doctor");
     assert!(status.success(), "{status:?}");
+}
+
+#[sqlx::test]
+async fn dev_demo_data_gives_the_demo_patient_a_report_that_is_scanned_clean_and_clear_removes_it(db: PgPool) {
+    let port = free_port();
+    let dev = start(&["dev", "--demo-data"], &db, port);
+    wait_for_health(port).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let status: Option<String> = sqlx::query_scalar(
+            "select f.scan_status from patient_reports r join stored_files f on f.id = r.file_id              join users u on u.id = r.patient_id where u.username = 'demo_patient'",
+        )
+        .fetch_optional(&db)
+        .await
+        .expect("report");
+        if status.as_deref().is_some_and(|s| s != "PENDING") || Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(terminate_and_wait(dev).success());
+    assert_eq!(status.as_deref(), Some("CLEAN"));
+    assert_eq!(files_under(&storage_dir(&db)).len(), 1);
+
+    // A second run replaces the demo report; --clear removes it, rows and object.
+    let (again, stderr) = run_to_end(&mut carehub(&["demo-data"], &db, free_port()), 60);
+    assert!(again.success(), "{stderr}");
+    let reports: i64 = sqlx::query_scalar("select count(*) from patient_reports").fetch_one(&db).await.expect("count");
+    assert_eq!((reports, files_under(&storage_dir(&db)).len()), (1, 1));
+    let (cleared, stderr) = run_to_end(&mut carehub(&["demo-data", "--clear"], &db, free_port()), 60);
+    assert!(cleared.success(), "{stderr}");
+    let files: i64 = sqlx::query_scalar("select count(*) from stored_files").fetch_one(&db).await.expect("count");
+    assert_eq!(files, 1, "the report made again after the clear");
+    assert_eq!(files_under(&storage_dir(&db)).len(), 1, "the old object went with its rows");
+    let _ = std::fs::remove_dir_all(storage_dir(&db));
 }
 
 #[sqlx::test]

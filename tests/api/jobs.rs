@@ -11,7 +11,12 @@ use std::{
     time::Duration,
 };
 
-use carehub::{appointments::jobs::ReminderSweep, config::Settings, jobs::PurgeExpiredSessions};
+use carehub::{
+    appointments::jobs::ReminderSweep,
+    config::Settings,
+    jobs::PurgeExpiredSessions,
+    records::scan::{RescanPending, ScanFile},
+};
 use carehub_workers::{
     Handler as _, JobContext, JobKind, JobResult, Registry, WorkerSettings,
     apalis::prelude::TaskSink as _,
@@ -600,6 +605,16 @@ async fn a_session_purge_that_always_fails_is_dead_after_max_attempts(db: PgPool
 }
 
 #[sqlx::test]
+async fn a_file_scan_that_always_fails_is_dead_after_max_attempts(db: PgPool) {
+    a_failing_job_ends_dead_after_max_attempts(&db, ScanFile { file_id: 1 }).await;
+}
+
+#[sqlx::test]
+async fn a_pending_files_rescan_that_always_fails_is_dead_after_max_attempts(db: PgPool) {
+    a_failing_job_ends_dead_after_max_attempts(&db, RescanPending { tick: "2026-11-25T00:00:00Z".into() }).await;
+}
+
+#[sqlx::test]
 async fn an_outbox_row_pushed_twice_is_one_task_in_redis(db: PgPool) {
     let twilio_server = MockServer::start().await;
     Mock::given(method("POST")).respond_with(twilio_created("SM6")).expect(1).mount(&twilio_server).await;
@@ -634,7 +649,13 @@ async fn an_outbox_row_pushed_twice_is_one_task_in_redis(db: PgPool) {
 #[test]
 fn every_registered_kind_has_its_dead_after_max_attempts_test() {
     // The three tests above, one per kind: a kind added to the registry needs its own.
-    let covered = std::collections::BTreeSet::from([SendSms::NAME, ReminderSweep::NAME, PurgeExpiredSessions::NAME]);
+    let covered = std::collections::BTreeSet::from([
+        SendSms::NAME,
+        ReminderSweep::NAME,
+        PurgeExpiredSessions::NAME,
+        ScanFile::NAME,
+        RescanPending::NAME,
+    ]);
     assert_eq!(registry().names(), covered);
 }
 

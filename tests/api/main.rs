@@ -4,6 +4,7 @@
 mod access;
 mod accounts;
 mod appointments;
+mod attachments;
 mod audit;
 mod audit_chain;
 mod audit_logs;
@@ -17,3 +18,4 @@ mod jobs;
 mod medicines;
 mod ops;
 mod prescriptions;
+mod reports;

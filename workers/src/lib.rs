@@ -21,6 +21,7 @@ pub mod redact;
 pub mod registry;
 pub mod relay;
 pub mod runtime;
+pub mod scan;
 pub mod sms;
 pub mod stats;
 

@@ -82,6 +82,14 @@ use crate::{access, accounts, appointments, audit, hospitals, medicines, ops, re
         records::prescriptions::routes::detail,
         records::prescriptions::routes::update,
         records::prescriptions::routes::versions,
+        records::reports::routes::upload,
+        records::reports::routes::my_reports,
+        records::reports::routes::patient_reports,
+        records::reports::routes::detail,
+        records::reports::routes::remove,
+        records::reports::routes::download,
+        records::attachments::add,
+        records::attachments::download,
         ops::routes::healthz,
         ops::routes::readyz,
         ops::routes::metrics,
@@ -100,7 +108,7 @@ use crate::{access, accounts, appointments, audit, hospitals, medicines, ops, re
         (name = "medicines", description = "The formulary"),
         (name = "recommendations", description = "Medicine recommendations grounded in the formulary"),
         (name = "access", description = "One-time codes and the access grants they give to a patient's records"),
-        (name = "records", description = "Prescriptions (versioned), reports, attachments"),
+        (name = "records", description = "Prescriptions (versioned); reports and prescription attachments: uploads, virus scans, downloads"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]

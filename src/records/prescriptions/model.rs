@@ -60,8 +60,7 @@ pub struct PrescriptionWithAttachments {
     #[serde(flatten)]
     pub prescription: Prescription,
     /// The chain's attachments (`PrescriptionAttachment`), oldest first.
-    #[schema(value_type = Vec<Object>)]
-    pub attachments: Vec<serde_json::Value>,
+    pub attachments: Vec<crate::records::attachments::AttachmentView>,
 }
 
 /// The answer to a create: `{message, id, prescription}`.

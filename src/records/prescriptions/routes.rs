@@ -3,7 +3,7 @@
 //! with its chain's attachments, an edit (a new version), and a chain's history. Who reads is
 //! decided by `records::policy` alone; every read of another person's records is audited.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 use serde_json::json;
 
@@ -172,15 +172,14 @@ pub async fn detail(
     state: web::Data<AppState>,
     caller: Principal,
     meta: RequestMeta,
+    req: HttpRequest,
     id: web::Path<i64>,
 ) -> Result<web::Json<PrescriptionWithAttachments>, ApiError> {
     let mut tx = state.db.begin().await?;
     let (prescription, access) = readable(&mut tx, &caller, id.into_inner()).await?;
     access.audit_read(&mut tx, &caller, &meta, "prescription", Some(("prescription", prescription.id))).await?;
-    // INTEGRATION: replace with
-    // `crate::records::attachments::for_chain(&mut tx, prescription.chain_id, &base_url).await?`
-    // (base_url: the request's scheme and host), once the attachments context provides it.
-    let attachments = Vec::<serde_json::Value>::new();
+    let base_url = crate::records::download::base_url(&req);
+    let attachments = crate::records::attachments::for_chain(&mut tx, prescription.chain_id, &base_url).await?;
     tx.commit().await?;
     Ok(web::Json(PrescriptionWithAttachments { prescription, attachments }))
 }

@@ -213,11 +213,14 @@ async fn demo_data_rebuilds_its_two_version_prescription_and_clear_starts_it_ove
         .expect("versions")
     };
 
-    carehub::cli::demo_data::run(&db, false).await.expect("first run");
+    let dir = tempfile::tempdir().expect("dir");
+    let storage =
+        carehub::records::storage::Storage::from_url(&format!("file://{}", dir.path().display())).expect("storage");
+    carehub::cli::demo_data::run(&db, &storage, false).await.expect("first run");
     let first = versions().await;
-    carehub::cli::demo_data::run(&db, false).await.expect("second run");
+    carehub::cli::demo_data::run(&db, &storage, false).await.expect("second run");
     let second = versions().await;
-    carehub::cli::demo_data::run(&db, true).await.expect("clear");
+    carehub::cli::demo_data::run(&db, &storage, true).await.expect("clear");
     let cleared = versions().await;
 
     assert_eq!(first.iter().map(|v| v.0).collect::<Vec<_>>(), [1, 2]);

@@ -1,0 +1,146 @@
+//! Every SQL statement of patient reports. A report is read with its file, patient, hospital and
+//! uploader in one joined query (lists too: no query per row).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgConnection;
+
+use super::model::{FileType, PatientReport, ReportFields, ScanStatus};
+
+const SELECT: &str = "select r.id, r.patient_id, trim(p.first_name || ' ' || p.last_name) as patient_name, \
+     r.hospital_id, coalesce(h.name, '') as hospital_name, r.uploaded_by, \
+     coalesce(nullif(trim(u.first_name || ' ' || u.last_name), ''), u.username, '') as uploaded_by_name, \
+     r.file_id, r.file_type, f.size_bytes, f.extension, r.title, r.description, r.report_date, r.uploaded_at, \
+     r.updated_at, f.scan_status \
+     from patient_reports r \
+     join stored_files f on f.id = r.file_id \
+     join users p on p.id = r.patient_id \
+     left join hospitals h on h.id = r.hospital_id \
+     left join users u on u.id = r.uploaded_by";
+
+/// A report's row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReportRow {
+    pub id: i64,
+    pub patient_id: i64,
+    pub patient_name: String,
+    pub hospital_id: Option<i64>,
+    pub hospital_name: String,
+    pub uploaded_by: Option<i64>,
+    pub uploaded_by_name: String,
+    pub file_id: i64,
+    pub file_type: String,
+    pub size_bytes: i64,
+    pub extension: String,
+    pub title: String,
+    pub description: String,
+    pub report_date: Option<NaiveDate>,
+    pub uploaded_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub scan_status: String,
+}
+
+impl ReportRow {
+    /// The API's shape, its file served at `{base_url}/api/records/reports/{id}/download/`.
+    pub fn into_report(self, base_url: &str) -> PatientReport {
+        let url = format!("{base_url}/api/records/reports/{}/download/", self.id);
+        PatientReport {
+            id: self.id,
+            patient: self.patient_id,
+            patient_name: self.patient_name,
+            hospital: self.hospital_id,
+            hospital_name: self.hospital_name,
+            uploaded_by: self.uploaded_by,
+            uploaded_by_name: self.uploaded_by_name,
+            file: url.clone(),
+            file_url: url,
+            file_type: FileType::parse(&self.file_type).unwrap_or(FileType::Other),
+            file_size: self.size_bytes,
+            file_extension: self.extension,
+            title: self.title,
+            description: self.description,
+            report_date: self.report_date,
+            uploaded_at: self.uploaded_at,
+            updated_at: self.updated_at,
+            scan_status: ScanStatus::parse(&self.scan_status),
+        }
+    }
+}
+
+/// Whether hospital `id` exists.
+pub async fn hospital_exists(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists (select 1 from hospitals where id = $1)").bind(id).fetch_one(conn).await
+}
+
+/// Inserts a report of the stored file `file_id`; its id.
+pub async fn insert(
+    conn: &mut PgConnection,
+    patient_id: i64,
+    file_id: i64,
+    uploaded_by: i64,
+    fields: &ReportFields,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into patient_reports (patient_id, file_id, hospital_id, uploaded_by, title, description, file_type, \
+         report_date) values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
+    )
+    .bind(patient_id)
+    .bind(file_id)
+    .bind(fields.hospital)
+    .bind(uploaded_by)
+    .bind(&fields.title)
+    .bind(&fields.description)
+    .bind(fields.file_type.as_str())
+    .bind(fields.report_date)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn get(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<ReportRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where r.id = $1"))).bind(id).fetch_optional(conn).await
+}
+
+/// One page of a patient's reports, newest first, and how many there are.
+pub async fn list(
+    conn: &mut PgConnection,
+    patient_id: i64,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(i64, Vec<ReportRow>)> {
+    let count: i64 = sqlx::query_scalar("select count(*) from patient_reports where patient_id = $1")
+        .bind(patient_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} where r.patient_id = $1 order by r.id desc limit $2 offset $3"
+    )))
+    .bind(patient_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await?;
+    Ok((count, rows))
+}
+
+/// The patient and stored file of a report.
+pub async fn owner_and_file(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<(i64, i64)>> {
+    sqlx::query_as("select patient_id, file_id from patient_reports where id = $1").bind(id).fetch_optional(conn).await
+}
+
+/// Removes the reports titled `title` of demo patients and their files' rows (the demo report
+/// is made again on each `carehub demo-data`); the storage keys.
+pub async fn delete_demo_reports(conn: &mut PgConnection, title: &str) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "with gone as (delete from patient_reports r using users u              where u.id = r.patient_id and u.is_demo and r.title = $1 returning r.file_id)          delete from stored_files f using gone where f.id = gone.file_id returning f.storage_key",
+    )
+    .bind(title)
+    .fetch_all(conn)
+    .await
+}
+
+/// Removes a report's row (its file's row is the caller's to remove next); its file's id.
+pub async fn delete(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("delete from patient_reports where id = $1 returning file_id")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}

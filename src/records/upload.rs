@@ -1,0 +1,256 @@
+//! Receiving an uploaded file: a `multipart/form-data` body read part by part, the `file` part
+//! streamed chunk by chunk into the object store under a generated key while its size is
+//! counted (past the limit the write is aborted: 413) and its SHA-256 computed. The first bytes
+//! are held until the magic number is known: it must agree with the extension of the client's
+//! file name (else 415, nothing written). The text parts are read with a small limit each. The
+//! client's file name is cleaned and kept as metadata only.
+//!
+//! Whoever calls [`receive`] owns the stored object from then on: a later refusal (a field that
+//! breaks the rules, a failed insert) must remove it ([`Storage::delete_quietly`]).
+
+use std::collections::BTreeMap;
+
+use actix_multipart::{Field, Multipart};
+use actix_web::{
+    http::header::{self, HeaderMap},
+    web,
+};
+use futures::StreamExt as _;
+use sha2::{Digest as _, Sha256};
+use tokio::io::AsyncWriteExt as _;
+
+use super::{
+    file_kind::{EXTENSIONS, clean_file_name, extension_of, sniff},
+    storage::Storage,
+};
+use crate::http::{
+    error::{ApiError, FieldErrors},
+    nul::NUL_MESSAGE,
+};
+
+/// Bytes held before the file's type is decided.
+const SNIFF_BYTES: usize = 8 * 1024;
+/// Largest text part.
+const TEXT_LIMIT: usize = 64 * 1024;
+/// Most parts one upload may have.
+const MAX_PARTS: usize = 32;
+/// What is still read (and dropped) of a file past the limit, so the client, still sending,
+/// reads the 413 instead of a reset connection.
+const DRAIN_BYTES: u64 = 4 * 1024 * 1024;
+
+/// A file written to the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub key: String,
+    /// The client's file name, cleaned (metadata only).
+    pub original_name: String,
+    pub extension: String,
+    pub content_type: &'static str,
+    pub size: i64,
+    pub sha256: Vec<u8>,
+}
+
+/// A received upload: the file when one was sent, and the text parts by name.
+#[derive(Debug, Default)]
+pub struct Received {
+    pub file: Option<StoredObject>,
+    pub fields: BTreeMap<String, String>,
+}
+
+impl Received {
+    /// The text part `name`, trimmed, `None` when absent or blank.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+}
+
+fn malformed(err: impl std::fmt::Display) -> ApiError {
+    ApiError::Malformed(format!("multipart body - {err}"))
+}
+
+fn unsupported(extension: Option<&str>) -> ApiError {
+    ApiError::UnsupportedMediaType(match extension {
+        Some(extension) => format!("{extension} file whose content is not {extension}"),
+        None => format!("file type (allowed: {})", EXTENSIONS.join(", ")),
+    })
+}
+
+/// Reads a `multipart/form-data` body: the `file` part into the store at `key_for(extension)`,
+/// the other parts as text. Anything but multipart is a 415.
+pub async fn receive(
+    headers: &HeaderMap,
+    payload: web::Payload,
+    storage: &Storage,
+    limit: u64,
+    key_for: impl FnOnce(&str) -> String,
+) -> Result<Received, ApiError> {
+    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let essence = media.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if essence != "multipart/form-data" {
+        return Err(ApiError::UnsupportedMediaType(essence.chars().take(100).collect()));
+    }
+    let mut multipart = Multipart::new(headers, payload);
+    let mut received = Received::default();
+    let mut key_for = Some(key_for);
+    let read = async {
+        let mut parts = 0;
+        while let Some(field) = multipart.next().await {
+            let mut field = field.map_err(malformed)?;
+            parts += 1;
+            if parts > MAX_PARTS {
+                return Err(ApiError::Malformed(format!("more than {MAX_PARTS} parts")));
+            }
+            let name = field.name().unwrap_or_default().replace('\0', "");
+            let file_name = field.content_disposition().and_then(|cd| cd.get_filename()).map(str::to_owned);
+            match (name.as_str(), file_name, key_for.take()) {
+                ("file", Some(file_name), Some(key_for)) => {
+                    received.file = Some(store_file(&mut field, &file_name, storage, limit, key_for).await?);
+                }
+                ("file", None, _) => {
+                    let message = "The submitted data was not a file. Check the encoding type on the form.";
+                    return Err(FieldErrors::single("file", message).into());
+                }
+                (_, _, unused) => {
+                    key_for = key_for.or(unused);
+                    if name == "file" {
+                        // A second file: not kept, but read within the limit.
+                        drain(&mut field, limit).await?;
+                    } else {
+                        let value = read_text(&mut field, &name).await?;
+                        received.fields.insert(name, value);
+                    }
+                }
+            }
+        }
+        Ok(())
+    };
+    let result = read.await;
+    match result {
+        Ok(()) => Ok(received),
+        Err(err) => {
+            if let Some(file) = &received.file {
+                storage.delete_quietly(&file.key).await;
+            }
+            Err(err)
+        }
+    }
+}
+
+/// A text part, at most [`TEXT_LIMIT`] bytes of UTF-8 without NUL characters.
+async fn read_text(field: &mut Field, name: &str) -> Result<String, ApiError> {
+    let field_name = if name.is_empty() { "non_field_errors" } else { name };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(malformed)?;
+        if bytes.len() + chunk.len() > TEXT_LIMIT {
+            let message = format!("Ensure this field has no more than {TEXT_LIMIT} bytes.");
+            return Err(FieldErrors::single(field_name, message).into());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8(bytes).map_err(|_| FieldErrors::single(field_name, "Not valid UTF-8 text."))?;
+    if text.contains('\0') {
+        return Err(FieldErrors::single(field_name, NUL_MESSAGE).into());
+    }
+    Ok(text)
+}
+
+/// Reads and drops a part of at most `limit` bytes (413 past it).
+async fn drain(field: &mut Field, limit: u64) -> Result<(), ApiError> {
+    let mut size = 0u64;
+    while let Some(chunk) = field.next().await {
+        size += chunk.map_err(malformed)?.len() as u64;
+        if size > limit {
+            drain_after_limit(field).await;
+            return Err(ApiError::PayloadTooLarge);
+        }
+    }
+    Ok(())
+}
+
+/// Past the limit: reads on (dropping) up to [`DRAIN_BYTES`], so a client still sending gets
+/// the 413.
+async fn drain_after_limit(field: &mut Field) {
+    let mut drained = 0u64;
+    while drained < DRAIN_BYTES {
+        match field.next().await {
+            Some(Ok(chunk)) => drained += chunk.len() as u64,
+            _ => break,
+        }
+    }
+}
+
+/// Streams the file part to the store: the first [`SNIFF_BYTES`] held until the type is known,
+/// then every chunk written as it comes, counted and hashed.
+async fn store_file(
+    field: &mut Field,
+    client_name: &str,
+    storage: &Storage,
+    limit: u64,
+    key_for: impl FnOnce(&str) -> String,
+) -> Result<StoredObject, ApiError> {
+    let original_name = clean_file_name(client_name);
+    let extension = extension_of(&original_name).ok_or_else(|| unsupported(None))?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    let mut ended = true;
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(malformed)?;
+        size += chunk.len() as u64;
+        if size > limit {
+            drain_after_limit(field).await;
+            return Err(ApiError::PayloadTooLarge);
+        }
+        hasher.update(&chunk);
+        head.extend_from_slice(&chunk);
+        if head.len() >= SNIFF_BYTES {
+            ended = false;
+            break;
+        }
+    }
+    if size == 0 {
+        return Err(FieldErrors::single("file", "The submitted file is empty.").into());
+    }
+    let content_type = sniff(extension, &head).ok_or_else(|| unsupported(Some(extension)))?;
+    let key = key_for(extension);
+    let mut writer = storage.writer(&key);
+    let written = async {
+        writer.write_all(&head).await.map_err(|e| ApiError::Internal(e.into()))?;
+        drop(head);
+        if !ended {
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(malformed)?;
+                size += chunk.len() as u64;
+                if size > limit {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+                hasher.update(&chunk);
+                writer.write_all(&chunk).await.map_err(|e| ApiError::Internal(e.into()))?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(err) = written {
+        if let Err(abort) = writer.abort().await {
+            tracing::warn!(key, error = %abort, "could not abort an upload");
+        }
+        if matches!(err, ApiError::PayloadTooLarge) {
+            drain_after_limit(field).await;
+        }
+        return Err(err);
+    }
+    if let Err(err) = writer.shutdown().await {
+        storage.delete_quietly(&key).await;
+        return Err(ApiError::Internal(err.into()));
+    }
+    Ok(StoredObject {
+        key,
+        original_name,
+        extension: extension.to_owned(),
+        content_type,
+        size: i64::try_from(size).unwrap_or(i64::MAX),
+        sha256: hasher.finalize().to_vec(),
+    })
+}
