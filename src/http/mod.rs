@@ -33,5 +33,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::records::prescriptions::routes::configure(cfg);
     crate::records::reports::routes::configure(cfg);
     crate::records::attachments::configure(cfg);
+    crate::records::summary::configure(cfg);
     cfg.service(SwaggerUi::new("/api/docs/{_:.*}").external_url_unchecked("/api/schema/", openapi::document().clone()));
 }

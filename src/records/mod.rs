@@ -11,4 +11,5 @@ pub mod prescriptions;
 pub mod reports;
 pub mod scan;
 pub mod storage;
+pub mod summary;
 pub mod upload;

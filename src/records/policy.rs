@@ -78,6 +78,17 @@ async fn is_patient(conn: &mut PgConnection, patient_id: i64) -> sqlx::Result<bo
         .await
 }
 
+/// The patient's name as records show it (their username when they gave none).
+pub async fn patient_name(conn: &mut PgConnection, patient_id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "select coalesce(nullif(trim(first_name || ' ' || last_name), ''), username) from users \
+         where id = $1 and user_type = 'PATIENT'",
+    )
+    .bind(patient_id)
+    .fetch_optional(conn)
+    .await
+}
+
 /// The caller's right to read `patient_id`'s records (a route naming the patient:
 /// `/api/records/patients/{patient_id}/...`). A patient asking for another patient's records is
 /// refused (403) as a doctor without a grant is; an unknown patient is a 404 only to those who

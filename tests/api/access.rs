@@ -370,3 +370,65 @@ async fn a_patient_lists_their_grants_and_a_revoked_one_ends_at_once(db: PgPool)
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     tokio::time::sleep(Duration::from_millis(1)).await;
 }
+
+#[sqlx::test]
+async fn a_verified_code_opens_the_summary_until_the_patient_revokes_the_grant(db: PgPool) {
+    let scene = scene(&db).await;
+    let app = &scene.app;
+    let patient = scene.patient.user.id;
+    let summary = format!("/api/records/patients/{patient}/summary/");
+    assert_eq!(app.get(&summary, Some(&scene.doctor.token)).await.status(), StatusCode::FORBIDDEN, "no grant yet");
+    let forged = format!("{summary}?otp_verified=true");
+    assert_eq!(
+        app.get(&forged, Some(&scene.doctor.token)).await.status(),
+        StatusCode::FORBIDDEN,
+        "a claim grants nothing"
+    );
+
+    let shared = json_body(generate(app, &scene.patient.token, json!({})).await).await;
+    let code = shared["otp"].as_str().expect("code").to_owned();
+    let (status, _) = verify(app, &scene.doctor, patient, &code).await;
+    assert_eq!(status, StatusCode::OK);
+    let response = app.get(&summary, Some(&scene.doctor.token)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json_body(response).await;
+    assert_eq!(body["patient_id"], patient);
+    for field in ["patient_name", "total_prescriptions", "total_reports", "recent_prescriptions", "recent_reports"] {
+        assert!(body.get(field).is_some(), "{field} in {body}");
+    }
+    let grant: i64 = sqlx::query_scalar("select id from access_grants").fetch_one(&db).await.expect("grant");
+    let reads = app.audit_rows("records_read").await;
+    assert_eq!(reads.len(), 1);
+    assert_eq!(reads[0].details["grant_id"], grant);
+    assert_eq!(reads[0].details["read"], "summary");
+
+    // The patient's own read is not audited as another person's; others see nothing.
+    assert_eq!(app.get(&summary, Some(&scene.patient.token)).await.status(), StatusCode::OK);
+    assert_eq!(app.audit_rows("records_read").await.len(), 1);
+    let hospital = app.approved_hospital("aga").await;
+    let someone = app.patient("someone").await;
+    for token in [&hospital.token, &someone.token] {
+        assert_eq!(app.get(&summary, Some(token)).await.status(), StatusCode::FORBIDDEN);
+    }
+    let admin = app.admin().await;
+    assert_eq!(app.get(&summary, Some(&admin.token)).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/records/patients/999999/summary/", Some(&admin.token)).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.get(&summary, None).await.status(), StatusCode::UNAUTHORIZED);
+
+    let revoked = app
+        .client
+        .delete(app.url(&format!("{GRANTS}{grant}/")))
+        .bearer_auth(&scene.patient.token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get(&summary, Some(&scene.doctor.token)).await.status(),
+        StatusCode::FORBIDDEN,
+        "access ends at once"
+    );
+}

@@ -90,6 +90,7 @@ use crate::{access, accounts, appointments, audit, hospitals, medicines, ops, re
         records::reports::routes::download,
         records::attachments::add,
         records::attachments::download,
+        records::summary::summary,
         ops::routes::healthz,
         ops::routes::readyz,
         ops::routes::metrics,
