@@ -12,9 +12,11 @@ use std::{
 };
 
 use carehub::{
+    access::jobs::{AccessSweep, SendOtp},
     appointments::jobs::ReminderSweep,
     config::Settings,
     jobs::PurgeExpiredSessions,
+    medicines::recommendations::jobs::AnswerRecommendation,
     records::scan::{RescanPending, ScanFile},
 };
 use carehub_workers::{
@@ -615,6 +617,21 @@ async fn a_pending_files_rescan_that_always_fails_is_dead_after_max_attempts(db:
 }
 
 #[sqlx::test]
+async fn an_otp_send_that_always_fails_is_dead_after_max_attempts(db: PgPool) {
+    a_failing_job_ends_dead_after_max_attempts(&db, SendOtp { otp_request_id: 1 }).await;
+}
+
+#[sqlx::test]
+async fn a_recommendation_that_always_fails_is_dead_after_max_attempts(db: PgPool) {
+    a_failing_job_ends_dead_after_max_attempts(&db, AnswerRecommendation { recommendation_id: 1 }).await;
+}
+
+#[sqlx::test]
+async fn an_access_sweep_that_always_fails_is_dead_after_max_attempts(db: PgPool) {
+    a_failing_job_ends_dead_after_max_attempts(&db, AccessSweep { tick: "2026-11-25T00:00:00Z".into() }).await;
+}
+
+#[sqlx::test]
 async fn an_outbox_row_pushed_twice_is_one_task_in_redis(db: PgPool) {
     let twilio_server = MockServer::start().await;
     Mock::given(method("POST")).respond_with(twilio_created("SM6")).expect(1).mount(&twilio_server).await;
@@ -655,6 +672,9 @@ fn every_registered_kind_has_its_dead_after_max_attempts_test() {
         PurgeExpiredSessions::NAME,
         ScanFile::NAME,
         RescanPending::NAME,
+        SendOtp::NAME,
+        AnswerRecommendation::NAME,
+        AccessSweep::NAME,
     ]);
     assert_eq!(registry().names(), covered);
 }
