@@ -381,7 +381,10 @@ async fn two_clocks_write_each_tick_once_and_its_job_runs_once(db: PgPool) {
     let ns = namespace();
     let mut app_settings = Settings::for_tests().expect("settings");
     app_settings.jobs.purge_sessions_schedule = "* * * * * *".into();
+    // Every other schedule far away: the counts below are the purge's alone.
     app_settings.jobs.reminder_sweep_schedule = "0 0 0 1 1 *".into();
+    app_settings.jobs.access_sweep_schedule = "0 0 0 1 1 *".into();
+    app_settings.jobs.rescan_pending_schedule = "0 0 0 1 1 *".into();
     let (clock_settings, registry) = (app_settings.clock_settings(), carehub::jobs::registry(&app_settings));
     let shutdown = CancellationToken::new();
     let clocks: Vec<_> = (0..2)

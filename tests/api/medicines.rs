@@ -14,7 +14,7 @@ use wiremock::{
 
 use crate::{
     helpers::{TestApp, TestDoctor, json_body},
-    jobs::{Workers, namespace, settings, twilio},
+    jobs::{Workers, namespace, settings},
 };
 
 const RECOMMEND: &str = "/api/recommendations/";
@@ -43,9 +43,10 @@ fn llm_settings(server: &MockServer, s: &mut carehub::config::Settings) {
 async fn workers(db: &PgPool, tweak: impl FnOnce(&mut carehub::config::Settings)) -> Workers {
     let mut app_settings = carehub::config::Settings::for_tests().expect("settings");
     tweak(&mut app_settings);
-    let sms_server = MockServer::start().await;
+    // The console provider: a wiremock server dropped here would go back to wiremock's pool and
+    // receive these workers' SMS while another test holds it.
     let registry = carehub::jobs::registry(&app_settings);
-    Workers::start_with(db, settings(&namespace(), twilio(&sms_server)), registry)
+    Workers::start_with(db, settings(&namespace(), carehub_workers::sms::SmsProvider::Console), registry)
 }
 
 fn chat_answer(content: &str) -> ResponseTemplate {
@@ -218,7 +219,8 @@ async fn the_model_answers_through_the_queue_and_invented_medicines_are_dropped(
     let again = json_body(app.post(RECOMMEND, &request("aspirin"), Some(&doctor.token)).await).await;
     assert_eq!(again["cached"], true);
     workers.stop().await;
-    let request = &server.received_requests().await.expect("recorded")[0];
+    let requests = server.received_requests().await.expect("recorded");
+    let request = requests.iter().find(|r| r.url.path().ends_with("/chat/completions")).expect("the model was asked");
     assert_eq!(request.headers["authorization"], "Bearer gsk_test_key");
     let sent: Value = serde_json::from_slice(&request.body).expect("json");
     assert_eq!(sent["model"], "test-model");
@@ -337,4 +339,86 @@ async fn history_stats_and_clearing_the_cache(db: PgPool) {
     let id = history["results"][0]["id"].as_i64().expect("id");
     assert_eq!(app.get(&format!("{RECOMMEND}{id}/"), Some(&other.token)).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.get(&format!("{RECOMMEND}{id}/"), Some(&admin.token)).await.status(), StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn a_condition_warning_comes_from_the_formulary(db: PgPool) {
+    loaded(&db).await;
+    let app = TestApp::spawn(&db).await;
+    let doctor = doctor(&app).await;
+    let workers = workers(&db, |_| {}).await;
+    let body = json!({ "medicine_name": "propranolol", "patient_info": { "conditions": ["Asthma"], "age": 30 } });
+    let answer = json_body(app.post(RECOMMEND, &body, Some(&doctor.token)).await).await;
+    workers.stop().await;
+    assert!(kinds(&answer).contains(&"condition".to_owned()), "{answer}");
+    assert_eq!(answer["source"], "mock");
+}
+
+/// The worker is where patient facts meet the model (the prompt): none of them may reach a log
+/// line, whatever the model answers. Run at TRACE with every target on, the HTTP client's too.
+#[sqlx::test]
+async fn no_patient_fact_reaches_a_log_line_of_the_worker(db: PgPool) {
+    use carehub_workers::Handler as _;
+    loaded(&db).await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(chat_answer("{\"not\": \"the shape asked for\"}")).mount(&server).await;
+    let app = TestApp::spawn_with(&db, |s| {
+        llm_settings(&server, s);
+        s.recommendations.wait_seconds = 0;
+    })
+    .await;
+    let doctor = doctor(&app).await;
+    let secret_facts = json!({
+        "medicine_name": "aspirin",
+        "patient_info": { "allergies": ["zzallergen"], "conditions": ["zzcondition"], "current_medications": ["zzmedication"] }
+    });
+    let response = app.post(RECOMMEND, &secret_facts, Some(&doctor.token)).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let id = json_body(response).await["id"].as_i64().expect("id");
+
+    let mut settings = carehub::config::Settings::for_tests().expect("settings");
+    llm_settings(&server, &mut settings);
+    let handler = carehub::medicines::recommendations::jobs::answer_recommendation(std::sync::Arc::new(
+        settings.recommendation_provider(),
+    ));
+    let ctx = carehub_workers::JobContext::new(db.clone(), carehub_workers::sms::SmsProvider::Console, 3);
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let writer = {
+        let logs = logs.clone();
+        move || LogWriter(logs.clone())
+    };
+    let subscriber =
+        tracing_subscriber::fmt().json().with_max_level(tracing::Level::TRACE).with_writer(writer).finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    let job = carehub::medicines::recommendations::jobs::AnswerRecommendation { recommendation_id: id };
+    handler.call(job, ctx).await.expect("handled");
+    drop(guard);
+    let logs = String::from_utf8(logs.lock().expect("logs").clone()).expect("utf-8");
+    assert!(logs.contains("recommendation failed"), "the failure is logged: {logs}");
+    for fact in ["zzallergen", "zzcondition", "zzmedication"] {
+        assert!(!logs.contains(fact), "{fact} in the logs: {logs}");
+    }
+    let requests = server.received_requests().await.expect("recorded");
+    let sent = requests.iter().find(|r| r.url.path().ends_with("/chat/completions")).expect("the model was asked");
+    let sent_body = String::from_utf8_lossy(&sent.body).into_owned();
+    assert!(sent_body.contains("zzallergen"), "the model did get the facts: {sent_body}");
+    let status: String = sqlx::query_scalar("select status from recommendations where id = $1")
+        .bind(id)
+        .fetch_one(&db)
+        .await
+        .expect("row");
+    assert_eq!(status, "FAILED");
+}
+
+struct LogWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("logs").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
