@@ -133,12 +133,11 @@ pub async fn access_object(
 ) -> sqlx::Result<Result<Access, Refusal>> {
     if caller.user_type == UserType::Doctor
         && let Some(author) = author_doctor_id
-        && let Some((doctor_id, _)) = doctor_of(conn, caller).await?
+        && let Some((doctor_id, hospital_id)) = doctor_of(conn, caller).await?
         && doctor_id == author
     {
         // A live grant is still named in the audit row when there is one.
         if let Some(grant_id) = live_grant(conn, doctor_id, patient_id).await? {
-            let hospital_id = doctor_of(conn, caller).await?.map_or(0, |(_, h)| h);
             return Ok(Ok(Access { patient_id, reader: Reader::Doctor { grant_id, doctor_id, hospital_id } }));
         }
         return Ok(Ok(Access { patient_id, reader: Reader::Author { doctor_id } }));

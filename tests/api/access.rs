@@ -3,8 +3,6 @@
 //! per code under concurrency, 3 codes per patient per 15 minutes across two web processes; the
 //! patient's own sharing code; the patient's list of grants and revocation.
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -368,7 +366,6 @@ async fn a_patient_lists_their_grants_and_a_revoked_one_ends_at_once(db: PgPool)
     assert_eq!(app.audit_rows("access_revoked").await.len(), 1);
     let response = app.get(GRANTS, Some(&scene.doctor.token)).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    tokio::time::sleep(Duration::from_millis(1)).await;
 }
 
 #[sqlx::test]

@@ -330,8 +330,18 @@ async fn history_stats_and_clearing_the_cache(db: PgPool) {
     );
     let cleared = app.post("/api/recommendations/clear-cache/", &json!({}), Some(&admin.token)).await;
     assert_eq!(cleared.status(), StatusCode::OK);
-    let sessions: i64 = sqlx::query_scalar("select count(*) from refresh_tokens").fetch_one(&db).await.unwrap_or(1);
-    assert!(sessions > 0, "clearing the cache touches nothing else");
+    let count = |table: &'static str| {
+        let db = db.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("select count(*) from {table}")))
+                .fetch_one(&db)
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(count("recommendation_cache").await, 0, "the cache is empty");
+    assert_eq!(count("recommendations").await, 2, "the history stays");
+    assert!(count("medicines").await >= 150, "the formulary stays");
     let after = json_body(app.post(RECOMMEND, &request("aspirin"), Some(&doctor.token)).await).await;
     assert_eq!(after["cached"], false, "answered afresh after clearing");
     workers.stop().await;
