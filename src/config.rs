@@ -116,6 +116,9 @@ pub struct HospitalSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {
     pub max_connections: u32,
+    /// Connections the pool opens at start and keeps open, so a first burst of requests does not
+    /// wait for connection set-up.
+    pub min_connections: u32,
     pub acquire_timeout_seconds: u64,
 }
 
@@ -145,6 +148,9 @@ pub struct AuthSettings {
     /// Threads that hash and verify passwords, each keeping one 19 MiB argon2 block (0: one per
     /// core); at most this many hashes run at once and the rest queue.
     pub hashing_threads: usize,
+    /// The hashing threads' nice value (0 to 19): above 0 they yield to the process's other
+    /// threads, so a login storm cannot starve the rest of the API.
+    pub hashing_nice: i32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -148,11 +148,28 @@ pub async fn connect_db(settings: &Settings) -> anyhow::Result<PgPool> {
 }
 
 /// The pool settings every process uses.
+///
+/// A connection idle for a while is pinged before it is handed out (a restarted server or a
+/// dropped link shows there, not in a request); one in steady use is not, which would cost every
+/// request a round trip (sqlx's `test_before_acquire` pings on every acquire).
 pub fn pool_options(settings: &Settings) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(settings.database.max_connections)
+        .min_connections(settings.database.min_connections.min(settings.database.max_connections))
         .acquire_timeout(Duration::from_secs(settings.database.acquire_timeout_seconds))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_IF_IDLE_FOR {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
 }
+
+/// How long a pooled connection may sit idle before it is pinged when next acquired.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 
 /// Applies the migrations compiled into the binary.
 /// Applies the migrations, then loads the formulary (idempotent: the data file is part of the

@@ -38,7 +38,7 @@ impl AppState {
         use secrecy::ExposeSecret as _;
         Ok(Self {
             tokens: TokenKeys::new(&settings.jwt_secret, settings.auth.access_ttl_minutes),
-            hasher: PasswordHasher::with_threads(settings.auth.hashing_threads)?,
+            hasher: PasswordHasher::with_threads_at(settings.auth.hashing_threads, settings.auth.hashing_nice)?,
             login_throttle: LoginThrottle::new(&settings.auth),
             device_cookies: DeviceCookies::new(&settings.jwt_secret),
             pseudonyms: Pseudonyms::new(&settings.audit_key),

@@ -3,6 +3,10 @@
 //! threads × 19 MiB and never grows the process. Verifying against an unknown user still costs
 //! one full hash (against a dummy hash made at start-up), so response time does not reveal which
 //! usernames exist.
+//!
+//! Hashing threads run at a lower scheduling priority (`auth.hashing_nice`): a login storm takes
+//! whatever CPU the other requests leave, rather than an equal share beside them, so the rest of
+//! the API keeps its latency while logins still use every idle cycle.
 
 use std::sync::{
     Arc, Mutex, PoisonError,
@@ -29,12 +33,17 @@ type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 #[derive(Clone)]
 pub struct PasswordHasher {
     dummy_hash: Arc<str>,
-    /// One permit per hashing thread: a job holds one from the moment it is queued until its
-    /// hash is done, so at most that many hashes are in flight and a flood of logins waits here
-    /// (asynchronously, in arrival order) rather than on an executor thread.
+    /// Two permits per hashing thread: a job holds one from the moment it is queued until its
+    /// hash is done, so at most one job per thread waits ready behind the one being hashed (a
+    /// thread that finishes starts the next at once, without waiting for a request task to be
+    /// scheduled) and a flood of logins waits here (asynchronously, in arrival order) rather than
+    /// on an executor thread. Only the threads' own blocks hold argon2 memory.
     permits: Arc<Semaphore>,
     jobs: SyncSender<Job>,
 }
+
+/// Jobs per hashing thread that may be queued or running at once.
+const QUEUED_PER_THREAD: usize = 2;
 
 fn params() -> anyhow::Result<Params> {
     Params::new(19 * 1024, 2, 1, None).map_err(|e| anyhow!("argon2 params: {e}"))
@@ -88,9 +97,22 @@ fn matches(memory: &mut Vec<Block>, password: &[u8], stored: &str) -> bool {
     Output::new(out).is_ok_and(|computed| computed == *expected)
 }
 
+/// Lowers the calling thread's priority to `nice` (Linux keeps a nice value per thread, set by
+/// its thread id). A failure only costs the priority, so it is logged and hashing goes on.
+fn lower_priority(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    if let Err(err) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), nice) {
+        tracing::warn!(error = %err, nice, "cannot lower the password hashing thread's priority");
+    }
+}
+
 /// A hashing thread: takes jobs until every sender is gone, always into the same memory (the
 /// block is allocated by the first job and then kept, so no hash allocates).
-fn hashing_thread(jobs: &Mutex<Receiver<Job>>) {
+fn hashing_thread(jobs: &Mutex<Receiver<Job>>, nice: i32) {
+    lower_priority(nice);
     let mut memory = Vec::new();
     loop {
         // The lock is held only while waiting for a job, never while hashing.
@@ -103,24 +125,31 @@ fn hashing_thread(jobs: &Mutex<Receiver<Job>>) {
 }
 
 impl PasswordHasher {
-    /// A hasher with one hashing thread per core.
+    /// A hasher with one hashing thread per core, at normal priority.
     pub fn new() -> anyhow::Result<Self> {
         Self::with_threads(0)
     }
 
-    /// A hasher with `threads` hashing threads (0: one per core).
+    /// A hasher with `threads` hashing threads (0: one per core), at normal priority.
     pub fn with_threads(threads: usize) -> anyhow::Result<Self> {
+        Self::with_threads_at(threads, 0)
+    }
+
+    /// A hasher with `threads` hashing threads (0: one per core) at nice value `nice` (0 to 19;
+    /// higher yields more readily to the process's other threads).
+    pub fn with_threads_at(threads: usize, nice: i32) -> anyhow::Result<Self> {
+        let nice = nice.clamp(0, 19);
         let threads = match threads {
             0 => std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             n => n,
         };
-        let (jobs, receiver) = std::sync::mpsc::sync_channel::<Job>(threads);
+        let (jobs, receiver) = std::sync::mpsc::sync_channel::<Job>(QUEUED_PER_THREAD * threads);
         let receiver = Arc::new(Mutex::new(receiver));
         for i in 0..threads {
             let receiver = Arc::clone(&receiver);
             std::thread::Builder::new()
                 .name(format!("carehub-hash-{i}"))
-                .spawn(move || hashing_thread(&receiver))
+                .spawn(move || hashing_thread(&receiver, nice))
                 .context("starting a password hashing thread")?;
         }
         // Made on a hashing thread too, so its memory is the block that thread keeps.
@@ -130,7 +159,7 @@ impl PasswordHasher {
         }))
         .map_err(|_| anyhow!("password hashing threads are gone"))?;
         let dummy = dummy.recv().context("dummy password hash")??;
-        Ok(Self { dummy_hash: dummy.into(), permits: Arc::new(Semaphore::new(threads)), jobs })
+        Ok(Self { dummy_hash: dummy.into(), permits: Arc::new(Semaphore::new(QUEUED_PER_THREAD * threads)), jobs })
     }
 
     /// Runs `work` on a hashing thread once one is free.
@@ -151,6 +180,35 @@ impl PasswordHasher {
             TrySendError::Disconnected(_) => anyhow!("password hashing threads are gone"),
         })?;
         answer.await.context("password hashing thread")
+    }
+
+    /// How many hashes these threads do per second with every thread busy: `duration` of
+    /// verifications, `threads` times as many in flight as there are threads. The ceiling a
+    /// login storm is measured against (`carehub hash-rate`).
+    pub async fn rate(&self, duration: std::time::Duration) -> anyhow::Result<f64> {
+        let password = Password::unchecked("carehub-hash-rate-password");
+        let stored = self.hash(&password).await?;
+        let start = std::time::Instant::now();
+        let deadline = start + duration;
+        let in_flight = self.permits.available_permits().max(1);
+        let runners = (0..in_flight).map(|_| {
+            let (hasher, stored) = (self.clone(), stored.clone());
+            tokio::spawn(async move {
+                let password = Password::unchecked("carehub-hash-rate-password");
+                let mut done = 0u64;
+                while std::time::Instant::now() < deadline {
+                    hasher.verify(&password, Some(&stored)).await?;
+                    done += 1;
+                }
+                anyhow::Ok(done)
+            })
+        });
+        let mut done = 0;
+        for runner in runners.collect::<Vec<_>>() {
+            done += runner.await.context("hash-rate task")??;
+        }
+        #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+        Ok(done as f64 / start.elapsed().as_secs_f64())
     }
 
     /// The PHC string of `password`.

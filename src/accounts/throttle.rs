@@ -149,6 +149,7 @@ mod tests {
             device_cookie_days: 30,
             generated_password_hours: 72,
             hashing_threads: 1,
+            hashing_nice: 0,
         }
     }
 

@@ -1,9 +1,13 @@
 //! Every SQL statement of the appointments context.
 
 use chrono::{DateTime, Utc};
-use sqlx::{AssertSqlSafe, PgConnection, PgExecutor};
+use sqlx::{AssertSqlSafe, FromRow as _, PgConnection, PgExecutor, Row as _};
 
 use super::model::{Appointment, Status, StatusText};
+use crate::{
+    accounts::model::Principal,
+    audit::{self, RequestMeta},
+};
 
 /// One statement for every read: the names the reference shows come from joins, never from a
 /// query per row. (A constant, so the `format!`ed statements carry no outside input.)
@@ -33,44 +37,139 @@ pub struct NewAppointment<'a> {
     pub idempotency_key: Option<&'a str>,
 }
 
-/// Inserts a booking; with an idempotency key already used by this patient, inserts nothing and
-/// returns the earlier booking's id.
-pub async fn insert(conn: &mut PgConnection, new: &NewAppointment<'_>) -> sqlx::Result<(i64, bool)> {
-    let inserted: Option<i64> = sqlx::query_scalar(
-        "insert into appointments (patient_id, hospital_id, department_id, requested_time, reason, idempotency_key) \
-         values ($1, $2, $3, $4, $5, $6) \
-         on conflict (patient_id, idempotency_key) where idempotency_key is not null do nothing returning id",
-    )
+/// What a booking statement did.
+#[derive(Debug)]
+pub enum Booked {
+    /// The hospital is not an approved one.
+    HospitalNotBookable,
+    /// The department is not an active one of the hospital.
+    DepartmentNotBookable,
+    /// The new appointment (its `appointment_booked` audit row written in the same statement).
+    Created(Box<Appointment>),
+    /// The patient's idempotency key was used before: the earlier booking, nothing written.
+    Repeated(Box<Appointment>),
+}
+
+/// Books in one statement, so one round trip and one implicit transaction: checks that the
+/// hospital is approved and the department active, inserts the appointment and its audit row,
+/// and returns the row with its names joined. With an idempotency key this patient used before,
+/// inserts nothing and returns the earlier booking.
+pub async fn book(conn: &mut PgConnection, new: &NewAppointment<'_>, meta: &RequestMeta) -> sqlx::Result<Booked> {
+    let booked = from_source("inserted a");
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "with place as ( \
+             select coalesce((select is_approved from hospitals where id = $2), false) as approved, \
+                    exists(select 1 from departments where id = $3 and hospital_id = $2 and is_active) as department_ok), \
+         inserted as ( \
+             insert into appointments (patient_id, hospital_id, department_id, requested_time, reason, idempotency_key) \
+             select $1, $2, $3, $4, $5, $6 from place where approved and department_ok \
+             on conflict (patient_id, idempotency_key) where idempotency_key is not null do nothing \
+             returning *), \
+         audited as ( \
+             insert into audit_log ({columns}) \
+             select now(), patient_id, 'PATIENT', hospital_id, 'appointment_booked', 'appointment', id::text, \
+                    $7, $8, $9, '{{}}'::jsonb from inserted) \
+         select place.approved, place.department_ok, booked.* from place left join ({booked}) booked on true",
+        columns = audit::COLUMNS,
+    )))
     .bind(new.patient_id)
     .bind(new.hospital_id)
     .bind(new.department_id)
     .bind(new.requested_time)
     .bind(new.reason)
     .bind(new.idempotency_key)
-    .fetch_optional(&mut *conn)
+    .bind(meta.ip.as_deref())
+    .bind(meta.user_agent.as_deref())
+    .bind(meta.request_id.as_deref())
+    .fetch_one(&mut *conn)
     .await?;
-    if let Some(id) = inserted {
-        return Ok((id, true));
+    if !row.try_get::<bool, _>("approved")? {
+        return Ok(Booked::HospitalNotBookable);
     }
-    let id = sqlx::query_scalar("select id from appointments where patient_id = $1 and idempotency_key = $2")
+    if !row.try_get::<bool, _>("department_ok")? {
+        return Ok(Booked::DepartmentNotBookable);
+    }
+    if row.try_get::<Option<i64>, _>("id")?.is_some() {
+        return Ok(Booked::Created(Box::new(Appointment::from_row(&row)?)));
+    }
+    let earlier = sqlx::query_as(AssertSqlSafe(format!("{SELECT} where a.patient_id = $1 and a.idempotency_key = $2")))
         .bind(new.patient_id)
         .bind(new.idempotency_key)
         .fetch_one(conn)
         .await?;
-    Ok((id, false))
+    Ok(Booked::Repeated(Box::new(earlier)))
+}
+
+/// [`SELECT`] over another relation than the `appointments` table (a CTE's rows), as `a`.
+fn from_source(source: &str) -> String {
+    SELECT.replacen("from appointments a", &format!("from {source}"), 1)
 }
 
 pub async fn get(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Appointment>> {
     sqlx::query_as(AssertSqlSafe(format!("{SELECT} where a.id = $1"))).bind(id).fetch_optional(db).await
 }
 
-/// Locks the appointment's row for the rest of the transaction.
-pub async fn lock(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
-    let found: Option<i64> = sqlx::query_scalar("select id from appointments where id = $1 for update")
+/// The appointment, its row locked (`FOR UPDATE`) for the rest of the transaction: lock and read
+/// in one round trip.
+pub async fn lock_get(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Appointment>> {
+    sqlx::query_as(AssertSqlSafe(format!("{SELECT} where a.id = $1 for update of a")))
         .bind(id)
         .fetch_optional(conn)
-        .await?;
-    Ok(found.is_some())
+        .await
+}
+
+/// The hospital an appointment belongs to (which desk orders its changes).
+pub async fn hospital_of(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("select hospital_id from appointments where id = $1").bind(id).fetch_optional(db).await
+}
+
+/// The audit row a change writes in its own statement: the action, who, from where, and the
+/// status it moved from and to (the row's doctor is added from the changed row).
+#[derive(Debug)]
+pub struct ChangeAudit<'a> {
+    pub action: &'static str,
+    pub actor: &'a Principal,
+    pub meta: &'a RequestMeta,
+    pub from: Status,
+    pub to: Status,
+}
+
+/// The tail of a change statement: `changed` (a CTE of the updated rows) audited, and the changed
+/// row returned with its names joined. Parameters `$first` onwards are [`bind_audit`]'s.
+fn audited_and_returned(first: usize) -> String {
+    let p = |i: usize| format!("${}", first + i);
+    format!(
+        "audited as ( \
+             insert into audit_log ({columns}) \
+             select now(), {actor_id}, {actor_type}, hospital_id, {action}, 'appointment', id::text, {ip}, {ua}, {rid}, \
+                    jsonb_build_object('from', {from}::text, 'to', {to}::text, 'doctor_id', doctor_id) from changed) \
+         {returned}",
+        columns = audit::COLUMNS,
+        actor_id = p(0),
+        actor_type = p(1),
+        action = p(2),
+        ip = p(3),
+        ua = p(4),
+        rid = p(5),
+        from = p(6),
+        to = p(7),
+        returned = from_source("changed a"),
+    )
+}
+
+fn bind_audit<'q>(
+    query: sqlx::query::QueryAs<'q, sqlx::Postgres, Appointment, sqlx::postgres::PgArguments>,
+    audit: &'q ChangeAudit<'q>,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, Appointment, sqlx::postgres::PgArguments> {
+    query
+        .bind(audit.actor.user_id.0)
+        .bind(audit.actor.user_type.as_str())
+        .bind(audit.action)
+        .bind(audit.meta.ip.as_deref())
+        .bind(audit.meta.user_agent.as_deref())
+        .bind(audit.meta.request_id.as_deref())
+        .bind(audit.from.as_str())
+        .bind(audit.to.as_str())
 }
 
 /// Whose appointments a list shows.
@@ -132,7 +231,12 @@ pub async fn list(
     Ok((rows, count))
 }
 
-/// Assigns a doctor; with a time, confirms the `[start, start + duration)` slot.
+/// Assigns a doctor; with a time, confirms the `[start, start + duration)` slot. One statement:
+/// the doctor must be an active doctor of the appointment's hospital (the profile stays locked
+/// `FOR SHARE` until the transaction ends, so a deactivation in flight either finishes first and
+/// is seen here, or waits until this change has committed), the change is audited, and the
+/// changed row comes back; `None` when the doctor is not one.
+#[allow(clippy::too_many_arguments)] // one statement's parameters
 pub async fn assign(
     conn: &mut PgConnection,
     id: i64,
@@ -140,56 +244,67 @@ pub async fn assign(
     confirmed: Option<(DateTime<Utc>, i32)>,
     notes: Option<&str>,
     assigned_by: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "update appointments set doctor_id = $2, assigned_by = $3, assigned_at = now(), \
-                confirmed_time = $4, duration_minutes = $5, \
-                slot = case when $4::timestamptz is null then null \
-                            else tstzrange($4, $4 + make_interval(mins => $5), '[)') end, \
-                status = case when $4::timestamptz is null then status else 'CONFIRMED' end, \
-                notes = coalesce($6, notes), updated_at = now() \
-         where id = $1",
-    )
+    audit: &ChangeAudit<'_>,
+) -> sqlx::Result<Option<Appointment>> {
+    let query = sqlx::query_as(AssertSqlSafe(format!(
+        "with changed as ( \
+             update appointments a set doctor_id = $2, assigned_by = $3, assigned_at = now(), \
+                    confirmed_time = $4, duration_minutes = $5, \
+                    slot = case when $4::timestamptz is null then null \
+                                else tstzrange($4, $4 + make_interval(mins => $5), '[)') end, \
+                    status = case when $4::timestamptz is null then status else 'CONFIRMED' end, \
+                    notes = coalesce($6, notes), updated_at = now() \
+             where a.id = $1 and exists (select 1 from doctor_profiles p \
+                                         where p.id = $2 and p.hospital_id = a.hospital_id and p.is_active for share) \
+             returning a.*), \
+         {}",
+        audited_and_returned(7)
+    )))
     .bind(id)
     .bind(doctor_id)
     .bind(assigned_by)
     .bind(confirmed.map(|(at, _)| at))
     .bind(confirmed.map(|(_, minutes)| minutes))
-    .bind(notes)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .bind(notes);
+    bind_audit(query, audit).fetch_optional(conn).await
 }
 
 /// Moves the appointment to `status`; confirming an assigned appointment without a time takes
 /// its requested time and a default-length slot. `notes` (clinical) and `cancellation_reason`
-/// replace the stored ones only when given.
+/// replace the stored ones only when given. One statement, audited, returning the changed row;
+/// `None` when confirming and the assigned doctor is no longer an active doctor of the hospital
+/// (locked `FOR SHARE` as in [`assign`]).
 pub async fn set_status(
     conn: &mut PgConnection,
     id: i64,
     status: Status,
     text: &StatusText,
     default_minutes: i32,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "update appointments set status = $2, notes = coalesce($3, notes), \
-                cancellation_reason = coalesce($5, cancellation_reason), updated_at = now(), \
-                confirmed_time = case when $2 = 'CONFIRMED' then coalesce(confirmed_time, requested_time) else confirmed_time end, \
-                duration_minutes = case when $2 = 'CONFIRMED' then coalesce(duration_minutes, $4) else duration_minutes end, \
-                slot = case when $2 = 'CONFIRMED' and slot is null \
-                            then tstzrange(coalesce(confirmed_time, requested_time), \
-                                           coalesce(confirmed_time, requested_time) + make_interval(mins => coalesce(duration_minutes, $4)), '[)') \
-                            else slot end \
-         where id = $1",
-    )
+    audit: &ChangeAudit<'_>,
+) -> sqlx::Result<Option<Appointment>> {
+    let query = sqlx::query_as(AssertSqlSafe(format!(
+        "with changed as ( \
+             update appointments a set status = $2, notes = coalesce($3, notes), \
+                    cancellation_reason = coalesce($5, cancellation_reason), updated_at = now(), \
+                    confirmed_time = case when $2 = 'CONFIRMED' then coalesce(confirmed_time, requested_time) else confirmed_time end, \
+                    duration_minutes = case when $2 = 'CONFIRMED' then coalesce(duration_minutes, $4) else duration_minutes end, \
+                    slot = case when $2 = 'CONFIRMED' and slot is null \
+                                then tstzrange(coalesce(confirmed_time, requested_time), \
+                                               coalesce(confirmed_time, requested_time) + make_interval(mins => coalesce(duration_minutes, $4)), '[)') \
+                                else slot end \
+             where a.id = $1 and ($2 <> 'CONFIRMED' or exists ( \
+                 select 1 from doctor_profiles p \
+                 where p.id = a.doctor_id and p.hospital_id = a.hospital_id and p.is_active for share)) \
+             returning a.*), \
+         {}",
+        audited_and_returned(6)
+    )))
     .bind(id)
     .bind(status.as_str())
     .bind(text.notes.as_deref())
     .bind(default_minutes)
-    .bind(text.cancellation_reason.as_deref())
-    .execute(conn)
-    .await?;
-    Ok(())
+    .bind(text.cancellation_reason.as_deref());
+    bind_audit(query, audit).fetch_optional(conn).await
 }
 
 /// Whether `doctor_id` is an active doctor of `hospital_id`. The profile stays locked (`FOR

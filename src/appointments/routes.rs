@@ -9,12 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::{
     desk::Apply,
     model::{Appointment, Status, policy},
-    repo::{self, ListFilter, NewAppointment, Owner},
+    repo::{self, Booked, ListFilter, NewAppointment, Owner},
     service::Command,
 };
 use crate::{
     accounts::model::{Principal, UserType},
-    audit::{self, AuditEvent, RequestMeta},
+    audit::RequestMeta,
     http::{
         error::{ApiError, ErrorBody, FieldErrors},
         extract::Body,
@@ -34,6 +34,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/appointments/{id}/status/").patch(set_status))
         .service(resource("/api/appointments/{id}/cancel/").post(cancel));
 }
+
+const NO_HOSPITAL: &str = "No approved hospital with this id.";
+const NO_DEPARTMENT: &str = "No active department with this id at this hospital.";
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BookingRequest {
@@ -85,19 +88,22 @@ pub async fn book(
     if requested_time.is_some_and(|at| at <= Utc::now()) {
         errors.add("requested_time", "The requested time must be in the future.");
     }
-    if let (Some(hospital), Some(department)) = (hospital, department) {
-        let (approved, department_ok) = repo::bookable(&state.db, hospital, department).await?;
-        if !approved {
-            errors.add("hospital", "No approved hospital with this id.");
-        } else if !department_ok {
-            errors.add("department", "No active department with this id at this hospital.");
-        }
-    }
-    errors.into_result()?;
-    let (Some(hospital_id), Some(department_id), Some(requested_time)) = (hospital, department, requested_time) else {
-        return Err(ApiError::Internal(anyhow::anyhow!("booking passed validation incomplete")));
+    let complete = match (hospital, department, requested_time) {
+        (Some(hospital), Some(department), Some(at)) if errors.is_empty() => Some((hospital, department, at)),
+        _ => None,
     };
-    let mut tx = state.db.begin().await?;
+    let Some((hospital_id, department_id, requested_time)) = complete else {
+        // Refused already; the hospital and department are still checked, to report every field.
+        if let (Some(hospital), Some(department)) = (hospital, department) {
+            let (approved, department_ok) = repo::bookable(&state.db, hospital, department).await?;
+            if !approved {
+                errors.add("hospital", NO_HOSPITAL);
+            } else if !department_ok {
+                errors.add("department", NO_DEPARTMENT);
+            }
+        }
+        return Err(ApiError::Validation(errors));
+    };
     let new = NewAppointment {
         patient_id: caller.user_id.0,
         hospital_id,
@@ -106,16 +112,15 @@ pub async fn book(
         reason: &reason,
         idempotency_key: key.as_deref(),
     };
-    let (id, created) = repo::insert(&mut tx, &new).await?;
-    if created {
-        let event = AuditEvent {
-            hospital_id: Some(hospital_id),
-            ..AuditEvent::new("appointment_booked").by(&caller).target("appointment", id)
-        };
-        audit::record(&mut tx, &meta, event).await?;
-    }
-    let appointment = repo::get(&mut *tx, id).await?.ok_or(ApiError::NotFound)?;
-    tx.commit().await?;
+    let mut conn = state.db.acquire().await?;
+    // One statement checks, books and audits (see `repo::book`).
+    let appointment = match repo::book(&mut conn, &new, &meta).await? {
+        Booked::HospitalNotBookable => return Err(ApiError::Validation(FieldErrors::single("hospital", NO_HOSPITAL))),
+        Booked::DepartmentNotBookable => {
+            return Err(ApiError::Validation(FieldErrors::single("department", NO_DEPARTMENT)));
+        }
+        Booked::Created(appointment) | Booked::Repeated(appointment) => appointment,
+    };
     Ok(HttpResponse::Created().json(appointment))
 }
 
@@ -230,12 +235,15 @@ async fn change(
     command: Command,
     message: &str,
 ) -> Result<web::Json<AppointmentResponse>, ApiError> {
-    let appointment = repo::get(&state.db, id).await?.ok_or(ApiError::NotFound)?;
-    if !policy::may_see(&caller, &appointment) {
-        return Err(ApiError::NotFound);
-    }
+    // A hospital's changes go to its own desk, which finds no other hospital's appointment (the
+    // desk reads, locks and checks the caller's right to it); anyone else's, to the desk of the
+    // appointment's hospital.
+    let hospital = match (caller.user_type, caller.hospital_id) {
+        (UserType::Hospital, Some(hospital)) => hospital,
+        _ => repo::hospital_of(&state.db, id).await?.ok_or(ApiError::NotFound)?,
+    };
     let apply = Apply { caller, meta, appointment_id: id, command };
-    let appointment = state.desks.apply(appointment.hospital, apply).await?;
+    let appointment = state.desks.apply(hospital, apply).await?;
     Ok(web::Json(AppointmentResponse { message: message.into(), appointment }))
 }
 

@@ -8,16 +8,15 @@ use carehub_workers::{
     sms::{Purpose, queue_sms},
 };
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use sqlx::PgPool;
 
 use super::{
     model::{Appointment, Status, StatusText, policy},
-    repo,
+    repo::{self, ChangeAudit},
 };
 use crate::{
     accounts::model::{Principal, UserType},
-    audit::{self, AuditEvent, RequestMeta},
+    audit::RequestMeta,
     errors::{Conflict, FieldErrors, Violation, violation},
 };
 
@@ -99,7 +98,9 @@ fn local_time(appointment: &Appointment) -> String {
     }
 }
 
-/// Applies `command` to appointment `id` for `caller`.
+/// Applies `command` to appointment `id` for `caller`: one transaction of three round trips (lock
+/// and read; change, audit and read back in one statement; commit), plus the SMS when the
+/// patient is told.
 pub async fn apply(
     db: &PgPool,
     caller: &Principal,
@@ -108,10 +109,7 @@ pub async fn apply(
     command: Command,
 ) -> Result<Appointment, AppointmentError> {
     let mut tx = db.begin().await?;
-    if !repo::lock(&mut tx, id).await? {
-        return Err(AppointmentError::NotFound);
-    }
-    let before = repo::get(&mut *tx, id).await?.ok_or(AppointmentError::NotFound)?;
+    let before = repo::lock_get(&mut tx, id).await?.ok_or(AppointmentError::NotFound)?;
     if !policy::may_see(caller, &before) {
         return Err(AppointmentError::NotFound);
     }
@@ -120,7 +118,17 @@ pub async fn apply(
         Command::Assign { .. } => before.status,
         Command::SetStatus { status, .. } => *status,
     };
-    match &command {
+    let audit = ChangeAudit {
+        action: match &command {
+            Command::Assign { .. } => "appointment_assigned",
+            Command::SetStatus { .. } => "appointment_status_changed",
+        },
+        actor: caller,
+        meta,
+        from: before.status,
+        to,
+    };
+    let after = match &command {
         Command::Assign { doctor_id, confirmed_time, duration_minutes, notes } => {
             if caller.user_type != UserType::Hospital {
                 return Err(AppointmentError::Forbidden("Only the hospital assigns doctors."));
@@ -129,9 +137,6 @@ pub async fn apply(
                 return Err(AppointmentError::Conflict(Conflict::AssignNotRequested));
             }
             let mut errors = FieldErrors::new();
-            if !repo::active_doctor_of(&mut *tx, before.hospital, *doctor_id).await? {
-                errors.add("doctor_id", "No active doctor with this id at this hospital.");
-            }
             if confirmed_time.is_some_and(|at| at <= Utc::now()) {
                 errors.add("confirmed_time", "The confirmed time must be in the future.");
             }
@@ -139,9 +144,15 @@ pub async fn apply(
             if !(5..=480).contains(&minutes) {
                 errors.add("duration_minutes", "Must be between 5 and 480 minutes.");
             }
+            if !errors.is_empty() && !repo::active_doctor_of(&mut *tx, before.hospital, *doctor_id).await? {
+                // Refused already: the doctor is checked too, to report every field.
+                errors.add("doctor_id", NO_DOCTOR);
+            }
             errors.into_result()?;
             let confirmed = confirmed_time.map(|at| (at, minutes));
-            repo::assign(&mut tx, id, *doctor_id, confirmed, notes.as_deref(), caller.user_id.0).await?;
+            repo::assign(&mut tx, id, *doctor_id, confirmed, notes.as_deref(), caller.user_id.0, &audit)
+                .await?
+                .ok_or_else(|| FieldErrors::single("doctor_id", NO_DOCTOR))?
         }
         Command::SetStatus { status, notes, cancellation_reason } => {
             if !policy::may_set(caller, &before, *status) {
@@ -159,19 +170,21 @@ pub async fn apply(
                 let Some(doctor_id) = before.assigned_doctor else {
                     return Err(AppointmentError::Conflict(Conflict::DoctorNotAssigned));
                 };
-                // As at assignment: the doctor may have been deactivated since.
-                if !repo::active_doctor_of(&mut *tx, before.hospital, doctor_id).await? {
-                    return Err(AppointmentError::Conflict(Conflict::DoctorInactive));
-                }
                 if before.confirmed_time.unwrap_or(before.requested_time) <= Utc::now() {
+                    // As at assignment, an inactive doctor is named first.
+                    if !repo::active_doctor_of(&mut *tx, before.hospital, doctor_id).await? {
+                        return Err(AppointmentError::Conflict(Conflict::DoctorInactive));
+                    }
                     return Err(AppointmentError::Conflict(Conflict::RequestedTimePassed));
                 }
             }
             let text = StatusText::sort(caller.user_type, *status, notes.clone(), cancellation_reason.clone());
-            repo::set_status(&mut tx, id, *status, &text, DEFAULT_MINUTES).await?;
+            // `None`: confirming, and the doctor has been deactivated since the assignment.
+            repo::set_status(&mut tx, id, *status, &text, DEFAULT_MINUTES, &audit)
+                .await?
+                .ok_or(AppointmentError::Conflict(Conflict::DoctorInactive))?
         }
-    }
-    let after = repo::get(&mut *tx, id).await?.ok_or(AppointmentError::NotFound)?;
+    };
     if after.status != before.status && !after.patient_phone.is_empty() {
         let text = match after.status {
             Status::Confirmed => Some((
@@ -198,16 +211,8 @@ pub async fn apply(
             queue_sms(&mut tx, &after.patient_phone, &text, purpose).await?;
         }
     }
-    let action = match &command {
-        Command::Assign { .. } => "appointment_assigned",
-        Command::SetStatus { .. } => "appointment_status_changed",
-    };
-    let event = AuditEvent {
-        hospital_id: Some(after.hospital),
-        ..AuditEvent::new(action).by(caller).target("appointment", id)
-    }
-    .details(json!({ "from": before.status.as_str(), "to": to.as_str(), "doctor_id": after.assigned_doctor }));
-    audit::record(&mut tx, meta, event).await?;
     tx.commit().await?;
     Ok(after)
 }
+
+const NO_DOCTOR: &str = "No active doctor with this id at this hospital.";

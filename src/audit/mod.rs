@@ -106,15 +106,18 @@ impl AuditEvent {
     }
 }
 
+/// The columns of an audit row, in [`record`]'s order, for a statement that writes its audit row
+/// beside the change it records (`insert into audit_log ({COLUMNS}) select … from changed` in a
+/// data-modifying CTE): one round trip, one implicit transaction, no lock held between them.
+pub const COLUMNS: &str = "occurred_at, actor_id, actor_type, hospital_id, action, target_type, target_id, ip, user_agent, request_id, details";
+
 /// Appends `event` to the trail inside the caller's transaction, so that the row commits or rolls
 /// back with the change it records. The row is inserted unsealed and takes no lock: the sealer
 /// chains it once it has committed (see [`seal`]).
 pub async fn record(conn: &mut PgConnection, meta: &RequestMeta, event: AuditEvent) -> anyhow::Result<()> {
-    sqlx::query(
-        "insert into audit_log (occurred_at, actor_id, actor_type, hospital_id, action, target_type, \
-         target_id, ip, user_agent, request_id, details) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "insert into audit_log ({COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    )))
     .bind(Utc::now())
     .bind(event.actor_id)
     .bind(event.actor_type)

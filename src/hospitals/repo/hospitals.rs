@@ -1,8 +1,8 @@
 //! Hospitals: registration, approval, the directory and nearby search.
 
-use sqlx::{AssertSqlSafe, PgConnection, PgExecutor, types::Decimal};
+use sqlx::{AssertSqlSafe, FromRow as _, PgConnection, PgExecutor, Row as _, postgres::PgRow, types::Decimal};
 
-use super::select::{HOSPITAL_SELECT, lock_one};
+use super::select::{HOSPITAL_SELECT, hospital_page, lock_one};
 use crate::hospitals::model::{Hospital, NearbyHospital};
 
 /// A hospital, locked for an update in this transaction.
@@ -76,6 +76,12 @@ pub async fn get_hospital(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Opti
 
 /// A page of hospitals, newest first: approved only unless `all`; `approved` filters (admins);
 /// `search` matches name, location or address.
+///
+/// Each case has its own statement (`where h.is_approved` for the public, no condition for an
+/// admin's whole list), so each prepared statement's plan walks `hospitals_approved_created_idx`
+/// in order and stops after the page; a catch-all `($1 or h.is_approved)` would get a generic
+/// plan that sorts every hospital. Without a search the count is read from `hospital_counts`
+/// (kept by triggers), not counted over every approved hospital on every request.
 pub async fn list_hospitals(
     conn: &mut PgConnection,
     all: bool,
@@ -84,25 +90,46 @@ pub async fn list_hospitals(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<Hospital>, i64)> {
-    let filter = "where ($1 or h.is_approved) and ($2::bool is null or h.is_approved = $2) \
-                  and ($3::text is null or (h.name || ' ' || h.location || ' ' || h.address) ilike '%' || $3 || '%')";
+    // `$1`: the approval state to keep, or none for every hospital (an admin without a filter).
+    let state = if all { approved } else { Some(true) };
+    let mut filter = String::from(if state.is_some() { "where h.is_approved = $1" } else { "where $1::bool is null" });
     let pattern = search.map(|s| s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-    let count: i64 = sqlx::query_scalar(AssertSqlSafe(format!("select count(*) from hospitals h {filter}")))
-        .bind(all)
-        .bind(approved)
+    if pattern.is_some() {
+        filter.push_str(" and (h.name || ' ' || h.location || ' ' || h.address) ilike '%' || $2 || '%'");
+    } else {
+        filter.push_str(" and $2::text is null");
+    }
+    // The count rides on the page's statement: a subquery over `hospital_counts` without a
+    // search, a count of the matches with one. An empty page (past the end) has no row to carry
+    // it, so that case alone asks again.
+    let total = if pattern.is_some() {
+        format!("(select count(*) from hospitals h {filter})")
+    } else {
+        String::from(
+            "(select coalesce(sum(n), 0)::bigint from hospital_counts c where $1::bool is null or c.is_approved = $1)",
+        )
+    };
+    let order = "order by h.created_at desc, h.id desc";
+    let page = format!("select * from hospitals h {filter} {order} limit $3 offset $4");
+    let statement = format!("{} {order}", hospital_page(&page, &format!(", {total} as total")));
+    let rows: Vec<PgRow> = sqlx::query(AssertSqlSafe(statement))
+        .bind(state)
         .bind(&pattern)
-        .fetch_one(&mut *conn)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
         .await?;
-    let rows = sqlx::query_as(AssertSqlSafe(format!(
-        "{HOSPITAL_SELECT} {filter} order by h.created_at desc, h.id desc limit $4 offset $5"
-    )))
-    .bind(all)
-    .bind(approved)
-    .bind(&pattern)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(&mut *conn)
-    .await?;
+    let count: i64 = match rows.first() {
+        Some(row) => row.try_get("total")?,
+        None => {
+            sqlx::query_scalar(AssertSqlSafe(format!("select {total}")))
+                .bind(state)
+                .bind(&pattern)
+                .fetch_one(&mut *conn)
+                .await?
+        }
+    };
+    let rows = rows.iter().map(Hospital::from_row).collect::<sqlx::Result<_>>()?;
     Ok((rows, count))
 }
 
