@@ -269,6 +269,31 @@ mod tests {
         assert!(!hasher.verify(&password, Some("$argon2id$v=19$m=19456,t=2,p=1")).await.expect("verify"));
     }
 
+    /// Hashing yields to the rest of the process: its threads run at the configured nice value,
+    /// and only they do (the caller's thread keeps its own).
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_at_the_configured_nice_value_and_only_they_do() {
+        let own = || rustix::process::getpriority_process(Some(rustix::thread::gettid())).expect("own priority");
+        let before = own();
+        let hasher = PasswordHasher::with_threads_at(2, 10).expect("hasher");
+        for _ in 0..4 {
+            let nice = hasher.run(move |_| own()).await.expect("run");
+            assert_eq!(nice, 10.max(before), "a hashing thread's nice value");
+        }
+        assert_eq!(own(), before, "the caller's thread is untouched");
+        let normal = PasswordHasher::with_threads(1).expect("hasher");
+        assert_eq!(normal.run(move |_| own()).await.expect("run"), before);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_hash_rate_counts_completed_verifications() {
+        let hasher = PasswordHasher::with_threads(1).expect("hasher");
+        let rate = hasher.rate(std::time::Duration::from_millis(600)).await.expect("rate");
+        // One thread at 19 MiB and two passes: tens per second on any machine this runs on.
+        assert!(rate > 1.0 && rate < 1000.0, "{rate} hashes/s");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn four_times_more_verifications_than_threads_all_complete_correctly() {
         let threads = 2;

@@ -75,7 +75,19 @@ async fn a_patient_books_and_every_party_sees_the_appointment_with_names(db: PgP
     assert_eq!(detail["department_name"], "Cardiology");
     assert_eq!(detail["patient_phone"], "+923007654321");
     assert_eq!(detail["assigned_doctor"], Value::Null);
-    assert_eq!(app.audit_rows("appointment_booked").await.len(), 1);
+    // Written by the booking's own statement: who, what, from where, in which request.
+    let booked = app.audit_rows("appointment_booked").await;
+    assert_eq!(booked.len(), 1);
+    assert_eq!(booked[0].actor_id, detail["patient"].as_i64());
+    assert_eq!(booked[0].target_id, Some(id.to_string()));
+    assert_eq!(booked[0].ip.as_deref(), Some("127.0.0.1"));
+    assert!(booked[0].request_id.as_deref().is_some_and(|r| !r.is_empty()), "{:?}", booked[0].request_id);
+    let (actor_type, hospital): (String, i64) =
+        sqlx::query_as("select actor_type, hospital_id from audit_log where action = 'appointment_booked'")
+            .fetch_one(&db)
+            .await
+            .expect("audit row");
+    assert_eq!((actor_type.as_str(), hospital), ("PATIENT", clinic.id));
 }
 
 #[sqlx::test]
@@ -127,12 +139,20 @@ async fn the_same_idempotency_key_books_once(db: PgPool) {
             .send()
     };
 
-    let first = json_body(send().await.expect("sent")).await;
-    let second = json_body(send().await.expect("sent")).await;
+    // Eight at once, then one more: one booking, one audit row, every answer naming it.
+    let racing = futures::future::join_all((0..8).map(|_| send())).await;
+    let mut ids = Vec::new();
+    for response in racing {
+        let response = response.expect("sent");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        ids.push(json_body(response).await["id"].clone());
+    }
+    let later = json_body(send().await.expect("sent")).await;
 
-    assert_eq!(first["id"], second["id"]);
+    assert!(ids.iter().all(|id| *id == later["id"]), "{ids:?} vs {}", later["id"]);
     let count: i64 = sqlx::query_scalar("select count(*) from appointments").fetch_one(&db).await.expect("count");
     assert_eq!(count, 1);
+    assert_eq!(app.audit_rows("appointment_booked").await.len(), 1);
 }
 
 #[sqlx::test]
@@ -193,10 +213,12 @@ async fn assignment_confirms_the_slot_and_texts_the_patient_in_local_time(db: Pg
     assert_eq!(to, "+923007654321");
     assert!(text.contains("15:00 PKT"), "10:00 UTC is 15:00 in Karachi: {text}");
     let rows = app.audit_rows("appointment_assigned").await;
+    assert_eq!(rows.len(), 1);
     assert_eq!(
-        (rows[0].details["from"].as_str(), rows[0].details["to"].as_str()),
-        (Some("REQUESTED"), Some("CONFIRMED"))
+        (rows[0].details["from"].as_str(), rows[0].details["to"].as_str(), rows[0].details["doctor_id"].as_i64()),
+        (Some("REQUESTED"), Some("CONFIRMED"), Some(clinic.doctors[0]))
     );
+    assert_eq!(rows[0].target_id, body["appointment"]["id"].as_i64().map(|id| id.to_string()));
     let doctor_list =
         sqlx::query_scalar::<_, i64>("select count(*) from appointments where doctor_id = $1 and status = 'CONFIRMED'")
             .bind(clinic.doctors[0])
@@ -601,6 +623,55 @@ async fn confirming_rechecks_that_the_assigned_doctor_is_still_active(db: PgPool
     let confirmed = confirm().await;
     assert_eq!(confirmed.status(), StatusCode::OK);
     assert_eq!(json_body(confirmed).await["appointment"]["status"], "CONFIRMED");
+}
+
+/// The doctor check rides in the assignment's own statement: another hospital's doctor and a
+/// deactivated one are a 400 on `doctor_id` that changes nothing (no row change, no audit row,
+/// no SMS); with a bad time as well, both fields are named.
+#[sqlx::test]
+async fn assigning_an_inactive_or_another_hospitals_doctor_is_refused_and_changes_nothing(db: PgPool) {
+    let (app, _, clinic) = setup(&db).await;
+    let other = self::clinic(&app, "civil").await;
+    let patient = app.patient("zainab").await.token;
+    let id = book(&app, &patient, &clinic).await;
+    let path = format!("/api/appointments/{id}/assign-doctor/");
+    let off = app
+        .patch(
+            &format!("/api/hospitals/doctors/{}/", clinic.doctors[1]),
+            &json!({ "is_active": false }),
+            Some(&clinic.token),
+        )
+        .await;
+    assert_eq!(off.status(), StatusCode::OK);
+
+    for doctor in [other.doctors[0], clinic.doctors[1], i64::MAX] {
+        let refused = app.post(&path, &assign_body(doctor, in_days(3), 30), Some(&clinic.token)).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "doctor {doctor}");
+        let body = json_body(refused).await;
+        assert!(body.to_string().contains("No active doctor with this id at this hospital."), "{body}");
+    }
+    let both = app
+        .post(&path, &assign_body(clinic.doctors[1], Utc::now() - chrono::Duration::hours(1), 30), Some(&clinic.token))
+        .await;
+    assert_eq!(both.status(), StatusCode::BAD_REQUEST);
+    let both = json_body(both).await.to_string();
+    assert!(both.contains("doctor_id") && both.contains("confirmed_time"), "{both}");
+
+    let (status, doctor): (String, Option<i64>) =
+        sqlx::query_as("select status, doctor_id from appointments where id = $1")
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .expect("row");
+    assert_eq!((status.as_str(), doctor), ("REQUESTED", None));
+    assert!(app.audit_rows("appointment_assigned").await.is_empty());
+    let sms: i64 = sqlx::query_scalar("select count(*) from sms_messages where purpose = 'appointment_confirmation'")
+        .fetch_one(&db)
+        .await
+        .expect("count");
+    assert_eq!(sms, 0);
+    let assigned = app.post(&path, &assign_body(clinic.doctors[0], in_days(3), 30), Some(&clinic.token)).await;
+    assert_eq!(assigned.status(), StatusCode::OK);
 }
 
 #[sqlx::test]

@@ -142,6 +142,62 @@ async fn the_directory_shows_approved_hospitals_and_admins_see_all(db: PgPool) {
     assert_eq!(admin_detail.status(), StatusCode::OK);
 }
 
+/// The directory's count comes from `hospital_counts` (kept by triggers), not from a count of
+/// every approved hospital: it must follow approvals, rejections, edits, bulk statements and
+/// deletions exactly, page after page, and agree with a real count.
+#[sqlx::test]
+async fn the_directory_count_follows_approvals_edits_and_deletions_without_counting_rows(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = app.admin().await.token;
+    let count = |path: &'static str, token: Option<String>| {
+        let request = app.get(path, token.as_deref());
+        async move { json_body(request.await).await["count"].as_i64().expect("count") }
+    };
+    let real = |approved: bool| {
+        sqlx::query_scalar::<_, i64>("select count(*) from hospitals where is_approved = $1")
+            .bind(approved)
+            .fetch_one(&db)
+    };
+    let mut pending = Vec::new();
+    for n in 0..3 {
+        let (id, _) =
+            register(&app, &format!("h{n}"), &format!("Hospital {n}"), &format!("LIC-{n}"), "24.9", "67.1").await;
+        pending.push(id);
+    }
+    assert_eq!(count("/api/hospitals/", None).await, 0);
+    assert_eq!(count("/api/hospitals/", Some(admin.clone())).await, 3);
+
+    for id in &pending {
+        assert_eq!(approve(&app, &admin, *id, true).await.status(), StatusCode::OK);
+    }
+    assert_eq!(approve(&app, &admin, pending[0], false).await.status(), StatusCode::OK);
+    // An edit that leaves approval alone changes no count.
+    let edit =
+        app.patch(&format!("/api/hospitals/{}/", pending[1]), &json!({ "address": "1 Road" }), Some(&admin)).await;
+    assert_eq!(edit.status(), StatusCode::OK);
+    assert_eq!(count("/api/hospitals/", None).await, 2);
+    assert_eq!(count("/api/hospitals/?is_approved=false", Some(admin.clone())).await, 1);
+    assert_eq!(count("/api/hospitals/?is_approved=true", Some(admin.clone())).await, 2);
+    assert_eq!(count("/api/hospitals/?search=hospital%201", None).await, 1, "a search counts its matches");
+
+    // Bulk statements and a deletion cascading from the account.
+    sqlx::query("update hospitals set is_approved = not is_approved").execute(&db).await.expect("flip");
+    assert_eq!(count("/api/hospitals/", None).await, 1);
+    sqlx::query("delete from users where id = (select user_id from hospitals where id = $1)")
+        .bind(pending[0])
+        .execute(&db)
+        .await
+        .expect("delete");
+    assert_eq!(count("/api/hospitals/", None).await, 0);
+    assert_eq!(count("/api/hospitals/", Some(admin.clone())).await, 2);
+    assert_eq!(real(true).await.expect("count"), 0);
+    assert_eq!(real(false).await.expect("count"), 2);
+
+    // A page past the end has no row to carry the count: still a 404, as before.
+    let past = app.get("/api/hospitals/?page=2", Some(&admin)).await;
+    assert_eq!(past.status(), StatusCode::NOT_FOUND);
+}
+
 #[sqlx::test]
 async fn only_the_owner_or_an_admin_changes_a_hospital_and_never_its_approval(db: PgPool) {
     let app = TestApp::spawn(&db).await;
