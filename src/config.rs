@@ -151,6 +151,10 @@ pub struct AuthSettings {
     /// The hashing threads' nice value (0 to 19): above 0 they yield to the process's other
     /// threads, so a login storm cannot starve the rest of the API.
     pub hashing_nice: i32,
+    /// How long a login's state (live, account active, password to change) may be served from
+    /// this process's memory; every change empties it at once (see `accounts::sessions`). 0: read
+    /// the database on every request.
+    pub session_cache_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

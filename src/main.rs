@@ -124,11 +124,12 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }),
         Command::Work => tokio_runtime()?.block_on(async {
+            // Listening for SIGTERM first: a stop during start-up is a clean stop too.
+            let shutdown = cli::cancel_on_signal();
             let db = startup::connect_db(&settings).await?;
             let worker_settings = settings.worker_settings()?;
             let probe = startup::OpsServer::start(settings.clone(), settings.worker_port)?;
             tracing::info!(port = probe.port(), "worker health and metrics");
-            let shutdown = cli::cancel_on_signal();
             // The audit sealer runs beside the workers (it lives in the audit context: see
             // `audit::seal`) and stops with them.
             let sealer = tokio::spawn(audit::seal::run(db.clone(), settings.sealer_settings(), shutdown.clone()));
@@ -141,14 +142,9 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }),
         Command::Clock => tokio_runtime()?.block_on(async {
+            let shutdown = cli::cancel_on_signal();
             let db = startup::connect_db(&settings).await?;
-            carehub_workers::run_clock(
-                db,
-                settings.clock_settings(),
-                jobs::registry(&settings),
-                cli::cancel_on_signal(),
-            )
-            .await?;
+            carehub_workers::run_clock(db, settings.clock_settings(), jobs::registry(&settings), shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }),
         Command::Dev { demo_data } => actix_web::rt::System::new().block_on(async {

@@ -97,7 +97,7 @@ impl OpsServer {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let served = actix_web::rt::System::new().block_on(async move {
-                let db = pool_options(&settings).max_connections(2).connect_lazy_with(options);
+                let db = pool_options(&settings).max_connections(2).min_connections(0).connect_lazy_with(options);
                 let checks = web::Data::new(ops::routes::WorkerChecks { clamd: settings.clamd() });
                 let state = web::Data::new(AppState::new(settings, db, ops::metrics::handle())?);
                 let server = HttpServer::new(move || {

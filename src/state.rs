@@ -31,6 +31,8 @@ pub struct AppState {
     pub recommender: std::sync::Arc<crate::medicines::recommendations::service::Recommender>,
     /// Where uploaded files live (`STORAGE_URL`).
     pub storage: Arc<crate::records::storage::Storage>,
+    /// The state of logins, cached and emptied on every change (see `accounts::sessions`).
+    pub sessions: Arc<crate::accounts::sessions::SessionCache>,
 }
 
 impl AppState {
@@ -53,6 +55,9 @@ impl AppState {
                 }),
             ),
             storage: Arc::new(crate::records::storage::Storage::from_url(&settings.storage_url)?),
+            sessions: crate::accounts::sessions::SessionCache::new(std::time::Duration::from_secs(
+                settings.auth.session_cache_seconds,
+            )),
             db,
             metrics,
             settings,

@@ -189,6 +189,8 @@ pub async fn refresh(
         )
         .await?;
         tx.commit().await?;
+        // Logins were revoked or an account changed: this process forgets what it cached now.
+        state.sessions.changed();
         tracing::warn!(user.id = presented.user_id, "spent refresh token presented again; login revoked");
         return Err(ApiError::InvalidToken);
     }
@@ -227,5 +229,7 @@ pub async fn blacklist(
     )
     .await?;
     tx.commit().await?;
+    // Logins were revoked or an account changed: this process forgets what it cached now.
+    state.sessions.changed();
     Ok(HttpResponse::Ok().json(json!({})))
 }

@@ -9,6 +9,7 @@ pub mod password;
 pub mod registration;
 pub mod repo;
 pub mod routes;
+pub mod sessions;
 pub mod signup;
 pub mod throttle;
 pub mod tokens;

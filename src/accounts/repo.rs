@@ -60,23 +60,16 @@ pub async fn username_taken(db: impl PgExecutor<'_>, username: &str, except: Opt
     .await
 }
 
-/// The live state of a login, checked on every authenticated request.
-#[derive(Debug, sqlx::FromRow)]
-pub struct SessionState {
-    pub is_active: bool,
-    pub must_change_password: bool,
-    pub password_changed_at: DateTime<Utc>,
-    pub session_live: bool,
-}
-
+/// The state of a login, checked on every authenticated request (through
+/// [`super::sessions::SessionCache`]).
 pub async fn session_state(
     db: impl PgExecutor<'_>,
     session_id: Uuid,
     user: UserId,
-) -> sqlx::Result<Option<SessionState>> {
+) -> sqlx::Result<Option<super::sessions::SessionState>> {
     sqlx::query_as(
         "select u.is_active, u.must_change_password, u.password_changed_at, \
-                (f.revoked_at is null and f.expires_at > now()) as session_live \
+                f.revoked_at is not null as revoked, f.expires_at \
          from refresh_token_families f join users u on u.id = f.user_id \
          where f.id = $1 and f.user_id = $2",
     )

@@ -217,6 +217,8 @@ pub async fn change_password(
         .details(json!({ "other_logins_revoked": revoked, "signed_in": caller.is_some() }));
     audit::record(&mut tx, &meta, event).await?;
     tx.commit().await?;
+    // Logins were revoked or an account changed: this process forgets what it cached now.
+    state.sessions.changed();
     Ok(web::Json(MessageResponse { message: "Password changed successfully.".into() }))
 }
 

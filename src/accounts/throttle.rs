@@ -150,6 +150,7 @@ mod tests {
             generated_password_hours: 72,
             hashing_threads: 1,
             hashing_nice: 0,
+            session_cache_seconds: 0,
         }
     }
 

@@ -170,6 +170,8 @@ pub async fn reset_password(
         .details(json!({ "user_id": doctor.user, "logins_revoked": revoked }));
     audit::record(&mut tx, &meta, event).await?;
     tx.commit().await?;
+    // Logins were revoked or an account changed: this process forgets what it cached now.
+    state.sessions.changed();
     let secret = password.expose().to_owned();
     let username = doctor.doctor_username.clone();
     Ok(web::Json(CreateDoctorResponse {

@@ -234,5 +234,7 @@ async fn update(
     audit::record(&mut tx, meta, event).await?;
     let doctor = repo::get_doctor(&mut *tx, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
+    // Logins were revoked or an account changed: this process forgets what it cached now.
+    state.sessions.changed();
     Ok(doctor)
 }

@@ -12,10 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::{error::ApiError, middleware::RequestId};
 use crate::{
-    accounts::{
-        model::{PendingPrincipal, Principal, generated_password_expired},
-        repo,
-    },
+    accounts::model::{PendingPrincipal, Principal, generated_password_expired},
     audit::RequestMeta,
     state::AppState,
 };
@@ -134,9 +131,12 @@ async fn authenticate(req: HttpRequest) -> Result<PendingPrincipal, ApiError> {
     let token = bearer_token(&req).ok_or(ApiError::NotAuthenticated)?;
     let claims = state.tokens.decode_access(&token).ok_or(ApiError::InvalidToken)?;
     let principal = claims.principal();
-    let session =
-        repo::session_state(&state.db, principal.session_id, principal.user_id).await?.ok_or(ApiError::InvalidToken)?;
-    if !session.session_live || !session.is_active {
+    let session = state
+        .sessions
+        .state(&state.db, principal.session_id, principal.user_id)
+        .await?
+        .ok_or(ApiError::InvalidToken)?;
+    if !session.live(chrono::Utc::now()) {
         return Err(ApiError::InvalidToken);
     }
     let password_expired = generated_password_expired(

@@ -391,3 +391,96 @@ async fn a_device_cookie_does_not_lift_the_account_limit(db: PgPool) {
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(right_but_locked.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// Asks for `me` until the answer is `want`, for at most two seconds; the status seen last.
+async fn me_until(app: &TestApp, access: &str, want: StatusCode) -> StatusCode {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let status = app.get("/api/accounts/me/", Some(access)).await.status();
+        if status == want || std::time::Instant::now() > deadline {
+            return status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The web process keeps a login's state in memory (one round trip less per request), and
+/// changes made anywhere, by another process or straight in the database, still take effect
+/// at once: the database notifies every process when a login is revoked or an account is
+/// deactivated, and each empties its cache. Without that notification (triggers bypassed, as
+/// only a superuser can) the cached state would be served: the test shows the cache is real and
+/// that the notification is what ends it.
+#[sqlx::test]
+async fn a_login_revoked_or_an_account_deactivated_elsewhere_ends_cached_access_at_once(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let amina = app.user(UserType::Patient, "amina").await;
+    let omar = app.user(UserType::Patient, "omar").await;
+    let (first, second) = (app.login(&amina).await, app.login(&omar).await);
+    assert_eq!(me_until(&app, &first.access, StatusCode::OK).await, StatusCode::OK);
+    assert_eq!(me_until(&app, &second.access, StatusCode::OK).await, StatusCode::OK);
+    // Revoked with the triggers switched off for that transaction: no notification. Until the
+    // process's listening connection is up nothing is cached, so this is tried until it is.
+    let silently = |revoked: bool| {
+        let db = db.clone();
+        async move {
+            let mut tx = db.begin().await.expect("tx");
+            sqlx::query("set local session_replication_role = replica").execute(&mut *tx).await.expect("replica");
+            sqlx::query(
+                "update refresh_token_families set revoked_at = case when $2 then now() end, revoked_reason = 'test' \
+                 where user_id = $1",
+            )
+            .bind(amina.id)
+            .bind(revoked)
+            .execute(&mut *tx)
+            .await
+            .expect("revoke");
+            tx.commit().await.expect("commit");
+        }
+    };
+    let mut served_from_cache = false;
+    for _ in 0..50 {
+        assert_eq!(app.get("/api/accounts/me/", Some(&first.access)).await.status(), StatusCode::OK);
+        silently(true).await;
+        if app.get("/api/accounts/me/", Some(&first.access)).await.status() == StatusCode::OK {
+            served_from_cache = true;
+            break;
+        }
+        silently(false).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(served_from_cache, "unnotified, the cached state is what the process knows");
+
+    // Any notified change empties the cache: the silent revocation shows too.
+    sqlx::query("update users set is_active = false where id = $1")
+        .bind(omar.id)
+        .execute(&db)
+        .await
+        .expect("deactivate");
+    assert_eq!(me_until(&app, &second.access, StatusCode::UNAUTHORIZED).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/api/accounts/me/", Some(&first.access)).await.status(), StatusCode::UNAUTHORIZED);
+
+    // A revocation in another process, notified as usual.
+    let third = app.login(&amina).await;
+    assert_eq!(me_until(&app, &third.access, StatusCode::OK).await, StatusCode::OK);
+    sqlx::query("update refresh_token_families set revoked_at = now(), revoked_reason = 'elsewhere' where user_id = $1 and revoked_at is null")
+        .bind(amina.id)
+        .execute(&db)
+        .await
+        .expect("revoke");
+    assert_eq!(me_until(&app, &third.access, StatusCode::UNAUTHORIZED).await, StatusCode::UNAUTHORIZED);
+}
+
+/// A logout answered by this process ends the access token for the very next request: the
+/// process empties its own cache before it answers, whatever the notification's timing.
+#[sqlx::test]
+async fn the_request_after_a_logout_is_refused_without_waiting_for_a_notification(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let user = app.user(UserType::Patient, "amina").await;
+    for _ in 0..20 {
+        let tokens = app.login(&user).await;
+        assert_eq!(app.get("/api/accounts/me/", Some(&tokens.access)).await.status(), StatusCode::OK);
+        let out = app.post("/api/token/blacklist/", &json!({ "refresh": tokens.refresh }), None).await;
+        assert_eq!(out.status(), StatusCode::OK);
+        assert_eq!(app.get("/api/accounts/me/", Some(&tokens.access)).await.status(), StatusCode::UNAUTHORIZED);
+    }
+}
