@@ -123,12 +123,17 @@ pub async fn obtain_pair(
     }
 
     let ttl = Duration::days(state.settings.auth.refresh_ttl_days);
-    let mut tx = state.db.begin().await?;
-    let (session_id, refresh) =
-        repo::start_session(&mut tx, UserId(user.id), ttl, meta.ip.as_deref(), meta.user_agent.as_deref()).await?;
-    let principal = principal_for(&mut tx, user.id, &user.user_type, session_id).await?;
-    audit::record(&mut tx, &meta, AuditEvent::new("login_succeeded").by(&principal).target("user", user.id)).await?;
-    tx.commit().await?;
+    let user_type = UserType::parse(&user.user_type)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("unknown user_type in the database")))?;
+    // One statement: the login, its first refresh token, `last_login` and the audit row.
+    let opened = repo::open_login(&mut *state.db.acquire().await?, UserId(user.id), user_type, ttl, &meta).await?;
+    let principal = Principal {
+        user_id: UserId(user.id),
+        user_type,
+        hospital_id: opened.hospital_id,
+        session_id: opened.session_id,
+    };
+    let refresh = opened.refresh;
     tracing::info!(user.id = user.id, "login succeeded");
 
     let access = state.tokens.issue_access(&principal)?;

@@ -79,29 +79,53 @@ pub async fn session_state(
     .await
 }
 
-/// Opens a login (a refresh-token family) and returns its id and first refresh token.
-pub async fn start_session(
+/// A login opened by [`open_login`].
+#[derive(Debug)]
+pub struct OpenedLogin {
+    pub session_id: Uuid,
+    pub refresh: String,
+    /// The hospital of a hospital or doctor account.
+    pub hospital_id: Option<i64>,
+}
+
+/// Opens a login in one statement (one round trip, one implicit transaction): the refresh-token
+/// family and its first token, the account's `last_login`, and the `login_succeeded` audit row,
+/// which names the account's hospital for hospital and doctor accounts.
+pub async fn open_login(
     conn: &mut PgConnection,
     user: UserId,
+    user_type: UserType,
     ttl: Duration,
-    ip: Option<&str>,
-    user_agent: Option<&str>,
-) -> sqlx::Result<(Uuid, String)> {
-    let family = Uuid::new_v4();
-    let expires_at = Utc::now() + ttl;
-    sqlx::query(
-        "insert into refresh_token_families (id, user_id, expires_at, ip, user_agent) values ($1, $2, $3, $4, $5)",
-    )
-    .bind(family)
+    meta: &crate::audit::RequestMeta,
+) -> sqlx::Result<OpenedLogin> {
+    let session_id = Uuid::new_v4();
+    let (refresh, hash) = tokens::new_refresh_token();
+    let hospital_id: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "with family as ( \
+             insert into refresh_token_families (id, user_id, expires_at, ip, user_agent) \
+             values ($1, $2, $3, $4, $5) returning id), \
+         token as (insert into refresh_tokens (token_hash, family_id, expires_at) select $6, id, $3 from family), \
+         seen as (update users set last_login = now() where id = $2), \
+         place as (select case when $7 in ('HOSPITAL', 'DOCTOR') then \
+                          coalesce((select id from hospitals where user_id = $2), \
+                                   (select hospital_id from doctor_profiles where user_id = $2)) end as hospital_id), \
+         audited as ( \
+             insert into audit_log ({columns}) \
+             select now(), $2, $7, hospital_id, 'login_succeeded', 'user', $2::text, $4, $5, $8, '{{}}'::jsonb from place) \
+         select hospital_id from place",
+        columns = crate::audit::COLUMNS,
+    )))
+    .bind(session_id)
     .bind(user)
-    .bind(expires_at)
-    .bind(ip)
-    .bind(user_agent)
-    .execute(&mut *conn)
+    .bind(Utc::now() + ttl)
+    .bind(meta.ip.as_deref())
+    .bind(meta.user_agent.as_deref())
+    .bind(hash)
+    .bind(user_type.as_str())
+    .bind(meta.request_id.as_deref())
+    .fetch_one(conn)
     .await?;
-    let refresh = insert_refresh_token(conn, family, expires_at).await?;
-    sqlx::query("update users set last_login = now() where id = $1").bind(user).execute(&mut *conn).await?;
-    Ok((family, refresh))
+    Ok(OpenedLogin { session_id, refresh, hospital_id })
 }
 
 async fn insert_refresh_token(
