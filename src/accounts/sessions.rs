@@ -114,7 +114,19 @@ impl SessionCache {
     }
 }
 
+/// Distrusts the cache when the listening task ends for any reason (its runtime shutting down
+/// included): nothing is read from it again, since nothing would empty it.
+struct Distrust(Arc<SessionCache>);
+
+impl Drop for Distrust {
+    fn drop(&mut self) {
+        self.0.listening.store(false, Ordering::Release);
+        self.0.changed();
+    }
+}
+
 async fn listen(cache: Arc<SessionCache>, db: PgPool) {
+    let _distrust = Distrust(Arc::clone(&cache));
     let redacted = |err: sqlx::Error| crate::http::error::Redacted(&anyhow::Error::from(err)).to_string();
     loop {
         let connected = async {
