@@ -490,3 +490,26 @@ async fn the_request_after_a_logout_is_refused_without_waiting_for_a_notificatio
         assert_eq!(app.get("/api/accounts/me/", Some(&tokens.access)).await.status(), StatusCode::UNAUTHORIZED);
     }
 }
+
+/// Two web processes: a logout answered by one ends access through the other as well, however
+/// warm the other's cache is: the notification empties it within moments, long before its time
+/// limit (10 s) would.
+#[sqlx::test]
+async fn a_logout_in_one_web_process_ends_access_through_another(db: PgPool) {
+    let one = TestApp::spawn(&db).await;
+    let other = TestApp::spawn(&db).await;
+    let user = one.user(UserType::Patient, "amina").await;
+    for round in 0..3 {
+        let tokens = one.login(&user).await;
+        // Warm in the other process: its listener started by the first request, then cached.
+        assert_eq!(me_until(&other, &tokens.access, StatusCode::OK).await, StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(other.get("/api/accounts/me/", Some(&tokens.access)).await.status(), StatusCode::OK);
+
+        let out = one.post("/api/token/blacklist/", &json!({ "refresh": tokens.refresh }), None).await;
+        assert_eq!(out.status(), StatusCode::OK, "round {round}");
+        let started = std::time::Instant::now();
+        assert_eq!(me_until(&other, &tokens.access, StatusCode::UNAUTHORIZED).await, StatusCode::UNAUTHORIZED);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "round {round}: {:?}", started.elapsed());
+    }
+}
