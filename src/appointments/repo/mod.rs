@@ -3,6 +3,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, FromRow as _, PgConnection, PgExecutor, Row as _};
 
+mod reminders;
+
+pub use self::reminders::{DueReminder, claim_reminder, due_reminders, set_reminder_message};
 use super::model::{Appointment, Status, StatusText};
 use crate::{
     accounts::model::Principal,
@@ -330,81 +333,4 @@ pub async fn bookable(db: impl PgExecutor<'_>, hospital_id: i64, department_id: 
     .bind(department_id)
     .fetch_one(db)
     .await
-}
-
-/// A confirmed appointment whose reminder is due, with what its SMS says.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DueReminder {
-    pub id: i64,
-    pub slot_start: DateTime<Utc>,
-    pub phone: Option<String>,
-    pub hospital_name: String,
-    pub department_name: String,
-    pub time_zone: String,
-}
-
-/// Confirmed appointments starting within `lead_minutes` whose current slot has had no reminder,
-/// soonest first, at most `limit` (across hospitals: the sweep is an operator-side job).
-pub async fn due_reminders(db: impl PgExecutor<'_>, lead_minutes: i32, limit: i64) -> sqlx::Result<Vec<DueReminder>> {
-    sqlx::query_as(
-        "select a.id, lower(a.slot) as slot_start, p.phone_number as phone, h.name as hospital_name, \
-                d.name as department_name, h.time_zone \
-         from appointments a join users p on p.id = a.patient_id join hospitals h on h.id = a.hospital_id \
-         join departments d on d.id = a.department_id \
-         where a.status = 'CONFIRMED' and a.confirmed_time > now() \
-           and a.confirmed_time <= now() + make_interval(mins => $1) \
-           and not exists (select 1 from appointment_reminders r \
-                           where r.appointment_id = a.id and r.slot_start = lower(a.slot)) \
-         order by a.confirmed_time limit $2",
-    )
-    .bind(lead_minutes)
-    .bind(limit)
-    .fetch_all(db)
-    .await
-}
-
-/// Claims the reminder of the appointment's slot starting at `slot_start`, in the caller's
-/// transaction: `true` when the appointment is still confirmed for that slot (locked `FOR SHARE`
-/// until the transaction ends, so a cancellation committing meanwhile waits) and no reminder of
-/// the slot was claimed before. A second sweep, a second clock or a re-run job gets `false`.
-pub async fn claim_reminder(
-    conn: &mut PgConnection,
-    appointment_id: i64,
-    slot_start: DateTime<Utc>,
-) -> sqlx::Result<bool> {
-    let still_due: Option<i64> = sqlx::query_scalar(
-        "select id from appointments where id = $1 and status = 'CONFIRMED' and lower(slot) = $2 for share",
-    )
-    .bind(appointment_id)
-    .bind(slot_start)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if still_due.is_none() {
-        return Ok(false);
-    }
-    let claimed = sqlx::query(
-        "insert into appointment_reminders (appointment_id, slot_start) values ($1, $2) on conflict do nothing",
-    )
-    .bind(appointment_id)
-    .bind(slot_start)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    Ok(claimed == 1)
-}
-
-/// Records which SMS message carries the slot's reminder.
-pub async fn set_reminder_message(
-    conn: &mut PgConnection,
-    appointment_id: i64,
-    slot_start: DateTime<Utc>,
-    message_id: i64,
-) -> sqlx::Result<()> {
-    sqlx::query("update appointment_reminders set sms_message_id = $3 where appointment_id = $1 and slot_start = $2")
-        .bind(appointment_id)
-        .bind(slot_start)
-        .bind(message_id)
-        .execute(conn)
-        .await?;
-    Ok(())
 }
