@@ -192,14 +192,9 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }),
         Command::HashRate { seconds } => tokio_runtime()?.block_on(async {
-            let auth = &settings.auth;
-            let hasher = carehub::accounts::password::PasswordHasher::with_threads(auth.hashing_threads)?;
+            let hasher = carehub::accounts::password::PasswordHasher::with_threads(settings.auth.hashing_threads)?;
             let rate = hasher.rate(std::time::Duration::from_secs(seconds)).await?;
-            let threads = match auth.hashing_threads {
-                0 => std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
-                n => n,
-            };
-            println!("argon2id m=19456 t=2 p=1 on {threads} hashing threads: {rate:.1} hashes/s");
+            println!("{}: {rate:.1} hashes/s", hasher.describe());
             Ok(ExitCode::SUCCESS)
         }),
         Command::CreateAdmin { username, email, promote } => tokio_runtime()?.block_on(async {

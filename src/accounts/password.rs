@@ -40,6 +40,7 @@ pub struct PasswordHasher {
     /// on an executor thread. Only the threads' own blocks hold argon2 memory.
     permits: Arc<Semaphore>,
     jobs: SyncSender<Job>,
+    threads: usize,
 }
 
 /// Jobs per hashing thread that may be queued or running at once.
@@ -159,7 +160,12 @@ impl PasswordHasher {
         }))
         .map_err(|_| anyhow!("password hashing threads are gone"))?;
         let dummy = dummy.recv().context("dummy password hash")??;
-        Ok(Self { dummy_hash: dummy.into(), permits: Arc::new(Semaphore::new(QUEUED_PER_THREAD * threads)), jobs })
+        Ok(Self {
+            dummy_hash: dummy.into(),
+            permits: Arc::new(Semaphore::new(QUEUED_PER_THREAD * threads)),
+            jobs,
+            threads,
+        })
     }
 
     /// Runs `work` on a hashing thread once one is free.
@@ -190,7 +196,7 @@ impl PasswordHasher {
         let stored = self.hash(&password).await?;
         let start = std::time::Instant::now();
         let deadline = start + duration;
-        let in_flight = self.permits.available_permits().max(1);
+        let in_flight = QUEUED_PER_THREAD * self.threads;
         let runners = (0..in_flight).map(|_| {
             let (hasher, stored) = (self.clone(), stored.clone());
             tokio::spawn(async move {
@@ -209,6 +215,22 @@ impl PasswordHasher {
         }
         #[allow(clippy::cast_precision_loss)] // counts far below 2^52
         Ok(done as f64 / start.elapsed().as_secs_f64())
+    }
+
+    /// What hashes here: the algorithm, its parameters and the number of hashing threads.
+    pub fn describe(&self) -> String {
+        params().map_or_else(
+            |_| format!("argon2id on {} hashing threads", self.threads),
+            |p| {
+                format!(
+                    "argon2id m={} t={} p={} on {} hashing threads",
+                    p.m_cost(),
+                    p.t_cost(),
+                    p.p_cost(),
+                    self.threads
+                )
+            },
+        )
     }
 
     /// The PHC string of `password`.

@@ -106,14 +106,13 @@ pub async fn open_login(
              values ($1, $2, $3, $4, $5) returning id), \
          token as (insert into refresh_tokens (token_hash, family_id, expires_at) select $6, id, $3 from family), \
          seen as (update users set last_login = now() where id = $2), \
-         place as (select case when $7 in ('HOSPITAL', 'DOCTOR') then \
-                          coalesce((select id from hospitals where user_id = $2), \
-                                   (select hospital_id from doctor_profiles where user_id = $2)) end as hospital_id), \
+         place as (select case when $7 in ('HOSPITAL', 'DOCTOR') then {hospital} end as hospital_id), \
          audited as ( \
              insert into audit_log ({columns}) \
              select now(), $2, $7, hospital_id, 'login_succeeded', 'user', $2::text, $4, $5, $8, '{{}}'::jsonb from place) \
          select hospital_id from place",
         columns = crate::audit::COLUMNS,
+        hospital = hospital_of_user_sql("$2"),
     )))
     .bind(session_id)
     .bind(user)
@@ -436,13 +435,19 @@ pub async fn delete_demo_users(conn: &mut PgConnection) -> sqlx::Result<u64> {
 /// puts in the principal. It reads the hospitals context's membership tables, but lives here so
 /// that accounts never imports hospitals (hospitals imports accounts: one way).
 pub async fn hospital_of_user(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "select coalesce((select id from hospitals where user_id = $1), \
-                         (select hospital_id from doctor_profiles where user_id = $1))",
+    sqlx::query_scalar(AssertSqlSafe(format!("select {}", hospital_of_user_sql("$1"))))
+        .bind(user_id)
+        .fetch_one(db)
+        .await
+}
+
+/// The hospital of the account `user` (a parameter): the one it owns, or the one it is a
+/// doctor at; null for anyone else.
+fn hospital_of_user_sql(user: &str) -> String {
+    format!(
+        "coalesce((select id from hospitals where user_id = {user}), \
+                  (select hospital_id from doctor_profiles where user_id = {user}))"
     )
-    .bind(user_id)
-    .fetch_one(db)
-    .await
 }
 
 /// Usernames already taken that a generated one built on `base` could collide with.
