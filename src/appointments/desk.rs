@@ -1,7 +1,8 @@
 //! `HospitalDesk`: one actor per hospital serializes that hospital's appointment changes inside
 //! a web process, so they queue instead of contending for row locks. It is an optimisation: the
 //! guarantee is the database (row locks and the exclusion constraints), which also covers other
-//! web processes. Each message is one transaction; the handler stays exclusive across its awaits
+//! web processes. Each message is a read and one change statement that applies only to the row
+//! as read ([`service::apply`]); the handler stays exclusive across its awaits
 //! (`AtomicResponse`), so the next message starts only when this one has committed.
 
 use actix::{Actor, ActorFutureExt as _, AtomicResponse, Context, Handler, Message, WrapFuture as _};

@@ -236,7 +236,7 @@ async fn change(
     message: &str,
 ) -> Result<web::Json<AppointmentResponse>, ApiError> {
     // A hospital's changes go to its own desk, which finds no other hospital's appointment (the
-    // desk reads, locks and checks the caller's right to it); anyone else's, to the desk of the
+    // desk reads it and checks the caller's right to it); anyone else's, to the desk of the
     // appointment's hospital.
     let hospital = match (caller.user_type, caller.hospital_id) {
         (UserType::Hospital, Some(hospital)) => hospital,

@@ -1,18 +1,16 @@
-//! Changes to an existing appointment (assign, status, cancel): one transaction each, the row
-//! locked, the status machine and the parties' rights checked, overlaps refused by the database,
-//! the patient's SMS queued and the change audited in the same transaction. Refusals are an
-//! `AppointmentError`, which knows nothing of HTTP (`http::error` gives each its status and code).
+//! Changes to an existing appointment (assign, status, cancel): the status machine and the
+//! parties' rights checked on the appointment as read, then one statement (its own transaction)
+//! that applies the change only to that version of the row, lets the database refuse overlaps,
+//! audits the change and queues the patient's SMS. Refusals are an `AppointmentError`, which knows
+//! nothing of HTTP (`http::error` gives each its status and code).
 
-use carehub_workers::{
-    redact::Redacted,
-    sms::{Purpose, queue_sms},
-};
+use carehub_workers::{redact::Redacted, sms::Purpose};
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::{
     model::{Appointment, Status, StatusText, policy},
-    repo::{self, ChangeAudit},
+    repo::{self, ChangeAudit, Current, Text},
 };
 use crate::{
     accounts::model::{Principal, UserType},
@@ -89,18 +87,46 @@ impl From<sqlx::Error> for AppointmentError {
     }
 }
 
-/// The patient's local time of an appointment, in the hospital's zone.
-fn local_time(appointment: &Appointment) -> String {
-    let at = appointment.confirmed_time.unwrap_or(appointment.requested_time);
-    match appointment.hospital_time_zone.parse::<chrono_tz::Tz>() {
+/// A time as the patient reads it: in the hospital's zone.
+fn local_time(at: DateTime<Utc>, zone: &str) -> String {
+    match zone.parse::<chrono_tz::Tz>() {
         Ok(zone) => at.with_timezone(&zone).format("%a %d %b %Y, %H:%M %Z").to_string(),
         Err(_) => at.format("%a %d %b %Y, %H:%M UTC").to_string(),
     }
 }
 
-/// Applies `command` to appointment `id` for `caller`: one transaction of three round trips (lock
-/// and read; change, audit and read back in one statement; commit), plus the SMS when the
-/// patient is told.
+/// The SMS that tells the patient of a move of `before` to `to`, with `doctor` at `at`: a
+/// confirmation or a cancellation, to a patient with a phone number.
+fn text(before: &Appointment, to: Status, doctor: &str, at: DateTime<Utc>) -> Option<Text> {
+    if to == before.status || before.patient_phone.is_empty() {
+        return None;
+    }
+    let when = local_time(at, &before.hospital_time_zone);
+    let (body, purpose) = match to {
+        Status::Confirmed => (
+            format!(
+                "CareHub: your appointment at {} ({}) with Dr. {doctor} is confirmed for {when}.",
+                before.hospital_name, before.department_name
+            ),
+            Purpose::AppointmentConfirmation,
+        ),
+        Status::Cancelled => (
+            format!("CareHub: your appointment at {} on {when} has been cancelled.", before.hospital_name),
+            Purpose::AppointmentCancellation,
+        ),
+        Status::Requested | Status::Completed => return None,
+    };
+    Some(Text { to: before.patient_phone.clone(), body, purpose })
+}
+
+/// How many times a change is decided again when the appointment changed between the read and
+/// the write (another web process's change, or the doctor deactivated meanwhile).
+const ATTEMPTS: usize = 5;
+
+/// Applies `command` to appointment `id` for `caller`, in two round trips and no explicit
+/// transaction: the appointment is read (with its version), the change decided on it, then one
+/// statement changes it if it is still that version, audits it and queues the patient's SMS. If
+/// it changed meanwhile, the change is decided again on what it became.
 pub async fn apply(
     db: &PgPool,
     caller: &Principal,
@@ -108,18 +134,42 @@ pub async fn apply(
     id: i64,
     command: Command,
 ) -> Result<Appointment, AppointmentError> {
-    let mut tx = db.begin().await?;
-    let before = repo::lock_get(&mut tx, id).await?.ok_or(AppointmentError::NotFound)?;
-    if !policy::may_see(caller, &before) {
+    let doctor = match &command {
+        Command::Assign { doctor_id, .. } => Some(*doctor_id),
+        Command::SetStatus { .. } => None,
+    };
+    // One connection for the read and the write: a second acquisition would queue twice for the
+    // pool when it is busy.
+    let mut conn = db.acquire().await?;
+    for _ in 0..ATTEMPTS {
+        let current = repo::current(&mut *conn, id, doctor).await?.ok_or(AppointmentError::NotFound)?;
+        if let Some(after) = decide_and_apply(&mut conn, caller, meta, &current, &command).await? {
+            return Ok(after);
+        }
+    }
+    Err(AppointmentError::Internal(anyhow::anyhow!("appointment {id} kept changing during {ATTEMPTS} attempts")))
+}
+
+/// One attempt of [`apply`]: `None` when the appointment (or its doctor) changed since `current`
+/// was read.
+async fn decide_and_apply(
+    conn: &mut PgConnection,
+    caller: &Principal,
+    meta: &RequestMeta,
+    current: &Current,
+    command: &Command,
+) -> Result<Option<Appointment>, AppointmentError> {
+    let before = &current.appointment;
+    if !policy::may_see(caller, before) {
         return Err(AppointmentError::NotFound);
     }
-    let to = match &command {
+    let to = match command {
         Command::Assign { confirmed_time: Some(_), .. } => Status::Confirmed,
         Command::Assign { .. } => before.status,
         Command::SetStatus { status, .. } => *status,
     };
     let audit = ChangeAudit {
-        action: match &command {
+        action: match command {
             Command::Assign { .. } => "appointment_assigned",
             Command::SetStatus { .. } => "appointment_status_changed",
         },
@@ -128,7 +178,7 @@ pub async fn apply(
         from: before.status,
         to,
     };
-    let after = match &command {
+    Ok(match command {
         Command::Assign { doctor_id, confirmed_time, duration_minutes, notes } => {
             if caller.user_type != UserType::Hospital {
                 return Err(AppointmentError::Forbidden("Only the hospital assigns doctors."));
@@ -144,75 +194,58 @@ pub async fn apply(
             if !(5..=480).contains(&minutes) {
                 errors.add("duration_minutes", "Must be between 5 and 480 minutes.");
             }
-            if !errors.is_empty() && !repo::active_doctor_of(&mut *tx, before.hospital, *doctor_id).await? {
-                // Refused already: the doctor is checked too, to report every field.
+            let Some(doctor_name) = &current.doctor_name else {
                 errors.add("doctor_id", NO_DOCTOR);
-            }
+                return Err(errors.into());
+            };
             errors.into_result()?;
+            let sms = confirmed_time.and_then(|at| text(before, to, doctor_name, at));
             let confirmed = confirmed_time.map(|at| (at, minutes));
-            repo::assign(&mut tx, id, *doctor_id, confirmed, notes.as_deref(), caller.user_id.0, &audit)
-                .await?
-                .ok_or_else(|| FieldErrors::single("doctor_id", NO_DOCTOR))?
+            repo::assign(
+                conn,
+                before.id,
+                &current.version,
+                *doctor_id,
+                confirmed,
+                notes.as_deref(),
+                &audit,
+                sms.as_ref(),
+            )
+            .await?
         }
         Command::SetStatus { status, notes, cancellation_reason } => {
-            if !policy::may_set(caller, &before, *status) {
+            if !policy::may_set(caller, before, *status) {
                 return Err(AppointmentError::Forbidden("You may not make this change to the appointment."));
             }
             if before.status == *status {
                 // Asking for the status it already has (the frontend confirms after every
                 // assignment) changes nothing: no write, no SMS, no audit row.
-                return Ok(before);
+                return Ok(Some(before.clone()));
             }
             if !before.status.may_become(*status) {
                 return Err(AppointmentError::Conflict(Conflict::InvalidTransition));
             }
+            let at = before.confirmed_time.unwrap_or(before.requested_time);
+            let mut doctor_name = "";
             if *status == Status::Confirmed {
-                let Some(doctor_id) = before.assigned_doctor else {
+                if before.assigned_doctor.is_none() {
                     return Err(AppointmentError::Conflict(Conflict::DoctorNotAssigned));
+                }
+                // As at assignment, an inactive doctor is named first.
+                let Some(name) = &current.doctor_name else {
+                    return Err(AppointmentError::Conflict(Conflict::DoctorInactive));
                 };
-                if before.confirmed_time.unwrap_or(before.requested_time) <= Utc::now() {
-                    // As at assignment, an inactive doctor is named first.
-                    if !repo::active_doctor_of(&mut *tx, before.hospital, doctor_id).await? {
-                        return Err(AppointmentError::Conflict(Conflict::DoctorInactive));
-                    }
+                if at <= Utc::now() {
                     return Err(AppointmentError::Conflict(Conflict::RequestedTimePassed));
                 }
+                doctor_name = name;
             }
+            let sms = text(before, *status, doctor_name, at);
             let text = StatusText::sort(caller.user_type, *status, notes.clone(), cancellation_reason.clone());
-            // `None`: confirming, and the doctor has been deactivated since the assignment.
-            repo::set_status(&mut tx, id, *status, &text, DEFAULT_MINUTES, &audit)
+            repo::set_status(conn, before.id, &current.version, *status, &text, DEFAULT_MINUTES, &audit, sms.as_ref())
                 .await?
-                .ok_or(AppointmentError::Conflict(Conflict::DoctorInactive))?
         }
-    };
-    if after.status != before.status && !after.patient_phone.is_empty() {
-        let text = match after.status {
-            Status::Confirmed => Some((
-                format!(
-                    "CareHub: your appointment at {} ({}) with Dr. {} is confirmed for {}.",
-                    after.hospital_name,
-                    after.department_name,
-                    after.doctor_name,
-                    local_time(&after)
-                ),
-                Purpose::AppointmentConfirmation,
-            )),
-            Status::Cancelled => Some((
-                format!(
-                    "CareHub: your appointment at {} on {} has been cancelled.",
-                    after.hospital_name,
-                    local_time(&after)
-                ),
-                Purpose::AppointmentCancellation,
-            )),
-            Status::Requested | Status::Completed => None,
-        };
-        if let Some((text, purpose)) = text {
-            queue_sms(&mut tx, &after.patient_phone, &text, purpose).await?;
-        }
-    }
-    tx.commit().await?;
-    Ok(after)
+    })
 }
 
 const NO_DOCTOR: &str = "No active doctor with this id at this hospital.";

@@ -446,6 +446,91 @@ async fn two_serve_processes_racing_identical_and_overlapping_slots_confirm_exac
 }
 
 #[sqlx::test]
+async fn an_assignment_racing_a_cancellation_in_another_process_is_decided_on_what_the_appointment_became(db: PgPool) {
+    const PAIRS: i64 = 40;
+    let (app, _, clinic) = setup(&db).await;
+    let mut booked = Vec::new();
+    for n in 0..PAIRS {
+        let patient = app.patient(&format!("canceller{n}")).await.token;
+        booked.push((book(&app, &patient, &clinic).await, patient));
+    }
+    let servers = two_servers(&app, &db).await;
+    let base = in_days(7);
+
+    // Each appointment: the hospital assigns it through one process while its patient cancels it
+    // through the other; distinct slots, so only the race decides.
+    let pairs = booked.iter().enumerate().map(|(n, (id, patient))| {
+        let assign = app
+            .client
+            .post(format!("{}/api/appointments/{id}/assign-doctor/", servers.1[n % 2]))
+            .bearer_auth(&clinic.token)
+            .json(&assign_body(clinic.doctors[n % 2], base + chrono::Duration::hours(n as i64), 30))
+            .send();
+        let cancel = app
+            .client
+            .post(format!("{}/api/appointments/{id}/cancel/", servers.1[(n + 1) % 2]))
+            .bearer_auth(patient)
+            .json(&json!({ "notes": "changed my mind" }))
+            .send();
+        async move {
+            let (assigned, cancelled) = futures::join!(assign, cancel);
+            (assigned.expect("sent").status(), cancelled.expect("sent").status())
+        }
+    });
+    let outcomes = futures::future::join_all(pairs).await;
+    drop(servers);
+
+    let mut confirmations = 0;
+    for ((id, _), (assigned, cancelled)) in booked.iter().zip(&outcomes) {
+        assert_eq!(*cancelled, StatusCode::OK, "a patient may always cancel: {outcomes:?}");
+        assert!(matches!(*assigned, StatusCode::OK | StatusCode::CONFLICT), "no 500s: {outcomes:?}");
+        let status: String = sqlx::query_scalar("select status from appointments where id = $1")
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .expect("status");
+        assert_eq!(status, "CANCELLED", "an assignment decided on a stale read never undoes the cancellation");
+        // The audit rows tell one consistent story: each change starts where the last one ended.
+        let moves: Vec<(String, String)> = sqlx::query_as(
+            "select details->>'from', details->>'to' from audit_log \
+             where target_type = 'appointment' and target_id = $1::text \
+               and action in ('appointment_assigned', 'appointment_status_changed') order by id",
+        )
+        .bind(id)
+        .fetch_all(&db)
+        .await
+        .expect("moves");
+        let expected: &[(&str, &str)] = if *assigned == StatusCode::OK {
+            confirmations += 1;
+            &[("REQUESTED", "CONFIRMED"), ("CONFIRMED", "CANCELLED")]
+        } else {
+            &[("REQUESTED", "CANCELLED")]
+        };
+        let moves: Vec<(&str, &str)> = moves.iter().map(|(from, to)| (from.as_str(), to.as_str())).collect();
+        assert_eq!(moves, expected, "appointment {id}: {outcomes:?}");
+    }
+    let sms: Vec<(String, i64)> = sqlx::query_as(
+        "select purpose, count(*) from sms_messages where purpose like 'appointment%' group by 1 order by 1",
+    )
+    .fetch_all(&db)
+    .await
+    .expect("sms");
+    let mut expected = vec![("appointment_cancellation".to_owned(), PAIRS)];
+    if confirmations > 0 {
+        expected.push(("appointment_confirmation".to_owned(), confirmations));
+    }
+    assert_eq!(sms, expected, "one SMS per change that happened, none for a refused one");
+    let jobs: i64 = sqlx::query_scalar(
+        "select count(*) from outbox o join sms_messages m on m.id = (o.payload->>'message_id')::bigint \
+         where o.job_type = 'SendSms' and m.purpose like 'appointment%'",
+    )
+    .fetch_one(&db)
+    .await
+    .expect("jobs");
+    assert_eq!(jobs, PAIRS + confirmations, "each SMS has its job");
+}
+
+#[sqlx::test]
 async fn dashboard_stats_count_appointments(db: PgPool) {
     let (app, admin, clinic) = setup(&db).await;
     let patient = app.patient("zainab").await.token;

@@ -133,7 +133,11 @@ async fn an_unsealed_row_can_only_be_sealed_once_and_with_nothing_else_changed(d
     )
     .execute(&db)
     .await;
-    for result in [edit, edit_while_sealing, half_sealing, delete, born_sealed] {
+    let born_with_a_legacy_hash =
+        sqlx::query("insert into audit_log (occurred_at, action, legacy_hash) values (now(), 'forged', '\\x02')")
+            .execute(&db)
+            .await;
+    for result in [edit, edit_while_sealing, half_sealing, delete, born_sealed, born_with_a_legacy_hash] {
         let err = result.expect_err("refused");
         assert!(err.to_string().contains("audit_log"), "{err}");
     }

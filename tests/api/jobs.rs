@@ -25,12 +25,12 @@ use carehub_workers::{
     clock,
     jobs::{Job, Queue},
     outbox, relay,
-    sms::{Purpose, SendSms, SmsProvider, TwilioConfig, queue_sms},
+    sms::{Purpose, SendSms, SmsProvider, TwilioConfig, queue_sms, queue_sms_ctes},
 };
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use sqlx::{AssertSqlSafe, PgPool};
 use tokio_util::sync::CancellationToken;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -195,6 +195,91 @@ async fn a_committed_sms_goes_to_twilio_once_with_its_wire_format(db: PgPool) {
     let unsent: i64 =
         sqlx::query_scalar("select count(*) from outbox where sent_at is null").fetch_one(&db).await.expect("count");
     assert_eq!(unsent, 0, "the relay marked the outbox row sent");
+}
+
+#[sqlx::test]
+async fn an_sms_queued_inside_a_change_statement_is_the_same_job_and_is_sent(db: PgPool) {
+    let twilio_server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("Body=Queued+by+a+statement"))
+        .respond_with(twilio_created("SM2"))
+        .expect(1)
+        .mount(&twilio_server)
+        .await;
+    let reference = commit_sms(&db, "Queued by a transaction").await;
+    // One statement: a change's rows (here, two candidate rows of which one qualifies) and the
+    // message of each, as appointment changes use it.
+    let id: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "with changed as (select n from (values (1), (2)) v (n) where n = 2), {} select id from sms_stored",
+        queue_sms_ctes("changed where $2::text is not null", "$1", "$2", "$3")
+    )))
+    .bind(TO)
+    .bind("Queued by a statement")
+    .bind(Purpose::Test.as_str())
+    .fetch_one(&db)
+    .await
+    .expect("queued in one statement");
+
+    let rows: Vec<(String, String, Value, Option<String>)> =
+        sqlx::query_as("select queue, job_type, payload, dedupe_key from outbox order by id")
+            .fetch_all(&db)
+            .await
+            .expect("outbox");
+    let expected = |id: i64| {
+        (
+            SendSms::QUEUE.name().to_owned(),
+            SendSms::NAME.to_owned(),
+            serde_json::to_value(SendSms { message_id: id }).expect("json"),
+            Some(format!("sms:{id}")),
+        )
+    };
+    assert_eq!(rows, [expected(reference), expected(id)], "the same outbox row as `queue_sms` writes");
+
+    // A statement whose change touched no row queues nothing.
+    let none: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "with changed as (select 1 where false), {} select id from sms_stored",
+        queue_sms_ctes("changed where $2::text is not null", "$1", "$2", "$3")
+    )))
+    .bind(TO)
+    .bind("never")
+    .bind(Purpose::Test.as_str())
+    .fetch_optional(&db)
+    .await
+    .expect("statement");
+    assert_eq!(none, None);
+
+    Mock::given(method("POST")).respond_with(twilio_created("SM1")).expect(1).mount(&twilio_server).await;
+    let workers = Workers::start(&db, settings(&namespace(), twilio(&twilio_server)));
+    eventually(10, "the statement's SMS is sent", || async { sms_status(&db, id).await.0 == "SENT" }).await;
+    eventually(10, "the transaction's SMS is sent", || async { sms_status(&db, reference).await.0 == "SENT" }).await;
+    workers.stop().await;
+    let messages: i64 = sqlx::query_scalar("select count(*) from sms_messages").fetch_one(&db).await.expect("count");
+    assert_eq!(messages, 2);
+}
+
+/// Whether a notification arrives within half a second.
+async fn woken(listener: &mut sqlx::postgres::PgListener) -> bool {
+    tokio::time::timeout(Duration::from_millis(500), listener.recv()).await.is_ok()
+}
+
+#[sqlx::test]
+async fn the_relay_is_woken_by_a_statement_that_wrote_outbox_rows_and_by_no_other(db: PgPool) {
+    let mut listener = sqlx::postgres::PgListener::connect_with(&db).await.expect("listener");
+    listener.listen("carehub_outbox").await.expect("listen");
+    let enqueue = |key: &'static str| {
+        let db = db.clone();
+        async move {
+            let mut conn = db.acquire().await.expect("conn");
+            outbox::enqueue(&mut conn, &SendSms { message_id: 1 }, Some(key)).await.expect("enqueue")
+        }
+    };
+
+    assert!(enqueue("once").await);
+    assert!(woken(&mut listener).await, "a written row wakes the relay");
+    assert!(!enqueue("once").await, "the same key is not written twice");
+    assert!(!woken(&mut listener).await, "a statement that wrote nothing wakes no one");
+    assert!(enqueue("twice").await);
+    assert!(woken(&mut listener).await);
 }
 
 #[sqlx::test]

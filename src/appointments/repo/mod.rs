@@ -1,5 +1,6 @@
 //! Every SQL statement of the appointments context.
 
+use carehub_workers::sms::{Purpose, queue_sms_ctes};
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, FromRow as _, PgConnection, PgExecutor, Row as _};
 
@@ -112,13 +113,41 @@ pub async fn get(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Appoin
     sqlx::query_as(AssertSqlSafe(format!("{SELECT} where a.id = $1"))).bind(id).fetch_optional(db).await
 }
 
-/// The appointment, its row locked (`FOR UPDATE`) for the rest of the transaction: lock and read
-/// in one round trip.
-pub async fn lock_get(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Appointment>> {
-    sqlx::query_as(AssertSqlSafe(format!("{SELECT} where a.id = $1 for update of a")))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+/// An appointment as read before a change is decided, outside any transaction.
+#[derive(Debug)]
+pub struct Current {
+    pub appointment: Appointment,
+    /// The row version's `xmin`: every committed change to the row makes a new one, so a change
+    /// statement that requires it ([`assign`], [`set_status`]) applies only to the row as read.
+    pub version: String,
+    /// The name of the doctor the change names (else the assigned one), when that doctor is an
+    /// active doctor of the appointment's hospital.
+    pub doctor_name: Option<String>,
+}
+
+/// The appointment and its version, and the named doctor (else the assigned one) if active at
+/// its hospital: one round trip, no lock. The change is decided on this and then applied by one
+/// statement that requires the version, so nothing is locked across a round trip.
+pub async fn current(db: impl PgExecutor<'_>, id: i64, doctor: Option<i64>) -> sqlx::Result<Option<Current>> {
+    let columns = ", a.xmin::text as version, \
+         (select coalesce(trim(u.first_name || ' ' || u.last_name), '') from doctor_profiles p \
+          join users u on u.id = p.user_id \
+          where p.id = coalesce($2, a.doctor_id) and p.hospital_id = a.hospital_id and p.is_active) as named_doctor \
+         from appointments a";
+    let row =
+        sqlx::query(AssertSqlSafe(format!("{} where a.id = $1", SELECT.replacen(" from appointments a", columns, 1))))
+            .bind(id)
+            .bind(doctor)
+            .fetch_optional(db)
+            .await?;
+    row.map(|row| {
+        Ok(Current {
+            appointment: Appointment::from_row(&row)?,
+            version: row.try_get("version")?,
+            doctor_name: row.try_get("named_doctor")?,
+        })
+    })
+    .transpose()
 }
 
 /// The hospital an appointment belongs to (which desk orders its changes).
@@ -137,15 +166,25 @@ pub struct ChangeAudit<'a> {
     pub to: Status,
 }
 
-/// The tail of a change statement: `changed` (a CTE of the updated rows) audited, and the changed
-/// row returned with its names joined. Parameters `$first` onwards are [`bind_audit`]'s.
-fn audited_and_returned(first: usize) -> String {
+/// The patient's SMS a change queues with it.
+#[derive(Debug)]
+pub struct Text {
+    pub to: String,
+    pub body: String,
+    pub purpose: Purpose,
+}
+
+/// The tail of a change statement: `changed` (a CTE of the updated rows) audited, the SMS (if
+/// any) stored and its job written to the outbox, and the changed row returned with its names
+/// joined. Parameters `$first` onwards are [`bind_tail`]'s.
+fn change_tail(first: usize) -> String {
     let p = |i: usize| format!("${}", first + i);
     format!(
         "audited as ( \
              insert into audit_log ({columns}) \
              select now(), {actor_id}, {actor_type}, hospital_id, {action}, 'appointment', id::text, {ip}, {ua}, {rid}, \
-                    jsonb_build_object('from', {from}::text, 'to', {to}::text, 'doctor_id', doctor_id) from changed) \
+                    jsonb_build_object('from', {from}::text, 'to', {to}::text, 'doctor_id', doctor_id) from changed), \
+         {sms} \
          {returned}",
         columns = audit::COLUMNS,
         actor_id = p(0),
@@ -156,13 +195,15 @@ fn audited_and_returned(first: usize) -> String {
         rid = p(5),
         from = p(6),
         to = p(7),
+        sms = queue_sms_ctes(&format!("changed where {}::text is not null", p(9)), &p(8), &p(9), &p(10)),
         returned = from_source("changed a"),
     )
 }
 
-fn bind_audit<'q>(
+fn bind_tail<'q>(
     query: sqlx::query::QueryAs<'q, sqlx::Postgres, Appointment, sqlx::postgres::PgArguments>,
     audit: &'q ChangeAudit<'q>,
+    text: Option<&'q Text>,
 ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, Appointment, sqlx::postgres::PgArguments> {
     query
         .bind(audit.actor.user_id.0)
@@ -173,6 +214,9 @@ fn bind_audit<'q>(
         .bind(audit.meta.request_id.as_deref())
         .bind(audit.from.as_str())
         .bind(audit.to.as_str())
+        .bind(text.map(|t| t.to.as_str()))
+        .bind(text.map(|t| t.body.as_str()))
+        .bind(text.map(|t| t.purpose.as_str()))
 }
 
 /// Whose appointments a list shows.
@@ -234,93 +278,89 @@ pub async fn list(
     Ok((rows, count))
 }
 
-/// Assigns a doctor; with a time, confirms the `[start, start + duration)` slot. One statement:
-/// the doctor must be an active doctor of the appointment's hospital (the profile stays locked
-/// `FOR SHARE` until the transaction ends, so a deactivation in flight either finishes first and
-/// is seen here, or waits until this change has committed), the change is audited, and the
-/// changed row comes back; `None` when the doctor is not one.
+/// Assigns a doctor; with a time, confirms the `[start, start + duration)` slot. One statement,
+/// so one round trip and its own transaction: applied only to the row as read (`version`) and
+/// only if the doctor is an active doctor of the appointment's hospital (the profile is locked
+/// `FOR SHARE` until the commit, so a deactivation in flight either finishes first and is seen
+/// here, or waits until this change has committed); audited, the SMS queued, and the changed row
+/// returned. `None` when either condition failed: read again and decide again.
 #[allow(clippy::too_many_arguments)] // one statement's parameters
 pub async fn assign(
-    conn: &mut PgConnection,
+    db: impl PgExecutor<'_>,
     id: i64,
+    version: &str,
     doctor_id: i64,
     confirmed: Option<(DateTime<Utc>, i32)>,
     notes: Option<&str>,
-    assigned_by: i64,
     audit: &ChangeAudit<'_>,
+    text: Option<&Text>,
 ) -> sqlx::Result<Option<Appointment>> {
     let query = sqlx::query_as(AssertSqlSafe(format!(
         "with changed as ( \
-             update appointments a set doctor_id = $2, assigned_by = $3, assigned_at = now(), \
-                    confirmed_time = $4, duration_minutes = $5, \
-                    slot = case when $4::timestamptz is null then null \
-                                else tstzrange($4, $4 + make_interval(mins => $5), '[)') end, \
-                    status = case when $4::timestamptz is null then status else 'CONFIRMED' end, \
-                    notes = coalesce($6, notes), updated_at = now() \
-             where a.id = $1 and exists (select 1 from doctor_profiles p \
-                                         where p.id = $2 and p.hospital_id = a.hospital_id and p.is_active for share) \
+             update appointments a set doctor_id = $3, assigned_by = $4, assigned_at = now(), \
+                    confirmed_time = $5, duration_minutes = $6, \
+                    slot = case when $5::timestamptz is null then null \
+                                else tstzrange($5, $5 + make_interval(mins => $6), '[)') end, \
+                    status = case when $5::timestamptz is null then status else 'CONFIRMED' end, \
+                    notes = coalesce($7, notes), updated_at = now() \
+             where a.id = $1 and a.xmin::text = $2 \
+               and exists (select 1 from doctor_profiles p \
+                           where p.id = $3 and p.hospital_id = a.hospital_id and p.is_active for share) \
              returning a.*), \
          {}",
-        audited_and_returned(7)
+        change_tail(8)
     )))
     .bind(id)
+    .bind(version)
     .bind(doctor_id)
-    .bind(assigned_by)
+    .bind(audit.actor.user_id.0)
     .bind(confirmed.map(|(at, _)| at))
     .bind(confirmed.map(|(_, minutes)| minutes))
     .bind(notes);
-    bind_audit(query, audit).fetch_optional(conn).await
+    bind_tail(query, audit, text).fetch_optional(db).await
 }
 
 /// Moves the appointment to `status`; confirming an assigned appointment without a time takes
 /// its requested time and a default-length slot. `notes` (clinical) and `cancellation_reason`
-/// replace the stored ones only when given. One statement, audited, returning the changed row;
-/// `None` when confirming and the assigned doctor is no longer an active doctor of the hospital
-/// (locked `FOR SHARE` as in [`assign`]).
+/// replace the stored ones only when given. One statement as [`assign`]: applied only to the row
+/// as read (`version`) and, when confirming, only if the assigned doctor is still an active
+/// doctor of the hospital (locked `FOR SHARE`); audited, the SMS queued, the changed row
+/// returned. `None` when either condition failed.
+#[allow(clippy::too_many_arguments)] // one statement's parameters
 pub async fn set_status(
-    conn: &mut PgConnection,
+    db: impl PgExecutor<'_>,
     id: i64,
+    version: &str,
     status: Status,
     text: &StatusText,
     default_minutes: i32,
     audit: &ChangeAudit<'_>,
+    sms: Option<&Text>,
 ) -> sqlx::Result<Option<Appointment>> {
     let query = sqlx::query_as(AssertSqlSafe(format!(
         "with changed as ( \
-             update appointments a set status = $2, notes = coalesce($3, notes), \
-                    cancellation_reason = coalesce($5, cancellation_reason), updated_at = now(), \
-                    confirmed_time = case when $2 = 'CONFIRMED' then coalesce(confirmed_time, requested_time) else confirmed_time end, \
-                    duration_minutes = case when $2 = 'CONFIRMED' then coalesce(duration_minutes, $4) else duration_minutes end, \
-                    slot = case when $2 = 'CONFIRMED' and slot is null \
+             update appointments a set status = $3, notes = coalesce($4, notes), \
+                    cancellation_reason = coalesce($6, cancellation_reason), updated_at = now(), \
+                    confirmed_time = case when $3 = 'CONFIRMED' then coalesce(confirmed_time, requested_time) else confirmed_time end, \
+                    duration_minutes = case when $3 = 'CONFIRMED' then coalesce(duration_minutes, $5) else duration_minutes end, \
+                    slot = case when $3 = 'CONFIRMED' and slot is null \
                                 then tstzrange(coalesce(confirmed_time, requested_time), \
-                                               coalesce(confirmed_time, requested_time) + make_interval(mins => coalesce(duration_minutes, $4)), '[)') \
+                                               coalesce(confirmed_time, requested_time) + make_interval(mins => coalesce(duration_minutes, $5)), '[)') \
                                 else slot end \
-             where a.id = $1 and ($2 <> 'CONFIRMED' or exists ( \
+             where a.id = $1 and a.xmin::text = $2 and ($3 <> 'CONFIRMED' or exists ( \
                  select 1 from doctor_profiles p \
                  where p.id = a.doctor_id and p.hospital_id = a.hospital_id and p.is_active for share)) \
              returning a.*), \
          {}",
-        audited_and_returned(6)
+        change_tail(7)
     )))
     .bind(id)
+    .bind(version)
     .bind(status.as_str())
     .bind(text.notes.as_deref())
     .bind(default_minutes)
     .bind(text.cancellation_reason.as_deref());
-    bind_audit(query, audit).fetch_optional(conn).await
-}
-
-/// Whether `doctor_id` is an active doctor of `hospital_id`. The profile stays locked (`FOR
-/// SHARE`) until the transaction ends, so a deactivation in flight either finishes first (and is
-/// seen here) or waits until the appointment change has committed.
-pub async fn active_doctor_of(db: impl PgExecutor<'_>, hospital_id: i64, doctor_id: i64) -> sqlx::Result<bool> {
-    let active: Option<bool> =
-        sqlx::query_scalar("select is_active from doctor_profiles where id = $1 and hospital_id = $2 for share")
-            .bind(doctor_id)
-            .bind(hospital_id)
-            .fetch_optional(db)
-            .await?;
-    Ok(active.unwrap_or(false))
+    bind_tail(query, audit, sms).fetch_optional(db).await
 }
 
 /// Whether the department belongs to the hospital, is active, and the hospital is approved.

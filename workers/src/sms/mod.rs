@@ -5,7 +5,7 @@ pub mod provider;
 pub mod store;
 
 pub use provider::{SmsError, SmsProvider, TwilioConfig};
-pub use store::{Purpose, queue_sms};
+pub use store::{Purpose, queue_sms, queue_sms_ctes};
 
 use apalis::prelude::AbortError;
 use serde::{Deserialize, Serialize};

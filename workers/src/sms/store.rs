@@ -4,7 +4,7 @@
 use sqlx::{PgConnection, PgPool};
 
 use super::SendSms;
-use crate::outbox;
+use crate::{jobs::Job, outbox};
 
 /// Why a message is sent (stored, shown to operators; decides redaction).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,25 @@ pub async fn queue_sms(conn: &mut PgConnection, to: &str, body: &str, purpose: P
             .await?;
     outbox::enqueue(conn, &SendSms { message_id }, Some(&format!("sms:{message_id}"))).await?;
     Ok(message_id)
+}
+
+/// The SQL of [`queue_sms`] as two CTEs, `sms_stored` and `sms_queued`, for a statement that
+/// makes a change and queues its message in one round trip (its own implicit transaction, so the
+/// message and its job commit with the change, as in a caller's transaction). One message is
+/// stored and its `SendSms` job written to the outbox for each row of `rows`, a `FROM` clause
+/// (e.g. `changed where $9::text is not null`); `to`, `body` and `purpose` are SQL expressions
+/// over those rows (columns or parameters). The job's payload is built as `SendSms` serializes.
+pub fn queue_sms_ctes(rows: &str, to: &str, body: &str, purpose: &str) -> String {
+    format!(
+        "sms_stored as ( \
+             insert into sms_messages (to_number, body, purpose) select {to}, {body}, {purpose} from {rows} \
+             returning id), \
+         sms_queued as ( \
+             insert into outbox (queue, job_type, payload, dedupe_key) \
+             select '{queue}', '{job_type}', jsonb_build_object('message_id', id), 'sms:' || id from sms_stored)",
+        queue = SendSms::QUEUE.name(),
+        job_type = SendSms::NAME,
+    )
 }
 
 /// A message a handler has claimed for sending.
