@@ -283,6 +283,25 @@ async fn the_relay_is_woken_by_a_statement_that_wrote_outbox_rows_and_by_no_othe
 }
 
 #[sqlx::test]
+async fn a_worker_polled_faster_than_redis_answers_still_starts_a_new_job_at_once(db: PgPool) {
+    let twilio_server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(twilio_created("SM3")).expect(1).mount(&twilio_server).await;
+    let mut settings = settings(&namespace(), twilio(&twilio_server));
+    // Fetches often take longer than the interval: the case where a lost timer wake-up left an
+    // idle worker asleep until its 30 s heartbeat.
+    settings.poll_interval = Duration::from_millis(1);
+    let workers = Workers::start(&db, settings);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let id = commit_sms(&db, "after an idle spell").await;
+    let pushed = tokio::time::Instant::now();
+    eventually(10, "the SMS is sent", || async { sms_status(&db, id).await.0 == "SENT" }).await;
+    let waited = pushed.elapsed();
+    workers.stop().await;
+    assert!(waited < Duration::from_secs(3), "an idle worker started a new job after {waited:?}");
+}
+
+#[sqlx::test]
 async fn otp_bodies_are_redacted_once_sent(db: PgPool) {
     let mut tx = db.begin().await.expect("tx");
     let id = queue_sms(&mut tx, TO, "Your CareHub code is 493817", Purpose::Otp).await.expect("queued");

@@ -4,12 +4,13 @@
 //! process exits). Which kinds run, and with which handler, is the [`Registry`]'s to say.
 
 use std::{
+    pin::Pin,
     sync::Arc,
     task::{Context, Poll},
     time::Duration,
 };
 
-use apalis::prelude::{BoxDynError, Monitor, Service, Task};
+use apalis::prelude::{BoxDynError, Monitor, PollSnapshot, PollStrategy, Service, Task};
 use apalis_redis::ConnectionManager;
 use futures::{FutureExt as _, future::BoxFuture};
 use sqlx::PgPool;
@@ -112,12 +113,51 @@ impl<J: Job> Service<Task<J>> for HandlerService<J> {
     }
 }
 
+/// Wakes an idle worker every `period`, so it fetches again. apalis-core 1.0.0's
+/// `IntervalStrategy` (`poll_with_interval`) re-arms its timer without polling it: when a fetch
+/// takes longer than the interval, the new timer has already expired unseen when it is next
+/// looked at, it is replaced by another unpolled one, and the worker, its fetch empty, sleeps with
+/// nothing to wake it until its 30 s heartbeat (jobs pushed in the first half minute after a
+/// start, on a busy machine, waited about 30 s). This one polls the re-armed timer, so a wake-up
+/// is always registered.
+#[derive(Debug)]
+pub struct Tick {
+    period: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Tick {
+    pub fn new(period: Duration) -> Self {
+        Self { period: period.max(Duration::from_millis(1)), sleep: None }
+    }
+}
+
+impl Clone for Tick {
+    fn clone(&self) -> Self {
+        Self::new(self.period)
+    }
+}
+
+impl PollStrategy for Tick {
+    fn poll_drive(&mut self, cx: &mut Context<'_>, _: &PollSnapshot) -> Poll<Option<()>> {
+        let period = self.period;
+        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(period)));
+        if sleep.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        sleep.as_mut().reset(tokio::time::Instant::now() + period);
+        // Registers this task's waker with the next tick (a `Sleep` only wakes whoever polled it).
+        let _next = sleep.as_mut().poll(cx);
+        Poll::Ready(Some(()))
+    }
+}
+
 /// The worker of kind `J` with the standard stack, outermost first: the concurrency limit,
 /// retries with exponential backoff (not for aborted jobs), a tracing span per attempt, panic
 /// catching (a panicking job is aborted to the dead set; the worker lives on), and around the
 /// handler the [`JobService`]: metrics, and the dead set after `max_attempts` attempts, for
-/// every kind alike. The backend is polled every `poll_interval`, so a job starts well under a
-/// second after it is pushed (apalis-redis otherwise promotes new jobs only on its 30 s
+/// every kind alike. The backend is polled every `poll_interval` ([`Tick`]), so a job starts well
+/// under a second after it is pushed (apalis-redis otherwise promotes new jobs only on its 30 s
 /// heartbeat).
 ///
 /// The worker is supervised until `shutdown`: restarted after a failure (Redis gone, a payload
@@ -144,7 +184,8 @@ pub(crate) fn supervised_worker<J: Job>(
     let policy = RetryPolicy::retries(max_attempts - 1)
         .with_backoff(backoff)
         .retry_if(|err: &BoxDynError| err.downcast_ref::<AbortError>().is_none());
-    let backend = relay::storage::<J>(conn.clone(), &settings.namespace).poll_with_interval(settings.poll_interval);
+    let backend =
+        relay::storage::<J>(conn.clone(), &settings.namespace).poll_with_strategy(Tick::new(settings.poll_interval));
     let queue = kind.queue;
     let concurrency = kind.concurrency;
     let service = JobService::new(
