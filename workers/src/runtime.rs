@@ -121,13 +121,13 @@ impl<J: Job> Service<Task<J>> for HandlerService<J> {
 /// start, on a busy machine, waited about 30 s). This one polls the re-armed timer, so a wake-up
 /// is always registered.
 #[derive(Debug)]
-pub struct Tick {
+struct Tick {
     period: Duration,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Tick {
-    pub fn new(period: Duration) -> Self {
+    fn new(period: Duration) -> Self {
         Self { period: period.max(Duration::from_millis(1)), sleep: None }
     }
 }
