@@ -302,6 +302,26 @@ async fn a_worker_polled_faster_than_redis_answers_still_starts_a_new_job_at_onc
 }
 
 #[sqlx::test]
+async fn a_stopped_worker_is_no_longer_listed_as_registered(db: PgPool) {
+    let ns = namespace();
+    let workers_set = format!("{}:workers", SendSms::QUEUE.key(&ns));
+    let listed = || {
+        let key = workers_set.clone();
+        async move {
+            let names: Vec<String> =
+                redis::cmd("ZRANGE").arg(&key).arg(0).arg(-1).query_async(&mut redis().await).await.expect("workers");
+            names
+        }
+    };
+    let workers = Workers::start(&db, settings(&ns, SmsProvider::Console));
+    eventually(10, "the SMS worker registers", || async { listed().await.len() == 1 }).await;
+
+    workers.stop().await;
+
+    assert_eq!(listed().await, Vec::<String>::new(), "deregistered at once, not after the 5-minute stale window");
+}
+
+#[sqlx::test]
 async fn otp_bodies_are_redacted_once_sent(db: PgPool) {
     let mut tx = db.begin().await.expect("tx");
     let id = queue_sms(&mut tx, TO, "Your CareHub code is 493817", Purpose::Otp).await.expect("queued");

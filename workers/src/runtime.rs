@@ -193,8 +193,15 @@ pub(crate) fn supervised_worker<J: Job>(
         queue,
         max_attempts,
     );
+    // The names this worker has registered under, to deregister when a run ends.
+    let names = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let registered = Arc::clone(&names);
     let factory = move |_restarts: usize| {
-        WorkerBuilder::new(worker_name(queue))
+        let name = worker_name(queue);
+        if let Ok(mut names) = registered.lock() {
+            names.push(name.clone());
+        }
+        WorkerBuilder::new(name)
             .backend(backend.clone())
             .concurrency(concurrency)
             .retry(policy.clone())
@@ -204,6 +211,8 @@ pub(crate) fn supervised_worker<J: Job>(
     };
     let shutdown = shutdown.clone();
     let timeout = settings.shutdown_timeout;
+    let workers_set = format!("{}:workers", queue.key(&settings.namespace));
+    let mut redis = conn.clone();
     Ok(async move {
         let mut pause = Duration::from_millis(500);
         loop {
@@ -217,6 +226,7 @@ pub(crate) fn supervised_worker<J: Job>(
                     Ok(())
                 })
                 .await;
+            deregister(&mut redis, &workers_set, &names).await;
             if shutdown.is_cancelled() {
                 break;
             }
@@ -232,6 +242,22 @@ pub(crate) fn supervised_worker<J: Job>(
         }
     }
     .boxed())
+}
+
+/// Takes a run's ended workers out of the queue's workers set, so the queue statistics and
+/// `/readyz` stop listing them at once. apalis-redis 1.0.0 means to do this when a worker closes,
+/// but removes the name of the worker's in-flight set instead of the worker's own name, which left
+/// a stopped worker listed until it went stale (5 minutes). Best effort: with Redis gone, the
+/// stale window still applies.
+async fn deregister(redis: &mut ConnectionManager, workers_set: &str, names: &std::sync::Mutex<Vec<String>>) {
+    let ended = names.lock().map(|mut names| std::mem::take(&mut *names)).unwrap_or_default();
+    if ended.is_empty() {
+        return;
+    }
+    let removed: redis::RedisResult<u64> = redis::cmd("ZREM").arg(workers_set).arg(&ended).query_async(redis).await;
+    if let Err(err) = removed {
+        tracing::warn!(workers_set, error = %err, "could not deregister ended workers; they go stale in 5 minutes");
+    }
 }
 
 /// Runs a worker for every kind of `registry` and the outbox relay until `shutdown`, then drains:
