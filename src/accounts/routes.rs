@@ -40,7 +40,8 @@ async fn load_user(state: &AppState, principal: &Principal) -> Result<User, ApiE
 #[utoipa::path(get, path = "/api/accounts/me/", tag = "accounts", security(("jwtAuth" = [])),
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 pub async fn me(state: web::Data<AppState>, caller: PendingPrincipal) -> Result<web::Json<User>, ApiError> {
-    Ok(web::Json(load_user(&state, &caller.principal).await?))
+    let user = state.sessions.profile(&state.db, caller.principal.user_id).await?;
+    Ok(web::Json(user.ok_or(ApiError::InvalidToken)?))
 }
 
 /// Replace the current user's profile (`username` required).
@@ -138,6 +139,8 @@ async fn update_me(
         audit::record(&mut tx, meta, event).await?;
     }
     tx.commit().await?;
+    // The caller's next `me` shows the change, whatever the notification's timing.
+    state.sessions.changed();
     Ok(updated)
 }
 

@@ -1,10 +1,13 @@
-//! The live state of logins, read on every authenticated request, kept per process for
-//! `auth.session_cache_seconds` so that a request costs one round trip fewer.
+//! The live state of logins, read on every authenticated request, and the accounts' profiles
+//! (`GET /api/accounts/me/`), kept per process for `auth.session_cache_seconds` so that a request
+//! costs one round trip fewer (`me`, none).
 //!
 //! Nothing is served stale on purpose: triggers on `refresh_token_families` (revocations,
-//! deletions) and on the session fields of `users` (`is_active`, `must_change_password`,
-//! `password_changed_at`, `password_hash`) `NOTIFY carehub_sessions` when their transaction
-//! commits, and each process's one listening connection empties its cache on every notification.
+//! deletions) and on the session and profile fields of `users` (`is_active`,
+//! `must_change_password`, `password_changed_at`, `password_hash`, `user_type`, `username`,
+//! `email`, `first_name`, `last_name`, `phone_number`) `NOTIFY carehub_sessions` when their
+//! transaction commits, and each process's one listening connection empties its cache on every
+//! notification.
 //! While that connection is down (or not yet listening) nothing is read from the cache, and it is
 //! emptied again once the connection is back, since notifications sent meanwhile are lost. A
 //! request whose read raced a change does not put what it read into the cache (a generation
@@ -24,7 +27,10 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, postgres::PgListener};
 use uuid::Uuid;
 
-use super::{model::UserId, repo};
+use super::{
+    model::{User, UserId},
+    repo,
+};
 
 /// The channel the triggers notify.
 pub const CHANNEL: &str = "carehub_sessions";
@@ -46,9 +52,11 @@ impl SessionState {
     }
 }
 
-/// This process's cache of login states. Cheap to share (`Arc`).
+/// This process's cache of login states, and of the accounts' profiles `GET /api/accounts/me/`
+/// answers with. Cheap to share (`Arc`).
 pub struct SessionCache {
     entries: moka::sync::Cache<(Uuid, i64), SessionState>,
+    profiles: moka::sync::Cache<i64, User>,
     /// Bumped by every emptying: a read that started under an older one is not cached.
     generation: AtomicU64,
     /// The listening connection is up: only then is the cache read or filled.
@@ -62,6 +70,7 @@ impl SessionCache {
     pub fn new(ttl: Duration) -> Arc<Self> {
         Arc::new(Self {
             entries: moka::sync::Cache::builder().max_capacity(100_000).time_to_live(ttl).build(),
+            profiles: moka::sync::Cache::builder().max_capacity(20_000).time_to_live(ttl).build(),
             generation: AtomicU64::new(0),
             listening: AtomicBool::new(false),
             started: Once::new(),
@@ -76,34 +85,56 @@ impl SessionCache {
         session: Uuid,
         user: UserId,
     ) -> sqlx::Result<Option<SessionState>> {
+        self.cached(db, &self.entries, (session, user.0), repo::session_state(db, session, user)).await
+    }
+
+    /// The profile of account `user`, from the cache when it can be trusted. The triggers notify on
+    /// every change of the fields it holds.
+    pub async fn profile(self: &Arc<Self>, db: &PgPool, user: UserId) -> sqlx::Result<Option<User>> {
+        self.cached(db, &self.profiles, user.0, repo::get_user(db, user)).await
+    }
+
+    /// `key` of `cache` if the cache can be trusted, else what `load` reads, kept unless the cache
+    /// was emptied while it read.
+    async fn cached<K, V>(
+        self: &Arc<Self>,
+        db: &PgPool,
+        cache: &moka::sync::Cache<K, V>,
+        key: K,
+        load: impl Future<Output = sqlx::Result<Option<V>>>,
+    ) -> sqlx::Result<Option<V>>
+    where
+        K: std::hash::Hash + Eq + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
         if !self.enabled {
-            return repo::session_state(db, session, user).await;
+            return load.await;
         }
         self.start(db);
-        let key = (session, user.0);
         let trusted = self.listening.load(Ordering::Acquire);
-        if trusted && let Some(state) = self.entries.get(&key) {
-            return Ok(Some(state));
+        if trusted && let Some(value) = cache.get(&key) {
+            return Ok(Some(value));
         }
         let generation = self.generation.load(Ordering::Acquire);
-        let state = repo::session_state(db, session, user).await?;
-        if let Some(state) = state
+        let value = load.await?;
+        if let Some(value) = &value
             && trusted
             && self.generation.load(Ordering::Acquire) == generation
         {
-            self.entries.insert(key, state);
+            cache.insert(key.clone(), value.clone());
             // An emptying that ran between the check and the insert: undo the insert.
             if self.generation.load(Ordering::Acquire) != generation {
-                self.entries.invalidate(&key);
+                cache.invalidate(&key);
             }
         }
-        Ok(state)
+        Ok(value)
     }
 
     /// Something about logins or accounts changed: forget every cached state.
     pub fn changed(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate_all();
+        self.profiles.invalidate_all();
     }
 
     /// Starts this process's listening connection (once; from a request, inside the runtime).

@@ -513,3 +513,77 @@ async fn a_logout_in_one_web_process_ends_access_through_another(db: PgPool) {
         assert!(started.elapsed() < std::time::Duration::from_secs(2), "round {round}: {:?}", started.elapsed());
     }
 }
+
+/// `me` is answered from the process's cache, and a profile change shows at once: the caller's
+/// own (the process empties its cache before answering) and one made anywhere else (the
+/// database notifies every process). Without the notification the cached profile would be
+/// served: the test shows the cache is real.
+#[sqlx::test]
+async fn me_shows_a_profile_change_at_once_wherever_it_was_made(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let amina = app.user(UserType::Patient, "amina").await;
+    let access = app.login(&amina).await.access;
+    let first_name = |app: &TestApp, access: &str| {
+        let request = app.get("/api/accounts/me/", Some(access));
+        async move {
+            let response = request.await;
+            assert_eq!(response.status(), StatusCode::OK);
+            json_body(response).await["first_name"].as_str().expect("first_name").to_owned()
+        }
+    };
+
+    // The caller's own changes, each read back at once.
+    for round in 0..10 {
+        let name = format!("Amina{round}");
+        let response = app
+            .client
+            .patch(format!("{}/api/accounts/me/", app.address))
+            .bearer_auth(&access)
+            .json(&json!({ "first_name": name }))
+            .send()
+            .await
+            .expect("patch");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(first_name(&app, &access).await, name, "round {round}");
+    }
+
+    // Renamed with the triggers off for that transaction: no notification, so once the process
+    // listens the cached profile is served. Tried until the listening connection is up.
+    let silently = |name: &'static str| {
+        let db = db.clone();
+        async move {
+            let mut tx = db.begin().await.expect("tx");
+            sqlx::query("set local session_replication_role = replica").execute(&mut *tx).await.expect("replica");
+            sqlx::query("update users set first_name = $2 where id = $1")
+                .bind(amina.id)
+                .bind(name)
+                .execute(&mut *tx)
+                .await
+                .expect("rename");
+            tx.commit().await.expect("commit");
+        }
+    };
+    let mut served_from_cache = false;
+    for _ in 0..50 {
+        let cached = first_name(&app, &access).await;
+        silently("Silent").await;
+        if first_name(&app, &access).await == cached {
+            served_from_cache = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(served_from_cache, "unnotified, the cached profile is what the process knows");
+
+    // A change made elsewhere, notified as usual, shows within moments.
+    sqlx::query("update users set first_name = 'Elsewhere' where id = $1")
+        .bind(amina.id)
+        .execute(&db)
+        .await
+        .expect("rename elsewhere");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while first_name(&app, &access).await != "Elsewhere" {
+        assert!(std::time::Instant::now() < deadline, "the notified change never showed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
