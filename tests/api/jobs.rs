@@ -197,6 +197,21 @@ async fn a_committed_sms_goes_to_twilio_once_with_its_wire_format(db: PgPool) {
     assert_eq!(unsent, 0, "the relay marked the outbox row sent");
 }
 
+/// Queues `body` with [`queue_sms_ctes`] in one statement, one message per row of `changed` (a
+/// query standing in for a change's updated rows); the message's id, if one was queued.
+async fn queue_in_statement(db: &PgPool, changed: &str, body: &str) -> Option<i64> {
+    sqlx::query_scalar(AssertSqlSafe(format!(
+        "with changed as ({changed}), {} select id from sms_stored",
+        queue_sms_ctes("changed where $2::text is not null", "$1", "$2", "$3")
+    )))
+    .bind(TO)
+    .bind(body)
+    .bind(Purpose::Test.as_str())
+    .fetch_optional(db)
+    .await
+    .expect("statement")
+}
+
 #[sqlx::test]
 async fn an_sms_queued_inside_a_change_statement_is_the_same_job_and_is_sent(db: PgPool) {
     let twilio_server = MockServer::start().await;
@@ -209,16 +224,9 @@ async fn an_sms_queued_inside_a_change_statement_is_the_same_job_and_is_sent(db:
     let reference = commit_sms(&db, "Queued by a transaction").await;
     // One statement: a change's rows (here, two candidate rows of which one qualifies) and the
     // message of each, as appointment changes use it.
-    let id: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-        "with changed as (select n from (values (1), (2)) v (n) where n = 2), {} select id from sms_stored",
-        queue_sms_ctes("changed where $2::text is not null", "$1", "$2", "$3")
-    )))
-    .bind(TO)
-    .bind("Queued by a statement")
-    .bind(Purpose::Test.as_str())
-    .fetch_one(&db)
-    .await
-    .expect("queued in one statement");
+    let id = queue_in_statement(&db, "select n from (values (1), (2)) v (n) where n = 2", "Queued by a statement")
+        .await
+        .expect("queued in one statement");
 
     let rows: Vec<(String, String, Value, Option<String>)> =
         sqlx::query_as("select queue, job_type, payload, dedupe_key from outbox order by id")
@@ -236,17 +244,7 @@ async fn an_sms_queued_inside_a_change_statement_is_the_same_job_and_is_sent(db:
     assert_eq!(rows, [expected(reference), expected(id)], "the same outbox row as `queue_sms` writes");
 
     // A statement whose change touched no row queues nothing.
-    let none: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
-        "with changed as (select 1 where false), {} select id from sms_stored",
-        queue_sms_ctes("changed where $2::text is not null", "$1", "$2", "$3")
-    )))
-    .bind(TO)
-    .bind("never")
-    .bind(Purpose::Test.as_str())
-    .fetch_optional(&db)
-    .await
-    .expect("statement");
-    assert_eq!(none, None);
+    assert_eq!(queue_in_statement(&db, "select 1 where false", "never").await, None);
 
     Mock::given(method("POST")).respond_with(twilio_created("SM1")).expect(1).mount(&twilio_server).await;
     let workers = Workers::start(&db, settings(&namespace(), twilio(&twilio_server)));

@@ -61,9 +61,7 @@ pub enum Booked {
 pub async fn book(conn: &mut PgConnection, new: &NewAppointment<'_>, meta: &RequestMeta) -> sqlx::Result<Booked> {
     let booked = from_source("inserted a");
     let row = sqlx::query(AssertSqlSafe(format!(
-        "with place as ( \
-             select coalesce((select is_approved from hospitals where id = $2), false) as approved, \
-                    exists(select 1 from departments where id = $3 and hospital_id = $2 and is_active) as department_ok), \
+        "with place as (select {place}), \
          inserted as ( \
              insert into appointments (patient_id, hospital_id, department_id, requested_time, reason, idempotency_key) \
              select $1, $2, $3, $4, $5, $6 from place where approved and department_ok \
@@ -75,6 +73,7 @@ pub async fn book(conn: &mut PgConnection, new: &NewAppointment<'_>, meta: &Requ
                     $7, $8, $9, '{{}}'::jsonb from inserted) \
          select place.approved, place.department_ok, booked.* from place left join ({booked}) booked on true",
         columns = audit::COLUMNS,
+        place = place_sql("$2", "$3"),
     )))
     .bind(new.patient_id)
     .bind(new.hospital_id)
@@ -365,12 +364,19 @@ pub async fn set_status(
 
 /// Whether the department belongs to the hospital, is active, and the hospital is approved.
 pub async fn bookable(db: impl PgExecutor<'_>, hospital_id: i64, department_id: i64) -> sqlx::Result<(bool, bool)> {
-    sqlx::query_as(
-        "select coalesce((select is_approved from hospitals where id = $1), false), \
-                exists(select 1 from departments where id = $2 and hospital_id = $1 and is_active)",
+    sqlx::query_as(AssertSqlSafe(format!("select {}", place_sql("$1", "$2"))))
+        .bind(hospital_id)
+        .bind(department_id)
+        .fetch_one(db)
+        .await
+}
+
+/// `approved` (the hospital, a parameter, is an approved one) and `department_ok` (the
+/// department, a parameter, is an active one of it): what a booking checks, in one place.
+fn place_sql(hospital: &str, department: &str) -> String {
+    format!(
+        "coalesce((select is_approved from hospitals where id = {hospital}), false) as approved, \
+         exists(select 1 from departments where id = {department} and hospital_id = {hospital} and is_active) \
+         as department_ok"
     )
-    .bind(hospital_id)
-    .bind(department_id)
-    .fetch_one(db)
-    .await
 }
