@@ -111,6 +111,9 @@ pub struct RecordSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct HospitalSettings {
     pub default_time_zone: String,
+    /// Seconds a page of the public directory is kept per process (0: not cached). Every change
+    /// to a hospital empties it at once; the limit is only a backstop.
+    pub directory_cache_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -13,6 +13,7 @@ pub mod hospitals;
 pub mod http;
 pub mod jobs;
 pub mod medicines;
+pub mod notified;
 pub mod ops;
 pub mod records;
 pub mod startup;

@@ -33,6 +33,9 @@ pub struct AppState {
     pub storage: Arc<crate::records::storage::Storage>,
     /// The state of logins, cached and emptied on every change (see `accounts::sessions`).
     pub sessions: Arc<crate::accounts::sessions::SessionCache>,
+    /// The public directory's pages, cached and emptied on every change (see
+    /// `hospitals::directory`).
+    pub directory: Arc<crate::hospitals::directory::DirectoryCache>,
 }
 
 impl AppState {
@@ -57,6 +60,9 @@ impl AppState {
             storage: Arc::new(crate::records::storage::Storage::from_url(&settings.storage_url)?),
             sessions: crate::accounts::sessions::SessionCache::new(std::time::Duration::from_secs(
                 settings.auth.session_cache_seconds,
+            )),
+            directory: crate::hospitals::directory::DirectoryCache::new(std::time::Duration::from_secs(
+                settings.hospitals.directory_cache_seconds,
             )),
             db,
             metrics,

@@ -1,8 +1,11 @@
 //! `/api/hospitals/`, `/api/hospitals/{id}/` and `/api/hospitals/nearby/`: the directory (list,
 //! detail, nearby search) and the owner's (or an admin's) changes to a hospital's record.
 
+use std::sync::Arc;
+
 use actix_web::web;
 use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{
@@ -18,6 +21,7 @@ use crate::{
         extract::Body,
         pagination::{Page, PageParams, PageRequest},
     },
+    notified::Watch,
     state::AppState,
 };
 
@@ -61,12 +65,69 @@ pub async fn list(
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| s.chars().take(100).collect::<String>());
+    if search.is_none() && policy::sees_public_directory(caller.as_ref()) {
+        let listed = state.directory.page(&state.db, page.limit(), page.offset()).await?;
+        return Ok(web::Json(page.respond(listed.count, listed.rows.clone())?));
+    }
     let mut conn = state.db.acquire().await?;
     let (rows, count) =
         repo::list_hospitals(&mut conn, all, approved.filter(|_| all), search.as_deref(), page.limit(), page.offset())
             .await?;
     let rows = rows.into_iter().map(|h| hide_account(caller.as_ref(), h)).collect();
     Ok(web::Json(page.respond(count, rows)?))
+}
+
+/// The channel the `hospitals` triggers notify on every change.
+pub const CHANNEL: &str = "carehub_directory";
+
+/// A page of the public directory and the number of approved hospitals.
+#[derive(Debug)]
+pub struct Listed {
+    pub rows: Vec<Hospital>,
+    pub count: i64,
+}
+
+/// The public directory's pages (approved hospitals, account fields hidden, no search), kept per
+/// process for `hospitals.directory_cache_seconds`: the directory is what anonymous traffic
+/// reads, and a page from here costs no round trip. Every change to `hospitals` notifies
+/// [`CHANNEL`], which empties it in every process (see [`crate::notified`]); this process's own
+/// changes empty it before they answer. Bounded by the rows it holds.
+pub struct DirectoryCache {
+    pages: moka::sync::Cache<(i64, i64), Arc<Listed>>,
+    watch: Arc<Watch>,
+}
+
+impl DirectoryCache {
+    /// Rows held at most, over every page (a few hundred bytes each).
+    const ROWS: u64 = 5_000;
+
+    /// A cache keeping pages for `ttl` (zero: no cache).
+    pub fn new(ttl: std::time::Duration) -> Arc<Self> {
+        let pages = moka::sync::Cache::builder()
+            .max_capacity(Self::ROWS)
+            .weigher(|_, listed: &Arc<Listed>| u32::try_from(listed.rows.len()).unwrap_or(u32::MAX).saturating_add(1))
+            .time_to_live(ttl)
+            .build();
+        let watch = Watch::new(CHANNEL, !ttl.is_zero()).keeping(&pages);
+        Arc::new(Self { pages, watch: Arc::new(watch) })
+    }
+
+    /// The public page at `offset` of `limit` rows, from the cache when it can be trusted.
+    pub async fn page(&self, db: &PgPool, limit: i64, offset: i64) -> Result<Arc<Listed>, ApiError> {
+        let load = async {
+            let mut conn = db.acquire().await?;
+            let (rows, count) = repo::list_hospitals(&mut conn, false, None, None, limit, offset).await?;
+            let rows = rows.into_iter().map(|h| hide_account(None, h)).collect();
+            Ok::<_, sqlx::Error>(Some(Arc::new(Listed { rows, count })))
+        };
+        let listed = self.watch.cached(db, &self.pages, (limit, offset), load).await?;
+        listed.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a directory page read nothing")))
+    }
+
+    /// Hospitals changed: forget every page.
+    pub fn changed(&self) {
+        self.watch.changed();
+    }
 }
 
 /// The hospital's login name and e-mail are for its owner and admins only.
@@ -150,6 +211,8 @@ async fn update(
     audit::record(&mut tx, meta, event).await?;
     let hospital = repo::get_hospital(&mut *tx, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
+    // The directory shows the record: this process forgets its pages now.
+    state.directory.changed();
     Ok(hospital)
 }
 

@@ -213,6 +213,12 @@ pub mod policy {
         principal.is_some_and(Principal::is_admin)
     }
 
+    /// Sees the directory exactly as an anonymous visitor does (approved hospitals, no account
+    /// fields): neither an admin nor a hospital account, which sees its own account's fields.
+    pub fn sees_public_directory(principal: Option<&Principal>) -> bool {
+        !sees_all_hospitals(principal) && principal.and_then(own_hospital).is_none()
+    }
+
     /// May change hospital `hospital_id`'s own record (not its approval).
     pub fn may_edit_hospital(principal: &Principal, hospital_id: i64) -> bool {
         principal.is_admin() || own_hospital(principal) == Some(hospital_id)

@@ -236,8 +236,10 @@ pub async fn approve(
     let event = AuditEvent { hospital_id: Some(id), ..AuditEvent::new(action).by(&caller).target("hospital", id) };
     audit::record(&mut tx, &meta, event.details(json!({ "is_approved": approved }))).await?;
     tx.commit().await?;
-    // Logins were revoked or an account changed: this process forgets what it cached now.
+    // Logins were revoked or an account changed, and the directory with the hospital: this
+    // process forgets what it cached now.
     state.sessions.changed();
+    state.directory.changed();
     let message = if approved { "Hospital approved successfully." } else { "Hospital approval revoked." };
     Ok(web::Json(ApprovalResponse { message: message.into(), hospital }))
 }

@@ -549,7 +549,7 @@ async fn me_shows_a_profile_change_at_once_wherever_it_was_made(db: PgPool) {
 
     // Renamed with the triggers off for that transaction: no notification, so once the process
     // listens the cached profile is served. Tried until the listening connection is up.
-    let silently = |name: &'static str| {
+    let silently = |name: String| {
         let db = db.clone();
         async move {
             let mut tx = db.begin().await.expect("tx");
@@ -564,9 +564,9 @@ async fn me_shows_a_profile_change_at_once_wherever_it_was_made(db: PgPool) {
         }
     };
     let mut served_from_cache = false;
-    for _ in 0..50 {
+    for attempt in 0..50 {
         let cached = first_name(&app, &access).await;
-        silently("Silent").await;
+        silently(format!("Silent {attempt}")).await;
         if first_name(&app, &access).await == cached {
             served_from_cache = true;
             break;

@@ -180,15 +180,30 @@ async fn the_directory_count_follows_approvals_edits_and_deletions_without_count
     assert_eq!(count("/api/hospitals/?is_approved=true", Some(admin.clone())).await, 2);
     assert_eq!(count("/api/hospitals/?search=hospital%201", None).await, 1, "a search counts its matches");
 
-    // Bulk statements and a deletion cascading from the account.
+    // Bulk statements and a deletion cascading from the account, made outside the app: the
+    // process hears of them by notification, so its cached public pages follow within moments.
+    let public_count_becomes = |expected: i64| {
+        let count = &count;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            loop {
+                let now = count("/api/hospitals/", None).await;
+                if now == expected {
+                    return;
+                }
+                assert!(std::time::Instant::now() < deadline, "the public count stayed at {now}, not {expected}");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
     sqlx::query("update hospitals set is_approved = not is_approved").execute(&db).await.expect("flip");
-    assert_eq!(count("/api/hospitals/", None).await, 1);
+    public_count_becomes(1).await;
     sqlx::query("delete from users where id = (select user_id from hospitals where id = $1)")
         .bind(pending[0])
         .execute(&db)
         .await
         .expect("delete");
-    assert_eq!(count("/api/hospitals/", None).await, 0);
+    public_count_becomes(0).await;
     assert_eq!(count("/api/hospitals/", Some(admin.clone())).await, 2);
     assert_eq!(real(true).await.expect("count"), 0);
     assert_eq!(real(false).await.expect("count"), 2);
@@ -196,6 +211,103 @@ async fn the_directory_count_follows_approvals_edits_and_deletions_without_count
     // A page past the end has no row to carry the count: still a 404, as before.
     let past = app.get("/api/hospitals/?page=2", Some(&admin)).await;
     assert_eq!(past.status(), StatusCode::NOT_FOUND);
+}
+
+/// The public directory's pages are kept per process (`hospitals::directory::DirectoryCache`):
+/// this process's own changes show in the very next request, changes made elsewhere within
+/// moments (the `hospitals` triggers notify every process), and only the public view is shared:
+/// the owner still sees its account's fields and admins the unapproved hospitals. Without the
+/// notification the cached page would be served: the test shows the cache is real.
+#[sqlx::test]
+async fn the_public_directory_is_cached_and_every_change_shows(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = app.admin().await.token;
+    let jinnah = app.approved_hospital("jinnah").await;
+    let patient = app.user(UserType::Patient, "amina").await;
+    let patient = app.login(&patient).await.access;
+    let public = |app: &TestApp, token: Option<&str>, query: &str| {
+        let request = app.get(&format!("/api/hospitals/{query}"), token);
+        async move {
+            let response = request.await;
+            assert_eq!(response.status(), StatusCode::OK);
+            json_body(response).await
+        }
+    };
+    let names = |page: &Value| -> Vec<String> {
+        page["results"].as_array().expect("results").iter().map(|h| h["name"].as_str().expect("name").into()).collect()
+    };
+
+    // The owner's edits, each read back at once by anyone, page by page.
+    for round in 0..10 {
+        let name = format!("Jinnah {round}");
+        let path = format!("/api/hospitals/{}/", jinnah.id);
+        let edit = app.patch(&path, &json!({ "name": name }), Some(&jinnah.token)).await;
+        assert_eq!(edit.status(), StatusCode::OK);
+        assert_eq!(names(&public(&app, None, "").await), [name.as_str()], "round {round}");
+        assert_eq!(names(&public(&app, Some(&patient), "").await), [name.as_str()], "round {round}, a patient");
+    }
+
+    // Approvals and rejections by this process: at once, and each page keeps its own rows.
+    let (civil, _) = register(&app, "civil", "Civil Hospital", "LIC-2", "24.90", "67.10").await;
+    assert_eq!(public(&app, None, "").await["count"], 1);
+    assert_eq!(approve(&app, &admin, civil, true).await.status(), StatusCode::OK);
+    let first = public(&app, None, "?page_size=1").await;
+    let second = public(&app, None, "?page=2&page_size=1").await;
+    assert_eq!((first["count"].as_i64(), second["count"].as_i64()), (Some(2), Some(2)));
+    assert_eq!(names(&first), ["Civil Hospital"], "newest first");
+    assert_eq!(names(&second), ["Jinnah 9"]);
+    assert_eq!(approve(&app, &admin, civil, false).await.status(), StatusCode::OK);
+    assert_eq!(names(&public(&app, None, "?page_size=1").await), ["Jinnah 9"]);
+    let past = app.get("/api/hospitals/?page=2&page_size=1", None).await;
+    assert_eq!(past.status(), StatusCode::NOT_FOUND, "the cached second page went with the rejection");
+
+    // Only the public view is shared: the owner sees its login name, admins the rejected one.
+    let own = public(&app, Some(&jinnah.token), "").await;
+    assert_eq!(own["results"][0]["user_username"], jinnah.user.username.as_str());
+    assert_eq!(public(&app, None, "").await["results"][0]["user_username"], "");
+    assert_eq!(public(&app, Some(&admin), "").await["count"], 2);
+
+    // Renamed with the triggers off for that transaction: no notification, so once the process
+    // listens the cached page is served. Tried until the listening connection is up.
+    let silently = |name: String| {
+        let db = db.clone();
+        async move {
+            let mut tx = db.begin().await.expect("tx");
+            sqlx::query("set local session_replication_role = replica").execute(&mut *tx).await.expect("replica");
+            sqlx::query("update hospitals set name = $2 where id = $1")
+                .bind(jinnah.id)
+                .bind(name)
+                .execute(&mut *tx)
+                .await
+                .expect("rename");
+            tx.commit().await.expect("commit");
+        }
+    };
+    let mut served_from_cache = false;
+    for attempt in 0..50 {
+        let cached = names(&public(&app, None, "").await);
+        silently(format!("Silent {attempt}")).await;
+        if names(&public(&app, None, "").await) == cached {
+            served_from_cache = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(served_from_cache, "unnotified, the cached page is what the process knows");
+    let searched = names(&public(&app, None, "?search=silent").await);
+    assert!(searched.len() == 1 && searched[0].starts_with("Silent"), "a search is never cached: {searched:?}");
+
+    // A change made elsewhere, notified as usual, shows within moments.
+    sqlx::query("update hospitals set name = 'Elsewhere' where id = $1")
+        .bind(jinnah.id)
+        .execute(&db)
+        .await
+        .expect("rename elsewhere");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while names(&public(&app, None, "").await) != ["Elsewhere"] {
+        assert!(std::time::Instant::now() < deadline, "the notified change never showed");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 #[sqlx::test]
