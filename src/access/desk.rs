@@ -8,7 +8,7 @@ use sqlx::PgPool;
 
 use super::{
     model::OtpCode,
-    service::{self, AccessError, Issued, Requester, Rules, Verified, Verifier},
+    service::{self, AccessError, AccessRules, Issued, Requester, Rules, Verified, Verifier},
 };
 use crate::{
     accounts::model::Principal,
@@ -109,6 +109,11 @@ pub struct PatientDesks {
 impl PatientDesks {
     pub fn new(db: PgPool, rules: Rules) -> Self {
         Self { desks: Desks::new(db), rules }
+    }
+
+    /// The rules the desks apply (for a request that names no patient, so no desk).
+    pub fn rules(&self) -> &AccessRules {
+        &self.rules
     }
 
     /// Runs `command` on `patient_id`'s desk.

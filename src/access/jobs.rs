@@ -177,6 +177,11 @@ pub async fn access_sweep(job: AccessSweep, ctx: JobContext) -> JobResult {
     .execute(&ctx.db)
     .await?
     .rows_affected();
-    tracing::info!(tick = %job.tick, forgotten, undelivered, "access sweep");
+    // Requests that named nobody count only within the limits' windows (minutes to an hour).
+    let unmatched = sqlx::query("delete from otp_unmatched_requests where created_at < now() - interval '1 day'")
+        .execute(&ctx.db)
+        .await?
+        .rows_affected();
+    tracing::info!(tick = %job.tick, forgotten, undelivered, unmatched, "access sweep");
     Ok(())
 }

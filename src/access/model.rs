@@ -58,6 +58,16 @@ impl OtpKey {
         mac.finalize().into_bytes().to_vec()
     }
 
+    /// The stored stand-in for what a code request typed to name a patient (`id:42`,
+    /// `phone:+923001234567`) when no patient has it: a keyed hash, so the table of such requests
+    /// holds no phone number. (Its own prefix keeps it apart from [`Self::seal`]'s inputs.)
+    pub fn subject(&self, typed: &str) -> [u8; 32] {
+        let mut mac = self.mac();
+        mac.update(b"carehub otp subject v1:");
+        mac.update(typed.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Whether `code` is the one stored as `sealed` for `request_id` (constant time).
     pub fn matches(&self, request_id: i64, code: &OtpCode, sealed: &[u8]) -> bool {
         let mut mac = self.mac();

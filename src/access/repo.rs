@@ -56,20 +56,67 @@ pub async fn recent_for_patient(
     .await
 }
 
-/// The same count for the codes one doctor asked for.
+/// Serializes the code requests of one doctor (whatever patient they name) until the caller's
+/// transaction ends, so that the doctor's budget holds under concurrency. Taken after the
+/// patient's (or subject's) lock, never before: no two transactions wait on each other in a cycle.
+pub async fn lock_doctor(conn: &mut PgConnection, doctor_id: i64) -> sqlx::Result<()> {
+    // (2, doctor): apart from the patients' (1, patient) and the subjects' (3, subject) keys.
+    sqlx::query("select pg_advisory_xact_lock(2, hashtext($1::text))").bind(doctor_id).execute(conn).await?;
+    Ok(())
+}
+
+/// The same count for the codes one doctor asked for, the requests that named nobody included
+/// (under [`lock_doctor`]).
 pub async fn recent_for_doctor(
     conn: &mut PgConnection,
     doctor_id: i64,
     window_minutes: i64,
 ) -> sqlx::Result<(i64, Option<DateTime<Utc>>)> {
     sqlx::query_as(
-        "select count(*), min(created_at) + make_interval(mins => $2::int) from otp_requests \
-         where doctor_id = $1 and created_at > now() - make_interval(mins => $2::int)",
+        "select count(*), min(created_at) + make_interval(mins => $2::int) from ( \
+             select created_at from otp_requests \
+             where doctor_id = $1 and created_at > now() - make_interval(mins => $2::int) \
+             union all \
+             select created_at from otp_unmatched_requests \
+             where doctor_id = $1 and created_at > now() - make_interval(mins => $2::int)) asked",
     )
     .bind(doctor_id)
     .bind(i32::try_from(window_minutes).unwrap_or(i32::MAX))
     .fetch_one(conn)
     .await
+}
+
+/// Serializes the requests that name one unknown subject until the caller's transaction ends.
+pub async fn lock_subject(conn: &mut PgConnection, subject: &[u8]) -> sqlx::Result<()> {
+    sqlx::query("select pg_advisory_xact_lock(3, hashtext(encode($1, 'hex')))").bind(subject).execute(conn).await?;
+    Ok(())
+}
+
+/// How many requests named this unknown subject within `window_minutes`, and when the oldest of
+/// them leaves the window (under [`lock_subject`]).
+pub async fn recent_for_subject(
+    conn: &mut PgConnection,
+    subject: &[u8],
+    window_minutes: i64,
+) -> sqlx::Result<(i64, Option<DateTime<Utc>>)> {
+    sqlx::query_as(
+        "select count(*), min(created_at) + make_interval(mins => $2::int) from otp_unmatched_requests \
+         where subject = $1 and created_at > now() - make_interval(mins => $2::int)",
+    )
+    .bind(subject)
+    .bind(i32::try_from(window_minutes).unwrap_or(i32::MAX))
+    .fetch_one(conn)
+    .await
+}
+
+/// A doctor's request that named nobody, counted.
+pub async fn insert_unmatched(conn: &mut PgConnection, doctor_id: i64, subject: &[u8]) -> sqlx::Result<()> {
+    sqlx::query("insert into otp_unmatched_requests (doctor_id, subject) values ($1, $2)")
+        .bind(doctor_id)
+        .bind(subject)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// A new code request; its id and expiry. An SMS code (`doctor_id` given) has no code yet: the

@@ -13,7 +13,7 @@ use super::{
     desk::{Command, Outcome},
     model::{Grant, OtpCode, OtpRefusal, mask_phone},
     repo::{self, PatientContact},
-    service::{AccessError, Requester, Verifier},
+    service::{self, AccessError, Requester, Verifier},
 };
 use crate::{
     accounts::model::{PhoneNumber, Principal, UserType},
@@ -82,10 +82,11 @@ pub struct OtpVerifyResponse {
     pub access_granted_until: DateTime<Utc>,
 }
 
-/// Whom a request names: a patient found, nobody (an unknown patient), or an ambiguous phone.
+/// Whom a request names: a patient found, or nobody (an unknown patient), with what was typed to
+/// name them (`id:42` or `phone:+923001234567`).
 enum Named {
     Patient(PatientContact),
-    Nobody,
+    Nobody { typed: String },
 }
 
 /// Finds the patient a request names by `patient_id` or `patient_phone` (both: they must agree).
@@ -124,7 +125,12 @@ async fn named_patient(
         Some(patient) if phone.as_ref().is_none_or(|p| patient.phone_number.as_deref() == Some(p.as_str())) => {
             Named::Patient(patient)
         }
-        _ => Named::Nobody,
+        _ => Named::Nobody {
+            typed: match (patient_id, phone) {
+                (Some(id), _) => format!("id:{id}"),
+                (None, phone) => format!("phone:{}", phone.as_ref().map_or("", PhoneNumber::as_str)),
+            },
+        },
     })
 }
 
@@ -161,11 +167,16 @@ async fn generate_for_doctor(
     };
     drop(conn);
     let named = named_patient(state, body.patient_id, body.patient_phone.as_deref()).await?;
-    let ttl = chrono::Duration::minutes(state.settings.access.otp_ttl_minutes);
     let typed_phone = body.patient_phone.as_deref().map(str::trim).unwrap_or_default();
     let (expires_at, phone) = match named {
-        // The same answer as for a patient who exists, without an SMS: no account enumeration.
-        Named::Nobody => (Utc::now() + ttl, typed_phone.to_owned()),
+        // The same answer as for a patient who exists, within the same limits, without an SMS: no
+        // account enumeration.
+        Named::Nobody { typed } => {
+            let rules = state.patient_desks.rules();
+            let subject = rules.key.subject(&typed);
+            let expires_at = service::issue_to_nobody(&state.db, rules, caller, meta, doctor_id, &subject).await?;
+            (expires_at, typed_phone.to_owned())
+        }
         Named::Patient(patient) => {
             let Some(phone) = patient.phone_number.clone() else {
                 return Err(FieldErrors::single(

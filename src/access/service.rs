@@ -101,10 +101,7 @@ pub async fn issue(
     }
     let doctor_id = match requester {
         Requester::Doctor { doctor_id } => {
-            let (asked, until) = repo::recent_for_doctor(&mut tx, doctor_id, limits.otp_doctor_window_minutes).await?;
-            if asked >= limits.otp_per_doctor {
-                return Err(AccessError::Throttled { retry_after_secs: retry_after(until) });
-            }
+            within_doctors_budget(&mut tx, limits, doctor_id).await?;
             Some(doctor_id)
         }
         Requester::Patient => None,
@@ -127,6 +124,50 @@ pub async fn issue(
     audit::record(&mut tx, meta, event).await?;
     tx.commit().await?;
     Ok(Issued { request_id, expires_at, code })
+}
+
+/// Fails with [`AccessError::Throttled`] once the doctor asked for `otp_per_doctor` codes within
+/// the window (requests that named nobody included); else holds the doctor's lock for the rest of
+/// `tx`, so that concurrent requests naming other patients count this one.
+async fn within_doctors_budget(
+    tx: &mut sqlx::PgConnection,
+    limits: &AccessSettings,
+    doctor_id: i64,
+) -> Result<(), AccessError> {
+    repo::lock_doctor(tx, doctor_id).await?;
+    let (asked, until) = repo::recent_for_doctor(tx, doctor_id, limits.otp_doctor_window_minutes).await?;
+    if asked >= limits.otp_per_doctor {
+        return Err(AccessError::Throttled { retry_after_secs: retry_after(until) });
+    }
+    Ok(())
+}
+
+/// A doctor asked for a code for nobody (no patient has what was typed): nothing is made or
+/// sent, but the request is held to the same limits as one for a patient who exists (the
+/// subject's `otp_per_patient` per window, the doctor's budget) and counted, so that neither the
+/// answer nor a later one tells the two apart. Audited, as a probe for patients may be one.
+/// `subject` is [`OtpKey::subject`] of what was typed. When the code would have expired.
+pub async fn issue_to_nobody(
+    db: &PgPool,
+    rules: &AccessRules,
+    caller: &Principal,
+    meta: &RequestMeta,
+    doctor_id: i64,
+    subject: &[u8; 32],
+) -> Result<DateTime<Utc>, AccessError> {
+    let limits = &rules.settings;
+    let mut tx = db.begin().await?;
+    repo::lock_subject(&mut tx, subject).await?;
+    let (recent, until) = repo::recent_for_subject(&mut tx, subject, limits.otp_patient_window_minutes).await?;
+    if recent >= limits.otp_per_patient {
+        return Err(AccessError::Throttled { retry_after_secs: retry_after(until) });
+    }
+    within_doctors_budget(&mut tx, limits, doctor_id).await?;
+    repo::insert_unmatched(&mut tx, doctor_id, subject).await?;
+    let event = AuditEvent::new("otp_requested_for_nobody").by(caller).details(json!({ "doctor_id": doctor_id }));
+    audit::record(&mut tx, meta, event).await?;
+    tx.commit().await?;
+    Ok(Utc::now() + chrono::Duration::minutes(limits.otp_ttl_minutes))
 }
 
 /// A verified code: the grant it gave.

@@ -287,6 +287,127 @@ async fn an_unknown_patient_gets_the_same_answer_without_an_sms_and_a_shared_pho
     assert!(json_body(response).await["patient_id"].is_array());
 }
 
+fn retry_after(response: &reqwest::Response) -> u64 {
+    response.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds")
+}
+
+/// Asking for nobody (an id or a phone no patient has) answers as asking for a patient does, the
+/// 4th time within 15 minutes too: before, only a real patient's requests were limited, so a
+/// 429 told a doctor that somebody had the id or phone. Nothing is made or sent for nobody, and
+/// what is counted holds no typed phone number.
+#[sqlx::test]
+async fn asking_for_nobody_is_limited_as_asking_for_a_patient_and_sends_nothing(db: PgPool) {
+    let scene = scene(&db).await;
+    let app = &scene.app;
+    let subjects = [
+        ("a patient", json!({ "patient_id": scene.patient.user.id })),
+        ("an unknown id", json!({ "patient_id": 999_999 })),
+        ("an unknown phone", json!({ "patient_phone": "+923339998877" })),
+    ];
+    for (what, body) in &subjects {
+        for n in 1..=3 {
+            let response = generate(app, &scene.doctor.token, body.clone()).await;
+            assert_eq!(response.status(), StatusCode::OK, "{what}, request {n}");
+        }
+        let response = generate(app, &scene.doctor.token, body.clone()).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{what}, request 4");
+        assert!((1..=900).contains(&retry_after(&response)), "{what}");
+        assert_eq!(json_body(response).await["code"], "throttled", "{what}");
+    }
+
+    let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).fetch_one(&db);
+    assert_eq!(count("select count(*) from otp_requests").await.expect("count"), 3, "codes for the patient only");
+    assert_eq!(count("select count(*) from outbox where job_type = 'SendOtp'").await.expect("count"), 3);
+    assert_eq!(count("select count(*) from otp_unmatched_requests").await.expect("count"), 6);
+    let stored: String = sqlx::query_scalar(
+        "select string_agg(to_jsonb(u)::text || encode(subject, 'escape'), ' ') from otp_unmatched_requests u",
+    )
+    .fetch_one(&db)
+    .await
+    .expect("rows");
+    assert!(!stored.contains("3339998877") && !stored.contains("999999"), "no typed identifier is kept: {stored}");
+    let audited =
+        count("select count(*) from audit_log where action = 'otp_requested_for_nobody'").await.expect("count");
+    assert_eq!(audited, 6, "each request for nobody is audited, the refused ones not");
+
+    // The access sweep forgets them once past every window (a day), and not before.
+    sqlx::query("update otp_unmatched_requests set created_at = now() - interval '25 hours' where id % 2 = 0")
+        .execute(&db)
+        .await
+        .expect("age");
+    let ctx = carehub_workers::JobContext::new(db.clone(), carehub_workers::sms::SmsProvider::Console, 3);
+    let sweep = carehub::access::jobs::AccessSweep { tick: "2026-11-26T00:00:00Z".into() };
+    carehub::access::jobs::access_sweep(sweep, ctx).await.expect("sweep");
+    assert_eq!(count("select count(*) from otp_unmatched_requests").await.expect("count"), 3);
+}
+
+/// Once a doctor's budget is spent (requests for nobody count towards it), a request for a
+/// patient and one for nobody get the same 429: before, requests for nobody were never counted
+/// nor refused, so past the budget 429 meant somebody and 200 nobody.
+#[sqlx::test]
+async fn past_a_doctors_budget_a_patient_and_nobody_get_the_same_answer(db: PgPool) {
+    let app = TestApp::spawn_with(&db, |settings| settings.access.otp_per_doctor = 4).await;
+    let hospital = app.approved_hospital("jinnah").await;
+    let doctor = app.working_doctor_at(&hospital).await;
+    let (zainab, omar) = (app.patient("zainab").await, app.patient("omar").await);
+    for body in [
+        json!({ "patient_id": 999_001 }),
+        json!({ "patient_id": zainab.user.id }),
+        json!({ "patient_id": 999_002 }),
+        json!({ "patient_id": zainab.user.id }),
+    ] {
+        let response = generate(&app, &doctor.token, body.clone()).await;
+        assert_eq!(response.status(), StatusCode::OK, "{body}");
+    }
+    for body in [json!({ "patient_id": omar.user.id }), json!({ "patient_id": 999_003 })] {
+        let response = generate(&app, &doctor.token, body.clone()).await;
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!((1..=3600).contains(&retry_after(&response)), "{body}");
+    }
+    let rows: i64 = sqlx::query_scalar("select count(*) from otp_requests").fetch_one(&db).await.expect("count");
+    assert_eq!(rows, 2);
+}
+
+/// A doctor's budget holds when its requests name different patients (and nobody) at once,
+/// through two web processes: the doctor's count is taken under the doctor's lock. Three doctors,
+/// 20 requests each, all at once.
+#[sqlx::test]
+async fn a_doctors_budget_holds_under_concurrent_requests_for_different_patients(db: PgPool) {
+    let app = TestApp::spawn_with(&db, |settings| settings.access.otp_per_doctor = 5).await;
+    let second = TestApp::spawn_with(&db, |settings| settings.access.otp_per_doctor = 5).await;
+    let hospital = app.approved_hospital("jinnah").await;
+    let mut doctors = Vec::new();
+    for _ in 0..3 {
+        doctors.push(app.working_doctor_at(&hospital).await);
+    }
+    let mut requests = Vec::new();
+    for (d, doctor) in (0_i64..).zip(&doctors) {
+        // The first doctor names four patients who exist, then nobody; the others nobody.
+        let known = if d == 0 { 4 } else { 0 };
+        for n in 0..20 {
+            let patient =
+                if n < known { app.patient(&format!("patient{n}")).await.user.id } else { 990_000 + 100 * d + n };
+            requests.push((doctor.token.clone(), json!({ "patient_id": patient })));
+        }
+    }
+    let responses = futures::future::join_all(requests.iter().enumerate().map(|(i, (token, body))| {
+        let app = if i % 2 == 0 { &app } else { &second };
+        generate(app, token, body.clone())
+    }))
+    .await;
+    let ok = responses.iter().filter(|r| r.status() == StatusCode::OK).count();
+    let throttled = responses.iter().filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((ok, throttled), (15, 45));
+    let counted: Vec<i64> = sqlx::query_scalar(
+        "select count(*) from (select doctor_id from otp_requests union all select doctor_id from otp_unmatched_requests) r \
+         group by doctor_id order by doctor_id",
+    )
+    .fetch_all(&db)
+    .await
+    .expect("count");
+    assert_eq!(counted, [5, 5, 5], "each doctor's requests within its budget");
+}
+
 #[sqlx::test]
 async fn only_doctors_and_patients_ask_for_codes_and_only_doctors_verify(db: PgPool) {
     let scene = scene(&db).await;
