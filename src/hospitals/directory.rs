@@ -112,16 +112,23 @@ impl DirectoryCache {
         Arc::new(Self { pages, watch: Arc::new(watch) })
     }
 
-    /// The public page at `offset` of `limit` rows, from the cache when it can be trusted.
+    /// The public page at `offset` of `limit` rows, from the cache when it can be trusted. A page
+    /// past the end (a 404) is read but not kept: any number of them could be asked for, and they
+    /// would push the real pages out.
     pub async fn page(&self, db: &PgPool, limit: i64, offset: i64) -> Result<Arc<Listed>, ApiError> {
+        let mut past_the_end = None;
         let load = async {
             let mut conn = db.acquire().await?;
             let (rows, count) = repo::list_hospitals(&mut conn, false, None, None, limit, offset).await?;
-            let rows = rows.into_iter().map(|h| hide_account(None, h)).collect();
-            Ok::<_, sqlx::Error>(Some(Arc::new(Listed { rows, count })))
+            let rows: Vec<_> = rows.into_iter().map(|h| hide_account(None, h)).collect();
+            if rows.is_empty() && offset > 0 {
+                past_the_end = Some(Arc::new(Listed { rows, count }));
+                return Ok::<_, sqlx::Error>(None);
+            }
+            Ok(Some(Arc::new(Listed { rows, count })))
         };
         let listed = self.watch.cached(db, &self.pages, (limit, offset), load).await?;
-        listed.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a directory page read nothing")))
+        listed.or(past_the_end).ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a directory page read nothing")))
     }
 
     /// Hospitals changed: forget every page.

@@ -297,6 +297,34 @@ async fn the_public_directory_is_cached_and_every_change_shows(db: PgPool) {
     let searched = names(&public(&app, None, "?search=silent").await);
     assert!(searched.len() == 1 && searched[0].starts_with("Silent"), "a search is never cached: {searched:?}");
 
+    // A page past the end is not kept (any number of them could be asked for): approved
+    // silently, the rejected hospital fills the second page at once.
+    let silent_approval = |approved: bool| {
+        let db = db.clone();
+        async move {
+            let mut tx = db.begin().await.expect("tx");
+            sqlx::query("set local session_replication_role = replica").execute(&mut *tx).await.expect("replica");
+            sqlx::query("update hospitals set is_approved = $2 where id = $1")
+                .bind(civil)
+                .bind(approved)
+                .execute(&mut *tx)
+                .await
+                .expect("approval");
+            sqlx::query("update hospital_counts set n = n + case when is_approved = $1 then 1 else -1 end")
+                .bind(approved)
+                .execute(&mut *tx)
+                .await
+                .expect("counts");
+            tx.commit().await.expect("commit");
+        }
+    };
+    let past = app.get("/api/hospitals/?page=2&page_size=1", None).await;
+    assert_eq!(past.status(), StatusCode::NOT_FOUND);
+    silent_approval(true).await;
+    let second = public(&app, None, "?page=2&page_size=1").await;
+    assert_eq!((second["count"].as_i64(), second["results"].as_array().map(Vec::len)), (Some(2), Some(1)));
+    silent_approval(false).await;
+
     // A change made elsewhere, notified as usual, shows within moments.
     sqlx::query("update hospitals set name = 'Elsewhere' where id = $1")
         .bind(jinnah.id)
