@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{PASSWORD, TestApp, json_body};
+use crate::helpers::{PASSWORD, TestApp, json_body, unnotified};
 
 #[sqlx::test]
 async fn login_returns_a_token_pair_that_opens_the_account(db: PgPool) {
@@ -549,20 +549,8 @@ async fn me_shows_a_profile_change_at_once_wherever_it_was_made(db: PgPool) {
 
     // Renamed with the triggers off for that transaction: no notification, so once the process
     // listens the cached profile is served. Tried until the listening connection is up.
-    let silently = |name: String| {
-        let db = db.clone();
-        async move {
-            let mut tx = db.begin().await.expect("tx");
-            sqlx::query("set local session_replication_role = replica").execute(&mut *tx).await.expect("replica");
-            sqlx::query("update users set first_name = $2 where id = $1")
-                .bind(amina.id)
-                .bind(name)
-                .execute(&mut *tx)
-                .await
-                .expect("rename");
-            tx.commit().await.expect("commit");
-        }
-    };
+    let silently =
+        |name: String| unnotified(&db, [format!("update users set first_name = '{name}' where id = {}", amina.id)]);
     let mut served_from_cache = false;
     for attempt in 0..50 {
         let cached = first_name(&app, &access).await;

@@ -439,6 +439,18 @@ pub fn redis_url() -> String {
 }
 
 /// The body of a response as JSON.
+/// Runs `statements` in one transaction with every trigger off (`session_replication_role =
+/// replica`): a change no process is told of, as a cache's test needs to show that the cache is
+/// real. (Test values only: the statements carry them inline.)
+pub async fn unnotified(db: &PgPool, statements: impl IntoIterator<Item = String>) {
+    let mut tx = db.begin().await.expect("tx");
+    sqlx::query("set local session_replication_role = replica").execute(&mut *tx).await.expect("replica");
+    for statement in statements {
+        sqlx::query(sqlx::AssertSqlSafe(statement.clone())).execute(&mut *tx).await.expect(&statement);
+    }
+    tx.commit().await.expect("commit");
+}
+
 pub async fn json_body(response: Response) -> Value {
     response.json().await.expect("JSON body")
 }

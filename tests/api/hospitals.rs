@@ -6,7 +6,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{PASSWORD, TestApp, TestDoctor, TestUser, doctor_body, hospital_registration, json_body};
+use crate::helpers::{
+    PASSWORD, TestApp, TestDoctor, TestUser, doctor_body, hospital_registration, json_body, unnotified,
+};
 
 fn registration(username: &str, name: &str, license: &str, lat: &str, lng: &str) -> Value {
     let mut body = hospital_registration(username);
@@ -269,20 +271,8 @@ async fn the_public_directory_is_cached_and_every_change_shows(db: PgPool) {
 
     // Renamed with the triggers off for that transaction: no notification, so once the process
     // listens the cached page is served. Tried until the listening connection is up.
-    let silently = |name: String| {
-        let db = db.clone();
-        async move {
-            let mut tx = db.begin().await.expect("tx");
-            sqlx::query("set local session_replication_role = replica").execute(&mut *tx).await.expect("replica");
-            sqlx::query("update hospitals set name = $2 where id = $1")
-                .bind(jinnah.id)
-                .bind(name)
-                .execute(&mut *tx)
-                .await
-                .expect("rename");
-            tx.commit().await.expect("commit");
-        }
-    };
+    let silently =
+        |name: String| unnotified(&db, [format!("update hospitals set name = '{name}' where id = {}", jinnah.id)]);
     let mut served_from_cache = false;
     for attempt in 0..50 {
         let cached = names(&public(&app, None, "").await);
@@ -300,23 +290,13 @@ async fn the_public_directory_is_cached_and_every_change_shows(db: PgPool) {
     // A page past the end is not kept (any number of them could be asked for): approved
     // silently, the rejected hospital fills the second page at once.
     let silent_approval = |approved: bool| {
-        let db = db.clone();
-        async move {
-            let mut tx = db.begin().await.expect("tx");
-            sqlx::query("set local session_replication_role = replica").execute(&mut *tx).await.expect("replica");
-            sqlx::query("update hospitals set is_approved = $2 where id = $1")
-                .bind(civil)
-                .bind(approved)
-                .execute(&mut *tx)
-                .await
-                .expect("approval");
-            sqlx::query("update hospital_counts set n = n + case when is_approved = $1 then 1 else -1 end")
-                .bind(approved)
-                .execute(&mut *tx)
-                .await
-                .expect("counts");
-            tx.commit().await.expect("commit");
-        }
+        unnotified(
+            &db,
+            [
+                format!("update hospitals set is_approved = {approved} where id = {civil}"),
+                format!("update hospital_counts set n = n + case when is_approved = {approved} then 1 else -1 end"),
+            ],
+        )
     };
     let past = app.get("/api/hospitals/?page=2&page_size=1", None).await;
     assert_eq!(past.status(), StatusCode::NOT_FOUND);
