@@ -26,9 +26,14 @@ use sqlx::{PgPool, postgres::PgListener};
 type Emptying = Box<dyn Fn() + Send + Sync>;
 
 /// One notification channel and the caches it keeps honest. Shared (`Arc`) by its owner and its
-/// listening task.
+/// listening task. Its reads are counted on `/metrics` (`cache_reads_total{cache, result}`:
+/// `hit`, `miss`, or `bypassed` while not listening) and its listening connections
+/// (`cache_listeners{cache}`), `cache` being the channel.
 pub struct Watch {
     channel: &'static str,
+    hits: metrics::Counter,
+    misses: metrics::Counter,
+    bypassed: metrics::Counter,
     /// Bumped by every emptying: a read that started under an older one is not cached.
     generation: AtomicU64,
     /// The listening connection is up: only then is a cache read or filled.
@@ -42,8 +47,13 @@ impl Watch {
     /// A watch of `channel`; a disabled one reads nothing from its caches (every request reads
     /// the database) and listens to nothing.
     pub fn new(channel: &'static str, enabled: bool) -> Self {
+        let reads =
+            |result: &'static str| metrics::counter!("cache_reads_total", "cache" => channel, "result" => result);
         Self {
             channel,
+            hits: reads("hit"),
+            misses: reads("miss"),
+            bypassed: reads("bypassed"),
             generation: AtomicU64::new(0),
             listening: AtomicBool::new(false),
             started: Once::new(),
@@ -83,8 +93,10 @@ impl Watch {
         self.start(db);
         let trusted = self.listening.load(Ordering::Acquire);
         if trusted && let Some(value) = cache.get(&key) {
+            self.hits.increment(1);
             return Ok(Some(value));
         }
+        if trusted { &self.misses } else { &self.bypassed }.increment(1);
         let generation = self.generation.load(Ordering::Acquire);
         let value = load.await?;
         if let Some(value) = &value
@@ -127,6 +139,23 @@ impl Drop for Distrust {
     }
 }
 
+/// A listening connection, counted on `/metrics` while it lives (however its task ends).
+struct Listening(metrics::Gauge);
+
+impl Listening {
+    fn new(channel: &'static str) -> Self {
+        let gauge = metrics::gauge!("cache_listeners", "cache" => channel);
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
 async fn listen(watch: Arc<Watch>, db: PgPool) {
     let _distrust = Distrust(Arc::clone(&watch));
     let channel = watch.channel;
@@ -149,6 +178,7 @@ async fn listen(watch: Arc<Watch>, db: PgPool) {
         // Whatever was notified before this point was not heard.
         watch.changed();
         watch.listening.store(true, Ordering::Release);
+        let _counted = Listening::new(channel);
         loop {
             match listener.try_recv().await {
                 Ok(Some(_)) => watch.changed(),

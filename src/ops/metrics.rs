@@ -42,6 +42,14 @@ fn describe() {
         "First 48 bits of the chain head's hash, as a number (audit-verify --head POSITION:%012x)"
     );
     metrics::describe_counter!("audit_rows_sealed_total", "Audit rows sealed into the chain");
+    metrics::describe_counter!(
+        "cache_reads_total",
+        "Reads of a per-process cache by its notification channel: hit, miss, or bypassed (not listening)"
+    );
+    metrics::describe_gauge!(
+        "cache_listeners",
+        "Listening connections of a per-process cache; 0 while its reads bypass it"
+    );
     metrics::describe_gauge!("audit_unsealed_rows", "Audit rows awaiting the sealer (read at scrape time)");
     metrics::describe_gauge!(
         "audit_unsealed_oldest_age_seconds",

@@ -284,6 +284,15 @@ async fn the_public_directory_is_cached_and_every_change_shows(db: PgPool) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(served_from_cache, "unnotified, the cached page is what the process knows");
+    // Operators see it: hits counted, and a listening connection (other tests' apps in this
+    // process add theirs).
+    let metrics = app.get("/metrics", None).await.text().await.expect("metrics");
+    let value = |series: &str| -> f64 {
+        let line = metrics.lines().find(|l| l.starts_with(series)).unwrap_or_else(|| panic!("{series} in {metrics}"));
+        line.rsplit(' ').next().and_then(|v| v.parse().ok()).expect("a number")
+    };
+    assert!(value("cache_reads_total{cache=\"carehub_directory\",result=\"hit\"}") >= 1.0);
+    assert!(value("cache_listeners{cache=\"carehub_directory\"}") >= 1.0);
     let searched = names(&public(&app, None, "?search=silent").await);
     assert!(searched.len() == 1 && searched[0].starts_with("Silent"), "a search is never cached: {searched:?}");
 
