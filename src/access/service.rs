@@ -82,6 +82,15 @@ fn retry_after(until: Option<DateTime<Utc>>) -> u64 {
     until.map_or(60, |until| u64::try_from((until - Utc::now()).num_seconds()).unwrap_or(0).max(1))
 }
 
+/// [`AccessError::Throttled`] once the count (within a window, with when its oldest leaves
+/// it, as the `repo::recent_for_*` statements answer) has reached `limit`.
+fn within(limit: i64, (count, until): (i64, Option<DateTime<Utc>>)) -> Result<(), AccessError> {
+    if count >= limit {
+        return Err(AccessError::Throttled { retry_after_secs: retry_after(until) });
+    }
+    Ok(())
+}
+
 /// Issues a code for `patient_id`: at most `otp_per_patient` per window (and `otp_per_doctor` per
 /// window for a doctor), counted from rows under the patient's lock.
 pub async fn issue(
@@ -95,10 +104,10 @@ pub async fn issue(
     let limits = &rules.settings;
     let mut tx = db.begin().await?;
     repo::lock_patient(&mut tx, patient_id).await?;
-    let (recent, until) = repo::recent_for_patient(&mut tx, patient_id, limits.otp_patient_window_minutes).await?;
-    if recent >= limits.otp_per_patient {
-        return Err(AccessError::Throttled { retry_after_secs: retry_after(until) });
-    }
+    within(
+        limits.otp_per_patient,
+        repo::recent_for_patient(&mut tx, patient_id, limits.otp_patient_window_minutes).await?,
+    )?;
     let doctor_id = match requester {
         Requester::Doctor { doctor_id } => {
             within_doctors_budget(&mut tx, limits, doctor_id).await?;
@@ -135,11 +144,7 @@ async fn within_doctors_budget(
     doctor_id: i64,
 ) -> Result<(), AccessError> {
     repo::lock_doctor(tx, doctor_id).await?;
-    let (asked, until) = repo::recent_for_doctor(tx, doctor_id, limits.otp_doctor_window_minutes).await?;
-    if asked >= limits.otp_per_doctor {
-        return Err(AccessError::Throttled { retry_after_secs: retry_after(until) });
-    }
-    Ok(())
+    within(limits.otp_per_doctor, repo::recent_for_doctor(tx, doctor_id, limits.otp_doctor_window_minutes).await?)
 }
 
 /// A doctor asked for a code for nobody (no patient has what was typed): nothing is made or
@@ -158,10 +163,10 @@ pub async fn issue_to_nobody(
     let limits = &rules.settings;
     let mut tx = db.begin().await?;
     repo::lock_subject(&mut tx, subject).await?;
-    let (recent, until) = repo::recent_for_subject(&mut tx, subject, limits.otp_patient_window_minutes).await?;
-    if recent >= limits.otp_per_patient {
-        return Err(AccessError::Throttled { retry_after_secs: retry_after(until) });
-    }
+    within(
+        limits.otp_per_patient,
+        repo::recent_for_subject(&mut tx, subject, limits.otp_patient_window_minutes).await?,
+    )?;
     within_doctors_budget(&mut tx, limits, doctor_id).await?;
     repo::insert_unmatched(&mut tx, doctor_id, subject).await?;
     let event = AuditEvent::new("otp_requested_for_nobody").by(caller).details(json!({ "doctor_id": doctor_id }));
