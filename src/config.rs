@@ -100,6 +100,10 @@ pub struct AccessSettings {
 /// Medical records: uploads and their scanning.
 #[derive(Debug, Clone, Deserialize)]
 pub struct RecordSettings {
+    /// A doctor assigned to a patient's confirmed or completed appointment may write into the
+    /// patient's record (a prescription) within this many days of the appointment's time; any
+    /// other time, only with a live grant of their login.
+    pub prescribe_days_after_appointment: i64,
     /// The largest file accepted (the file, not the whole multipart body), in bytes.
     pub upload_limit_bytes: u64,
     /// File-scan jobs running at once per worker process.

@@ -39,6 +39,12 @@ pub fn registry(settings: &Settings) -> Registry {
                 .concurrency(jobs.sms_concurrency),
         )
         .register(
+            JobKind::<crate::accounts::password_reset::SendTemporaryPassword>::new(
+                crate::accounts::password_reset::send_temporary_password(settings.auth.generated_password_hours),
+            )
+            .concurrency(jobs.sms_concurrency),
+        )
+        .register(
             JobKind::<ReminderSweep>::new(crate::appointments::jobs::reminder_sweep(jobs.reminder_lead_minutes.max(1)))
                 .every("reminder-sweep", &jobs.reminder_sweep_schedule),
         )
@@ -113,6 +119,7 @@ mod tests {
             [
                 ("SendSms", "carehub:sms"),
                 ("SendOtp", "carehub:otp"),
+                ("SendTemporaryPassword", "carehub:password-reset"),
                 ("ReminderSweep", "carehub:reminder"),
                 ("AnswerRecommendation", "carehub:recommendation"),
                 ("AccessSweep", "carehub:access-sweep"),

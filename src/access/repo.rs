@@ -196,13 +196,15 @@ pub async fn count_failure(conn: &mut PgConnection, ids: &[i64], max_attempts: i
     .await
 }
 
-/// Redeems a live code and gives `doctor_id` its grant; the grant's id and expiry.
+/// Redeems a live code and gives `doctor_id` its grant, held by login `session_id` (the one that
+/// typed the code) alone; the grant's id and expiry.
 pub async fn redeem(
     conn: &mut PgConnection,
     request_id: i64,
     patient_id: i64,
     doctor_id: i64,
     hospital_id: i64,
+    session_id: uuid::Uuid,
     grant_minutes: i64,
 ) -> sqlx::Result<(i64, DateTime<Utc>)> {
     sqlx::query(
@@ -213,13 +215,14 @@ pub async fn redeem(
     .execute(&mut *conn)
     .await?;
     sqlx::query_as(
-        "insert into access_grants (patient_id, doctor_id, hospital_id, otp_request_id, expires_at) \
-         values ($1, $2, $3, $4, now() + make_interval(mins => $5::int)) returning id, expires_at",
+        "insert into access_grants (patient_id, doctor_id, hospital_id, otp_request_id, session_id, expires_at) \
+         values ($1, $2, $3, $4, $5, now() + make_interval(mins => $6::int)) returning id, expires_at",
     )
     .bind(patient_id)
     .bind(doctor_id)
     .bind(hospital_id)
     .bind(request_id)
+    .bind(session_id)
     .bind(i32::try_from(grant_minutes).unwrap_or(30))
     .fetch_one(conn)
     .await

@@ -230,6 +230,8 @@ pub async fn verify(
             patient_id,
             verifier.doctor_id,
             verifier.hospital_id,
+            // The grant is the login's that typed the code, not the account's.
+            caller.session_id,
             rules.settings.grant_minutes,
         )
         .await?;

@@ -6,6 +6,7 @@ pub mod device;
 pub mod dto;
 pub mod model;
 pub mod password;
+pub mod password_reset;
 pub mod registration;
 pub mod repo;
 pub mod routes;

@@ -125,6 +125,16 @@ fn hashing_thread(jobs: &Mutex<Receiver<Job>>, nice: i32) {
     }
 }
 
+/// Hashes `password` once on a blocking thread of the runtime, for a process that keeps no
+/// hashing threads of its own (the worker making a temporary password): the same parameters and
+/// format as [`PasswordHasher::hash`].
+pub async fn hash_once(password: &Password) -> anyhow::Result<String> {
+    let password = password.expose().to_owned();
+    tokio::task::spawn_blocking(move || hash_into(&mut Vec::new(), password.as_bytes()))
+        .await
+        .context("the hashing task ended")?
+}
+
 impl PasswordHasher {
     /// A hasher with one hashing thread per core, at normal priority.
     pub fn new() -> anyhow::Result<Self> {

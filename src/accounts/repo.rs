@@ -67,12 +67,14 @@ pub async fn session_state(
     session_id: Uuid,
     user: UserId,
 ) -> sqlx::Result<Option<super::sessions::SessionState>> {
-    sqlx::query_as(
-        "select u.is_active, u.must_change_password, u.password_changed_at, \
+    sqlx::query_as(AssertSqlSafe(format!(
+        "select u.user_type, case when u.user_type in ('HOSPITAL', 'DOCTOR') then {hospital} end as hospital_id, \
+                u.is_active, u.must_change_password, u.password_changed_at, \
                 f.revoked_at is not null as revoked, f.expires_at \
          from refresh_token_families f join users u on u.id = f.user_id \
          where f.id = $1 and f.user_id = $2",
-    )
+        hospital = hospital_of_user_sql("u.id"),
+    )))
     .bind(session_id)
     .bind(user)
     .fetch_optional(db)

@@ -5,7 +5,8 @@
 //! Nothing is served stale on purpose: triggers on `refresh_token_families` (revocations,
 //! deletions) and on the session and profile fields of `users` (`is_active`,
 //! `must_change_password`, `password_changed_at`, `password_hash`, `user_type`, `username`,
-//! `email`, `first_name`, `last_name`, `phone_number`) `NOTIFY carehub_sessions`, which empties
+//! `email`, `first_name`, `last_name`, `phone_number`) and on the account's hospital
+//! (`doctor_profiles.hospital_id`, `hospitals.user_id`) `NOTIFY carehub_sessions`, which empties
 //! every process's cache (see [`crate::notified`]: what happens while the listening connection is
 //! down, reads that race a change, and this process's own changes).
 
@@ -16,7 +17,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{
-    model::{User, UserId},
+    model::{User, UserId, UserType},
     repo,
 };
 use crate::notified::Watch;
@@ -24,9 +25,14 @@ use crate::notified::Watch;
 /// The channel the triggers notify.
 pub const CHANNEL: &str = "carehub_sessions";
 
-/// A login's state as stored; whether it is live is decided at each use, against the clock.
+/// A login's state as stored; whether it is live is decided at each use, against the clock. The
+/// account's role and hospital are read here too: they, not the token's claims, are what a
+/// request acts as (a token whose claims disagree is refused).
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
 pub struct SessionState {
+    #[sqlx(try_from = "String")]
+    pub user_type: UserType,
+    pub hospital_id: Option<i64>,
     pub is_active: bool,
     pub must_change_password: bool,
     pub password_changed_at: DateTime<Utc>,

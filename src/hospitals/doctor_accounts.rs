@@ -1,5 +1,6 @@
 //! `POST /api/hospitals/doctors/create/` and `.../{id}/reset-password/`: a hospital makes doctor
-//! accounts (generated username and password, shown once) and issues fresh passwords.
+//! accounts (generated username and password, shown once) and has a doctor's password reset (the
+//! temporary password goes to the doctor's phone, never to the hospital).
 
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
@@ -12,10 +13,11 @@ use super::{
     repo,
 };
 use crate::{
+    access::model::mask_phone,
     accounts::{
         dto::required,
         model::{Principal, UserId, UserType, generate_password, validate_email},
-        repo as accounts_repo,
+        password_reset, repo as accounts_repo,
     },
     audit::{self, AuditEvent, RequestMeta},
     errors::{Conflict, Duplicate, Violation, violation},
@@ -139,51 +141,58 @@ pub async fn create(
     Err(Conflict::UsernameUnavailable.into())
 }
 
-/// Issue a fresh generated password for one of the caller's hospital's doctors (who forgot
-/// theirs, or let a generated one expire). The answer has the shape of a doctor's creation; the
-/// password is shown this once, works for `auth.generated_password_hours` and must then be
-/// changed. Every login the doctor had is ended.
+/// The answer to a password reset: where the temporary password went, never the password.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordResetResponse {
+    pub message: String,
+    /// The doctor's phone, masked (`+92*******4567`).
+    pub phone_number: String,
+}
+
+/// Reset the password of one of the caller's hospital's doctors (who forgot theirs, or let a
+/// generated one expire). The temporary password goes to the doctor's phone by SMS, made by the
+/// worker at send time: the hospital never learns it. The old password stops working and every
+/// login of the doctor ends now, with every access grant those logins held. A doctor with no
+/// phone on file: 400 naming `phone_number`, nothing changed.
 #[utoipa::path(post, path = "/api/hospitals/doctors/{id}/reset-password/", tag = "doctors", security(("jwtAuth" = [])),
     params(("id" = i64, Path)),
-    responses((status = 200, body = CreateDoctorResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-              (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = PasswordResetResponse), (status = 400), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn reset_password(
     state: web::Data<AppState>,
     caller: Principal,
     meta: RequestMeta,
     id: web::Path<i64>,
-) -> Result<web::Json<CreateDoctorResponse>, ApiError> {
+) -> Result<web::Json<PasswordResetResponse>, ApiError> {
     let hospital_id = owner(&caller)?;
     let id = id.into_inner();
-    // Another hospital's doctor is a 404 before any hashing work.
-    repo::get_doctor(&state.db, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
-    let password = generate_password(16);
-    let hash = state.hasher.hash(&password).await?;
     let mut tx = state.db.begin().await?;
     let doctor = repo::lock_doctor(&mut tx, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
     let user = UserId(doctor.user);
-    accounts_repo::set_generated_password(&mut *tx, user, &hash).await?;
-    let revoked = accounts_repo::revoke_other_families(&mut *tx, user, None, "password_reset").await?;
+    let phone = accounts_repo::get_user(&mut *tx, user).await?.map(|u| u.phone_number.0).filter(|p| !p.is_empty());
+    let Some(phone) = phone else {
+        return Err(FieldErrors::single(
+            "phone_number",
+            "The doctor has no phone number on file: add one before resetting the password.",
+        )
+        .into());
+    };
+    let (reset_id, revoked) = password_reset::request(&mut tx, user, caller.user_id).await?;
     let event = AuditEvent::new("doctor_password_reset")
         .by(&caller)
         .target("doctor", id)
-        .details(json!({ "user_id": doctor.user, "logins_revoked": revoked }));
+        .details(json!({ "user_id": doctor.user, "logins_revoked": revoked, "password_reset_id": reset_id }));
     audit::record(&mut tx, &meta, event).await?;
     tx.commit().await?;
-    // Logins were revoked or an account changed: this process forgets what it cached now.
+    // Logins were revoked and an account changed: this process forgets what it cached now.
     state.sessions.changed();
-    let secret = password.expose().to_owned();
-    let username = doctor.doctor_username.clone();
-    Ok(web::Json(CreateDoctorResponse {
+    Ok(web::Json(PasswordResetResponse {
         message: format!(
-            "New password issued; the doctor's other logins are ended. It is shown only once and works for {} hours, \
-             then it must be changed.",
+            "A temporary password is on its way to the doctor's phone by SMS; the doctor's logins are ended. It works \
+             for {} hours, then it must be changed.",
             state.settings.auth.generated_password_hours
         ),
-        username: username.clone(),
-        password: secret.clone(),
-        doctor,
-        credentials: Credentials { username, password: secret },
+        phone_number: mask_phone(&phone),
     }))
 }
 

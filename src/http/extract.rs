@@ -139,6 +139,11 @@ async fn authenticate(req: HttpRequest) -> Result<PendingPrincipal, ApiError> {
     if !session.live(chrono::Utc::now()) {
         return Err(ApiError::InvalidToken);
     }
+    // The role and tenant are the account's as it is now: a token minted before a role or
+    // hospital change (or claiming one it never had) is refused, not trusted.
+    if session.user_type != principal.user_type || session.hospital_id != principal.hospital_id {
+        return Err(ApiError::InvalidToken);
+    }
     let password_expired = generated_password_expired(
         session.must_change_password,
         session.password_changed_at,

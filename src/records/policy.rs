@@ -1,6 +1,8 @@
 //! The one access rule of every records endpoint (prescriptions, reports, attachments, summary):
 //! a patient reads their own records; a doctor reads a patient's records only while holding a
-//! live access grant (from a verified one-time code); an admin reads all; a hospital reads none.
+//! live access grant (from a verified one-time code) held by the login making the request; an
+//! admin reads all; a hospital reads none. Who may *write* into a patient's record (a
+//! prescription) is decided here too ([`may_prescribe`]).
 //! Nothing the client sends (`?otp_verified=true`, a header) takes part. Every read of another
 //! person's records is audited through [`Access::audit_read`], with the grant it relied on.
 
@@ -58,15 +60,25 @@ pub async fn doctor_of(conn: &mut PgConnection, caller: &Principal) -> sqlx::Res
         .await
 }
 
-/// The live grant (`id`) that `doctor_id` holds for `patient_id`, if any: not revoked, not expired.
-pub async fn live_grant(conn: &mut PgConnection, doctor_id: i64, patient_id: i64) -> sqlx::Result<Option<i64>> {
+/// The live grant (`id`) that `doctor_id` holds for `patient_id` through the caller's login, if
+/// any: not revoked, not expired, and redeemed by this very login (`caller.session_id`). The same
+/// doctor logged in elsewhere, or anyone else who logs in with the doctor's password (a hospital
+/// that reset it), holds nothing until a patient gives that login a code of its own.
+pub async fn live_grant(
+    conn: &mut PgConnection,
+    caller: &Principal,
+    doctor_id: i64,
+    patient_id: i64,
+) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
         "select id from access_grants \
-         where doctor_id = $1 and patient_id = $2 and revoked_at is null and expires_at > now() \
+         where doctor_id = $1 and patient_id = $2 and session_id = $3 and revoked_at is null \
+               and expires_at > now() \
          order by expires_at desc limit 1",
     )
     .bind(doctor_id)
     .bind(patient_id)
+    .bind(caller.session_id)
     .fetch_optional(conn)
     .await
 }
@@ -112,7 +124,7 @@ pub async fn access(
             let Some((doctor_id, hospital_id)) = doctor_of(conn, caller).await? else {
                 return Ok(Err(Refusal::Forbidden(NO_GRANT)));
             };
-            match live_grant(conn, doctor_id, patient_id).await? {
+            match live_grant(conn, caller, doctor_id, patient_id).await? {
                 Some(grant_id) => Reader::Doctor { grant_id, doctor_id, hospital_id },
                 None => return Ok(Err(Refusal::Forbidden(NO_GRANT))),
             }
@@ -137,7 +149,7 @@ pub async fn access_object(
         && doctor_id == author
     {
         // A live grant is still named in the audit row when there is one.
-        if let Some(grant_id) = live_grant(conn, doctor_id, patient_id).await? {
+        if let Some(grant_id) = live_grant(conn, caller, doctor_id, patient_id).await? {
             return Ok(Ok(Access { patient_id, reader: Reader::Doctor { grant_id, doctor_id, hospital_id } }));
         }
         return Ok(Ok(Access { patient_id, reader: Reader::Author { doctor_id } }));
@@ -146,6 +158,52 @@ pub async fn access_object(
         Err(Refusal::Forbidden(OTHER_PATIENT) | Refusal::Forbidden(HOSPITAL_READS_NONE)) => Err(Refusal::NotFound),
         other => other,
     })
+}
+
+/// Why a doctor may write into a patient's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Treating {
+    /// A live grant of the caller's login (`grant_id`).
+    Grant(i64),
+    /// The doctor is assigned to this appointment of the patient, within the window.
+    Appointment(i64),
+}
+
+pub const NOT_TREATING: &str = "You can write into a patient's record only for an appointment assigned to you \
+     (within records.prescribe_days_after_appointment days of its time) or with the patient's one-time code.";
+
+/// Whether doctor `doctor_id` (the caller's active profile) may write into `patient_id`'s record
+/// now: a live grant held by the caller's login, or `appointment_id` being a CONFIRMED or
+/// COMPLETED appointment of that patient assigned to this doctor whose time is within
+/// `days` of now. Nothing else (another doctor's appointment at the same hospital, an old one)
+/// counts. The grant is preferred when there are both (it is named in the audit row).
+pub async fn may_prescribe(
+    conn: &mut PgConnection,
+    caller: &Principal,
+    doctor_id: i64,
+    patient_id: i64,
+    appointment_id: Option<i64>,
+    days: i64,
+) -> sqlx::Result<Option<Treating>> {
+    if let Some(grant_id) = live_grant(conn, caller, doctor_id, patient_id).await? {
+        return Ok(Some(Treating::Grant(grant_id)));
+    }
+    let Some(appointment_id) = appointment_id else {
+        return Ok(None);
+    };
+    let treating: bool = sqlx::query_scalar(
+        "select exists (select 1 from appointments \
+         where id = $1 and patient_id = $2 and doctor_id = $3 and status in ('CONFIRMED', 'COMPLETED') \
+               and confirmed_time between now() - make_interval(days => $4::int) \
+                                      and now() + make_interval(days => $4::int))",
+    )
+    .bind(appointment_id)
+    .bind(patient_id)
+    .bind(doctor_id)
+    .bind(i32::try_from(days.clamp(0, 3650)).unwrap_or(30))
+    .fetch_one(conn)
+    .await?;
+    Ok(treating.then_some(Treating::Appointment(appointment_id)))
 }
 
 impl Access {

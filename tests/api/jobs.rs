@@ -13,6 +13,7 @@ use std::{
 
 use carehub::{
     access::jobs::{AccessSweep, SendOtp},
+    accounts::password_reset::SendTemporaryPassword,
     appointments::jobs::ReminderSweep,
     config::Settings,
     jobs::PurgeExpiredSessions,
@@ -757,6 +758,11 @@ async fn an_access_sweep_that_always_fails_is_dead_after_max_attempts(db: PgPool
 }
 
 #[sqlx::test]
+async fn a_temporary_password_send_that_always_fails_is_dead_after_max_attempts(db: PgPool) {
+    a_failing_job_ends_dead_after_max_attempts(&db, SendTemporaryPassword { reset_id: 1 }).await;
+}
+
+#[sqlx::test]
 async fn an_outbox_row_pushed_twice_is_one_task_in_redis(db: PgPool) {
     let twilio_server = MockServer::start().await;
     Mock::given(method("POST")).respond_with(twilio_created("SM6")).expect(1).mount(&twilio_server).await;
@@ -800,6 +806,7 @@ fn every_registered_kind_has_its_dead_after_max_attempts_test() {
         SendOtp::NAME,
         AnswerRecommendation::NAME,
         AccessSweep::NAME,
+        SendTemporaryPassword::NAME,
     ]);
     assert_eq!(registry().names(), covered);
 }

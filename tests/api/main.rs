@@ -19,3 +19,4 @@ mod medicines;
 mod ops;
 mod prescriptions;
 mod reports;
+mod trust;

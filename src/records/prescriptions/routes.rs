@@ -1,5 +1,5 @@
-//! `/api/records/prescriptions/...` and a patient's prescriptions: write (a doctor with a live
-//! grant, or at a confirmed appointment), each party's list of latest versions, one version
+//! `/api/records/prescriptions/...` and a patient's prescriptions: write (a doctor treating the
+//! patient: `records::policy::may_prescribe`), each party's list of latest versions, one version
 //! with its chain's attachments, an edit (a new version), and a chain's history. Who reads is
 //! decided by `records::policy` alone; every read of another person's records is audited.
 
@@ -43,9 +43,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/records/patients/{patient_id}/prescriptions/").get(of_patient));
 }
 
-/// Write a prescription (doctor). The doctor needs a live access grant for the patient, or
-/// `appointment`: a CONFIRMED or COMPLETED appointment of the patient at the doctor's hospital.
-/// Otherwise (an unknown patient too) 403.
+/// Write a prescription (doctor). The doctor needs a live access grant of their login for the
+/// patient, or `appointment`: a CONFIRMED or COMPLETED appointment of the patient assigned to
+/// this doctor, within `records.prescribe_days_after_appointment` days of its time. Otherwise
+/// (an unknown patient too) 403, and nothing is written.
 #[utoipa::path(post, path = "/api/records/prescriptions/create/", tag = "records", security(("jwtAuth" = [])),
     request_body = CreatePrescriptionRequest,
     responses((status = 201, body = PrescriptionCreated), (status = 400), (status = 401, body = ErrorBody),
@@ -65,21 +66,25 @@ pub async fn create(
         return Err(ApiError::Forbidden(INACTIVE_DOCTOR));
     };
     // A doctor's refusal is a 403 whether or not the patient exists: ids cannot be probed.
-    let grant_id = policy::access(&mut tx, &caller, patient_id).await?.ok().and_then(|access| access.grant_id());
-    let at_appointment = match appointment_id {
-        Some(appointment) => repo::appointment_qualifies(&mut tx, appointment, patient_id, hospital_id).await?,
-        None => false,
+    let days = state.settings.records.prescribe_days_after_appointment;
+    let Some(treating) = policy::may_prescribe(&mut tx, &caller, doctor_id, patient_id, appointment_id, days).await?
+    else {
+        return Err(ApiError::Forbidden(policy::NOT_TREATING));
     };
-    match (grant_id, appointment_id, at_appointment) {
-        (None, _, false) => return Err(ApiError::Forbidden(policy::NO_GRANT)),
-        (Some(_), Some(_), false) => {
-            return Err(FieldErrors::single(
-                "appointment",
-                "No confirmed or completed appointment of this patient at your hospital has this id.",
-            )
-            .into());
-        }
-        _ => {}
+    let grant_id = match treating {
+        policy::Treating::Grant(grant_id) => Some(grant_id),
+        policy::Treating::Appointment(_) => None,
+    };
+    // With a grant, an appointment named must still be one of this patient's at this hospital.
+    if grant_id.is_some()
+        && let Some(appointment) = appointment_id
+        && !repo::appointment_qualifies(&mut tx, appointment, patient_id, hospital_id).await?
+    {
+        return Err(FieldErrors::single(
+            "appointment",
+            "No confirmed or completed appointment of this patient at your hospital has this id.",
+        )
+        .into());
     }
     let who = Authorship { patient_id, doctor_id, hospital_id, appointment_id };
     let id = repo::insert_first(&mut tx, who, &content).await.map_err(from_database)?;
@@ -94,7 +99,7 @@ pub async fn create(
 }
 
 /// The latest version of each prescription the caller may list, newest first: a patient their
-/// own, a doctor those they wrote, an admin everyone's (audited). Hospitals read none.
+/// own, a doctor those they wrote (audited), an admin everyone's (audited). Hospitals read none.
 #[utoipa::path(get, path = "/api/records/prescriptions/", tag = "records", security(("jwtAuth" = [])),
     params(PageParams),
     responses((status = 200, body = Page<Prescription>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -117,9 +122,16 @@ pub async fn list(
     let (rows, count) = repo::list_latest(&mut tx, scope, page.limit(), page.offset()).await?;
     let patients: std::collections::BTreeSet<i64> = rows.iter().map(|p| p.patient).collect();
     let page = page.respond(count, rows)?;
-    if matches!(scope, Scope::All) {
-        // One row per request, naming whose records the page showed (ids only).
-        let details = json!({ "read": "prescriptions", "scope": "all", "patient_ids": patients, "grant_id": null });
+    // Anyone but the patient reads other people's records here: one row per request, naming
+    // whose records the page showed (ids only), as every other records read is audited.
+    let scope_name = match scope {
+        Scope::All => Some("all"),
+        Scope::Doctor(_) => Some("own_prescriptions"),
+        Scope::Patient(_) => None,
+    };
+    if let Some(scope_name) = scope_name {
+        let details =
+            json!({ "read": "prescriptions", "scope": scope_name, "patient_ids": patients, "grant_id": null });
         audit::record(&mut tx, &meta, AuditEvent::new("records_read").by(&caller).details(details)).await?;
     }
     tx.commit().await?;
@@ -210,6 +222,14 @@ pub async fn update(
     let (current, access) = readable(&mut tx, &caller, id).await?;
     if !is_author(&access, current.doctor) {
         return Err(ApiError::Forbidden(ONLY_THE_AUTHOR));
+    }
+    // An edit is a write: the author still needs a treating relationship now.
+    let days = state.settings.records.prescribe_days_after_appointment;
+    if policy::may_prescribe(&mut tx, &caller, current.doctor, current.patient, current.appointment_id, days)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::Forbidden(policy::NOT_TREATING));
     }
     match repo::lock_latest(&mut tx, id).await? {
         None => return Err(ApiError::NotFound),

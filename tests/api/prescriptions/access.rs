@@ -126,7 +126,7 @@ async fn a_doctors_reads_are_audited_with_the_grant_and_the_owners_are_not(db: P
 }
 
 #[sqlx::test]
-async fn each_party_lists_its_own_prescriptions_and_an_admins_list_is_audited(db: PgPool) {
+async fn each_party_lists_its_own_prescriptions_and_a_doctors_or_an_admins_list_is_audited(db: PgPool) {
     let Ward { app, patient, hospital, doctor } = ward(&db).await;
     let mine = written(&app, &doctor, patient.user.id).await;
     let other_patient = app.patient("omar").await;
@@ -155,12 +155,15 @@ async fn each_party_lists_its_own_prescriptions_and_an_admins_list_is_audited(db
     assert_eq!(admin_list["count"], 2);
     assert_eq!(hospital_list.status(), StatusCode::FORBIDDEN);
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    // The doctor's list and the admin's are reads of other people's records; the patient's is not.
     let rows = app.audit_rows("records_read").await;
-    assert_eq!(rows.len(), 1, "the admin's list only");
-    assert_eq!(rows[0].actor_id, Some(admin.user.id));
-    assert_eq!(rows[0].details["read"], "prescriptions");
+    assert_eq!(rows.len(), 2, "the doctor's list and the admin's");
+    assert_eq!(rows[0].actor_id, Some(doctor.user.id));
+    assert_eq!(rows[0].details["patient_ids"], serde_json::json!([patient.user.id]));
+    assert_eq!(rows[1].actor_id, Some(admin.user.id));
+    assert_eq!(rows[1].details["read"], "prescriptions");
     let mut audited: Vec<i64> =
-        rows[0].details["patient_ids"].as_array().expect("ids").iter().filter_map(Value::as_i64).collect();
+        rows[1].details["patient_ids"].as_array().expect("ids").iter().filter_map(Value::as_i64).collect();
     audited.sort_unstable();
     assert_eq!(audited, [patient.user.id, other_patient.user.id]);
 }
