@@ -482,7 +482,7 @@ impl Settings {
             set.insert(
                 0,
                 format!(
-                    "{} (a secret of at least {MIN_SECRET_LEN} characters, not the development default)",
+                    "{} (each a secret of at least {MIN_SECRET_LEN} characters, not the development default)",
                     secrets.join(", ")
                 ),
             );
@@ -667,7 +667,7 @@ mod tests {
         };
 
         let message = only(&[&production_without(&["OTP_SECRET"])[..], &[("JWT_SECRET", "short")]].concat());
-        assert!(message.contains("JWT_SECRET, OTP_SECRET (a secret of at least 32"), "{message}");
+        assert!(message.contains("JWT_SECRET, OTP_SECRET (each a secret of at least 32"), "{message}");
         assert!(!message.contains("AUDIT") && !message.contains("SMS") && !message.contains("METRICS"), "{message}");
 
         let message = only(&production_without(&["TWILIO_AUTH_TOKEN", "TWILIO_FROM", "CAREHUB__HTTP__METRICS_TOKEN"]));
@@ -676,7 +676,7 @@ mod tests {
 
         let dev_audit_key = ("AUDIT_KEY", "dev-only-audit-key-change-me-0123456789abcdef");
         let message = only(&[&production_without(&["AUDIT_KEY"])[..], &[dev_audit_key]].concat());
-        assert!(message.contains("Set: AUDIT_KEY (a secret"), "the development key is refused: {message}");
+        assert!(message.contains("Set: AUDIT_KEY (each a secret"), "the development key is refused: {message}");
 
         let shared = ("AUDIT_LOOKUP_KEY", "production-audit-key-0123456789abcdef-0123456789");
         let message = only(&[&production_without(&["AUDIT_LOOKUP_KEY"])[..], &[shared]].concat());

@@ -102,10 +102,7 @@ pub async fn audit_verify(db: &PgPool, key: &AuditKey, witnessed: Option<&Witnes
     match audit::check_head(db, witnessed).await? {
         HeadCheck::InChain => println!("witnessed head {witnessed} is in the chain"),
         HeadCheck::Differs { actual } => {
-            println!(
-                "witnessed head {witnessed} is NOT in the chain: position {} now holds {actual}",
-                actual.position
-            );
+            println!("witnessed head {witnessed} is NOT in the chain: position {} now holds {actual}", actual.position);
             ok = false;
         }
         HeadCheck::Missing => {

@@ -74,7 +74,8 @@ impl EnvSource {
     #[must_use]
     pub fn without_setting(&self, path: &str) -> Self {
         let fills = |name: &str| {
-            BARE_NAMES.iter().any(|&(bare, p)| bare == name && p == path) || prefixed_path(name).as_deref() == Some(path)
+            BARE_NAMES.iter().any(|&(bare, p)| bare == name && p == path)
+                || prefixed_path(name).as_deref() == Some(path)
         };
         Self { vars: self.vars.iter().filter(|(name, _)| !fills(name)).map(|(k, v)| (k.clone(), v.clone())).collect() }
     }

@@ -443,7 +443,11 @@ async fn without_carehub_env_every_process_refuses_to_start_naming_every_variabl
             assert!(stderr.contains(name), "{command} names {name}: {stderr}");
         }
         let seals = matches!(command, "work" | "dev");
-        assert_eq!(stderr.contains("AUDIT_KEY"), seals, "{command}: only the sealing processes need AUDIT_KEY: {stderr}");
+        assert_eq!(
+            stderr.contains("AUDIT_KEY"),
+            seals,
+            "{command}: only the sealing processes need AUDIT_KEY: {stderr}"
+        );
         assert_eq!(stderr.lines().count(), 1, "{command}: one message naming them all: {stderr}");
         assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "{command}: nothing listens");
     }
@@ -459,14 +463,14 @@ async fn a_production_serve_process_starts_without_audit_key_and_refuses_without
     let (status, stderr) =
         run_to_end(carehub(&["serve"], &db, free_port()).envs(production_without(&["AUDIT_LOOKUP_KEY"])), 30);
     assert!(!status.success(), "{status:?}");
-    assert!(stderr.contains("Set: AUDIT_LOOKUP_KEY (a secret of at least 32 characters"), "{stderr}");
+    assert!(stderr.contains("Set: AUDIT_LOOKUP_KEY (each a secret of at least 32 characters"), "{stderr}");
     assert!(!stderr.contains("JWT_SECRET") && !stderr.contains("AUDIT_KEY"), "only what is missing: {stderr}");
 
     // The sealer's process is the one that needs AUDIT_KEY.
     let (status, stderr) =
         run_to_end(carehub(&["work"], &db, free_port()).envs(production_without(&["AUDIT_KEY"])), 30);
     assert!(!status.success(), "{status:?}");
-    assert!(stderr.contains("Set: AUDIT_KEY (a secret"), "{stderr}");
+    assert!(stderr.contains("Set: AUDIT_KEY (each a secret"), "{stderr}");
 }
 
 /// Whether something accepts connections on `ip:port` (127.0.0.2 is loopback on Linux too, but
@@ -546,7 +550,10 @@ async fn the_sealers_log_line_carries_the_whole_head_that_audit_verify_confirms_
     assert!(!out.contains("without a witnessed head"), "{out}");
     let (ok, out) = verify(&[]);
     assert!(ok, "{out}");
-    assert!(out.contains("a removed tail (the newest rows deleted) cannot be detected without a witnessed head"), "{out}");
+    assert!(
+        out.contains("a removed tail (the newest rows deleted) cannot be detected without a witnessed head"),
+        "{out}"
+    );
 
     // The newest row removed: the chain alone still verifies; the witnessed head does not.
     let mut conn = db.acquire().await.expect("conn");
