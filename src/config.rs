@@ -2,6 +2,11 @@
 //! then `config/{CAREHUB_ENV}.toml`, then the environment ([`env`]): the documented Heroku-style
 //! names (`DATABASE_URL`, `PORT`, `SMS_PROVIDER`, `TWILIO_FROM`, ...) win; the rest come as
 //! `CAREHUB__SECTION__KEY`. Environment values are taken as written.
+//!
+//! Production is the default: without `CAREHUB_ENV` (or with any value but `development` and
+//! `test`) a process refuses the development secrets of `config/default.toml`, the console SMS
+//! provider and an open `/metrics`, naming every variable to set in one message. Only the
+//! processes that seal or verify the audit chain read `AUDIT_KEY` ([`AuditKeyUse`]).
 
 pub mod env;
 
