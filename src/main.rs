@@ -142,13 +142,14 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
         Command::Work => tokio_runtime()?.block_on(async {
             // Listening for SIGTERM first: a stop during start-up is a clean stop too.
             let shutdown = cli::cancel_on_signal();
+            let sealer_settings = settings.sealer_settings()?;
             let db = startup::connect_db(&settings).await?;
             let worker_settings = settings.worker_settings()?;
             let probe = startup::OpsServer::start(settings.clone(), settings.worker_port)?;
             tracing::info!(port = probe.port(), "worker health and metrics");
             // The audit sealer runs beside the workers (it lives in the audit context: see
             // `audit::seal`) and stops with them.
-            let sealer = tokio::spawn(audit::seal::run(db.clone(), settings.sealer_settings()?, shutdown.clone()));
+            let sealer = tokio::spawn(audit::seal::run(db.clone(), sealer_settings, shutdown.clone()));
             let result =
                 carehub_workers::run_workers(db, worker_settings, jobs::registry(&settings), shutdown.clone()).await;
             shutdown.cancel();
@@ -167,6 +168,7 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             if demo_data {
                 cli::demo_data::ensure_allowed(&settings)?;
             }
+            let sealer_settings = settings.sealer_settings()?;
             let db = startup::connect_db(&settings).await?;
             startup::migrate(&db).await?;
             if demo_data {
@@ -188,7 +190,7 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
                 registry,
                 shutdown.clone(),
             ));
-            let sealer = tokio::spawn(audit::seal::run(db.clone(), settings.sealer_settings()?, shutdown.clone()));
+            let sealer = tokio::spawn(audit::seal::run(db.clone(), sealer_settings, shutdown.clone()));
             // Development secrets and printed demo passwords: this machine only, unless HOST says so.
             let host = settings.listen_host(true);
             let app = startup::Application::build(settings.clone(), db, host)?;
