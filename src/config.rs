@@ -2,6 +2,11 @@
 //! then `config/{CAREHUB_ENV}.toml`, then the environment ([`env`]): the documented Heroku-style
 //! names (`DATABASE_URL`, `PORT`, `SMS_PROVIDER`, `TWILIO_FROM`, ...) win; the rest come as
 //! `CAREHUB__SECTION__KEY`. Environment values are taken as written.
+//!
+//! Production is the default: without `CAREHUB_ENV` (or with any value but `development` and
+//! `test`) a process refuses the development secrets of `config/default.toml`, the console SMS
+//! provider and an open `/metrics`, naming every variable to set in one message. Only the
+//! processes that seal or verify the audit chain read `AUDIT_KEY` ([`AuditKeyUse`]).
 
 pub mod env;
 
@@ -28,8 +33,17 @@ pub struct Settings {
     pub worker_port: u16,
     pub jwt_secret: SecretString,
     pub otp_secret: SecretString,
-    /// Key of the audit chain's HMAC (`AUDIT_KEY`); only the sealer and `audit-verify` use it.
-    pub audit_key: SecretString,
+    /// Key of the audit chain's HMAC (`AUDIT_KEY`): loaded only by the processes that seal or
+    /// verify the chain (`work`, `dev`, `audit-verify`; see [`AuditKeyUse`]), `None` in every
+    /// other, so a web process cannot re-seal an edited trail.
+    pub audit_key: Option<SecretString>,
+    /// Key of the keyed hashes that web processes write into the trail (a typed username that
+    /// names no account; `AUDIT_LOOKUP_KEY`): separate from `AUDIT_KEY`, which seals.
+    pub audit_lookup_key: SecretString,
+    /// `HOST`: the address the web server listens on; unset, `serve` listens on every interface
+    /// (0.0.0.0) and `dev` on 127.0.0.1 only (see [`Settings::listen_host`]).
+    #[serde(default)]
+    pub host: Option<String>,
     pub sms_provider: String,
     pub twilio_account_sid: String,
     pub twilio_auth_token: SecretString,
@@ -200,15 +214,34 @@ pub struct LogSettings {
     pub level: String,
 }
 
+/// Whether a process holds `AUDIT_KEY`, the key that seals the audit chain. Only the sealer's
+/// processes (`carehub work`, `carehub dev`) and `carehub audit-verify` do; every other one
+/// (`serve` first of all) neither reads it nor needs it, so a web process that is taken over
+/// cannot re-seal an edited trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditKeyUse {
+    /// Reads `AUDIT_KEY` (required in production).
+    Seals,
+    /// Never reads `AUDIT_KEY`, even when it is set.
+    Unused,
+}
+
+/// The development values that no production process accepts (or a secret shorter than this).
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// The environments that accept the development defaults (secrets, console SMS, open /metrics).
+/// Any other `CAREHUB_ENV`, and none at all, runs with production's checks.
+pub const DEVELOPMENT_ENVS: [&str; 2] = ["development", "test"];
+
 /// Why the configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid configuration: {0}")]
     Invalid(#[from] Box<figment::Error>),
-    #[error(
-        "refusing to start in production: {0} is the development default; set a strong secret (at least 32 characters)"
-    )]
-    DevelopmentSecret(&'static str),
+    /// A production process missing what only development may do without: every variable to set,
+    /// in one message.
+    #[error("{}", production_refusal(env, set))]
+    Production { env: String, set: Vec<String> },
     #[error("refusing to start: {0}")]
     Sms(&'static str),
     #[error("refusing to start: SMS_PROVIDER=twilio needs {0} to be set")]
@@ -221,26 +254,49 @@ pub enum ConfigError {
     TimeZone(String),
 }
 
+/// The refusal of a production process: what to set, each variable named once.
+fn production_refusal(env: &str, set: &[String]) -> String {
+    let why = if env == "production" {
+        "CAREHUB_ENV is unset or \"production\"".to_owned()
+    } else {
+        format!("CAREHUB_ENV=\"{env}\" runs with production's checks")
+    };
+    format!(
+        "refusing to start in production ({why}; only CAREHUB_ENV=development or test accepts the development defaults). Set: {}",
+        set.join("; ")
+    )
+}
+
 impl Settings {
-    /// Loads the layered configuration for `CAREHUB_ENV` (default `development`).
-    pub fn load() -> Result<Self, ConfigError> {
-        Self::load_from(&EnvSource::from_process())
+    /// Loads the layered configuration for `CAREHUB_ENV` (unset: `production`), for a process
+    /// that does or does not hold `AUDIT_KEY`.
+    pub fn load(audit_key: AuditKeyUse) -> Result<Self, ConfigError> {
+        Self::load_from(&EnvSource::from_process(), audit_key)
     }
 
-    /// Loads the layered configuration with `vars` as the environment.
-    pub fn load_from(vars: &EnvSource) -> Result<Self, ConfigError> {
-        let env = vars.get("CAREHUB_ENV").unwrap_or("development").to_owned();
+    /// Loads the layered configuration with `vars` as the environment. Without `CAREHUB_ENV` the
+    /// process is a production one: it refuses the development secrets, the console SMS provider
+    /// and an open `/metrics`, naming every variable to set.
+    pub fn load_from(vars: &EnvSource, audit_key: AuditKeyUse) -> Result<Self, ConfigError> {
+        let env = vars.get("CAREHUB_ENV").unwrap_or("production").to_owned();
+        let vars = match audit_key {
+            AuditKeyUse::Seals => vars.clone(),
+            AuditKeyUse::Unused => vars.without_setting("audit_key"),
+        };
         let dir = vars.get("CAREHUB_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from);
         let figment = Figment::new()
             .merge(Toml::string(DEFAULT_TOML))
             .merge(Toml::file(dir.join(format!("{env}.toml"))))
-            .merge(vars.clone());
+            .merge(vars);
         // Lossy: a number or boolean setting accepts "8000" or "true" from the environment, while
         // every string setting keeps its value as written.
         let mut settings: Self = figment.extract_lossy().map_err(Box::new)?;
         // CAREHUB_ENV decides, even when its file is absent: a production process must never
         // run its checks as "development" because a config file was not deployed.
         settings.env = env;
+        if audit_key == AuditKeyUse::Unused {
+            settings.audit_key = None;
+        }
         settings.check()?;
         Ok(settings)
     }
@@ -254,8 +310,28 @@ impl Settings {
         Ok(figment.extract_lossy().map_err(Box::new)?)
     }
 
+    /// Every environment but `development` and `test` is a production one (unset included).
     pub fn is_production(&self) -> bool {
-        self.env == "production"
+        !DEVELOPMENT_ENVS.contains(&self.env.as_str())
+    }
+
+    /// The address the web server listens on: `HOST`, else every interface for `serve`
+    /// (`local_by_default` false) and loopback only for `dev`, which runs on development
+    /// secrets and prints demo passwords.
+    pub fn listen_host(&self, local_by_default: bool) -> &str {
+        match self.host.as_deref() {
+            Some(host) => host,
+            None if local_by_default => "127.0.0.1",
+            None => "0.0.0.0",
+        }
+    }
+
+    /// The audit chain's key, in a process that loaded it ([`AuditKeyUse::Seals`]).
+    pub fn sealing_key(&self) -> anyhow::Result<crate::audit::AuditKey> {
+        self.audit_key
+            .as_ref()
+            .map(crate::audit::AuditKey::new)
+            .ok_or_else(|| anyhow::anyhow!("this process does not load AUDIT_KEY (only work, dev and audit-verify do)"))
     }
 
     /// How the job workers run, from this configuration (which kinds run, and how many at a
@@ -328,12 +404,12 @@ impl Settings {
     }
 
     /// How the audit sealer runs, from this configuration.
-    pub fn sealer_settings(&self) -> crate::audit::SealerSettings {
-        crate::audit::SealerSettings {
-            key: crate::audit::AuditKey::new(&self.audit_key),
+    pub fn sealer_settings(&self) -> anyhow::Result<crate::audit::SealerSettings> {
+        Ok(crate::audit::SealerSettings {
+            key: self.sealing_key()?,
             interval: std::time::Duration::from_millis(self.audit.seal_interval_ms.max(10)),
             batch: self.audit.seal_batch_size.max(1),
-        }
+        })
     }
 
     /// A production process must not run on a secret anyone can read in this repository.
@@ -357,49 +433,81 @@ impl Settings {
         if !(self.storage_url.starts_with("file://") || self.storage_url.starts_with("s3://")) {
             return Err(ConfigError::Setting("STORAGE_URL must start with file:// or s3://"));
         }
-        if self.sms_provider == "twilio" {
-            let missing: Vec<&str> = [
+        let twilio_missing: Vec<&str> = if self.sms_provider == "twilio" {
+            [
                 ("TWILIO_ACCOUNT_SID", self.twilio_account_sid.is_empty()),
                 ("TWILIO_AUTH_TOKEN", self.twilio_auth_token.expose_secret().is_empty()),
                 ("TWILIO_FROM", self.twilio_from.is_empty()),
             ]
             .into_iter()
             .filter_map(|(name, empty)| empty.then_some(name))
-            .collect();
-            if !missing.is_empty() {
-                return Err(ConfigError::TwilioIncomplete(missing.join(", ")));
-            }
-        }
+            .collect()
+        } else {
+            Vec::new()
+        };
         if self.jobs.namespace.contains(['{', '}']) {
             return Err(ConfigError::Namespace(self.jobs.namespace.clone()));
         }
         if !self.is_production() {
+            if !twilio_missing.is_empty() {
+                return Err(ConfigError::TwilioIncomplete(twilio_missing.join(", ")));
+            }
             return Ok(());
         }
+        let set = self.production_missing(&twilio_missing)?;
+        if set.is_empty() { Ok(()) } else { Err(ConfigError::Production { env: self.env.clone(), set }) }
+    }
+
+    /// What a production process still needs, each item naming the variables to set: the
+    /// secrets still at their development value (or short), an open `/metrics`, an SMS provider
+    /// that sends nothing, an incomplete Twilio.
+    fn production_missing(&self, twilio_missing: &[&str]) -> Result<Vec<String>, ConfigError> {
         let defaults: Self = Figment::new().merge(Toml::string(DEFAULT_TOML)).extract().map_err(Box::new)?;
         let weak = |value: &SecretString, default: &SecretString| {
-            value.expose_secret() == default.expose_secret() || value.expose_secret().len() < 32
+            value.expose_secret() == default.expose_secret() || value.expose_secret().len() < MIN_SECRET_LEN
         };
+        let mut secrets = Vec::new();
         if weak(&self.jwt_secret, &defaults.jwt_secret) {
-            return Err(ConfigError::DevelopmentSecret("JWT_SECRET"));
+            secrets.push("JWT_SECRET");
         }
         if weak(&self.otp_secret, &defaults.otp_secret) {
-            return Err(ConfigError::DevelopmentSecret("OTP_SECRET"));
+            secrets.push("OTP_SECRET");
         }
-        if weak(&self.audit_key, &defaults.audit_key) {
-            return Err(ConfigError::DevelopmentSecret("AUDIT_KEY"));
+        if weak(&self.audit_lookup_key, &defaults.audit_lookup_key) {
+            secrets.push("AUDIT_LOOKUP_KEY");
+        }
+        let mut set = Vec::new();
+        if let (Some(key), Some(default)) = (&self.audit_key, &defaults.audit_key) {
+            if weak(key, default) {
+                secrets.push("AUDIT_KEY");
+            } else if key.expose_secret() == self.audit_lookup_key.expose_secret() {
+                set.push(
+                    "AUDIT_LOOKUP_KEY to a value other than AUDIT_KEY (web processes hold it; they must not be able to seal the audit trail)"
+                        .to_owned(),
+                );
+            }
+        }
+        if !secrets.is_empty() {
+            set.insert(
+                0,
+                format!(
+                    "{} (each a secret of at least {MIN_SECRET_LEN} characters, not the development default)",
+                    secrets.join(", ")
+                ),
+            );
         }
         if self.http.metrics_token.expose_secret().is_empty() {
-            return Err(ConfigError::Sms(
-                "CAREHUB__HTTP__METRICS_TOKEN must be set in production (/metrics is otherwise public)",
-            ));
+            set.push("CAREHUB__HTTP__METRICS_TOKEN (/metrics is otherwise public)".to_owned());
         }
         if self.sms_provider == "console" {
-            return Err(ConfigError::Sms(
-                "the console SMS provider sends nothing; set SMS_PROVIDER=twilio in production",
-            ));
+            set.push(
+                "SMS_PROVIDER=twilio with TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM (the console provider sends nothing)"
+                    .to_owned(),
+            );
+        } else if !twilio_missing.is_empty() {
+            set.push(format!("{} (SMS_PROVIDER=twilio needs them)", twilio_missing.join(", ")));
         }
-        Ok(())
+        Ok(set)
     }
 }
 
@@ -407,8 +515,31 @@ impl Settings {
 mod tests {
     use super::*;
 
+    /// A development process's settings (`CAREHUB_ENV=development` unless `pairs` name one).
     fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        Settings::load_from(&EnvSource::from_pairs(pairs.iter().copied()))
+        let env = (!pairs.iter().any(|(name, _)| *name == "CAREHUB_ENV")).then_some(("CAREHUB_ENV", "development"));
+        load_as(AuditKeyUse::Seals, &pairs.iter().copied().chain(env).collect::<Vec<_>>())
+    }
+
+    fn load_as(audit_key: AuditKeyUse, pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        Settings::load_from(&EnvSource::from_pairs(pairs.iter().copied()), audit_key)
+    }
+
+    /// Every variable a production process needs set, with values that pass.
+    const PRODUCTION: [(&str, &str); 9] = [
+        ("JWT_SECRET", "production-jwt-secret-0123456789abcdef-0123456789"),
+        ("OTP_SECRET", "production-otp-secret-0123456789abcdef-0123456789"),
+        ("AUDIT_KEY", "production-audit-key-0123456789abcdef-0123456789"),
+        ("AUDIT_LOOKUP_KEY", "production-lookup-key-0123456789abcdef-0123456789"),
+        ("CAREHUB__HTTP__METRICS_TOKEN", "scrape-token"),
+        ("SMS_PROVIDER", "twilio"),
+        ("TWILIO_ACCOUNT_SID", "AC0042"),
+        ("TWILIO_AUTH_TOKEN", "000123456789"),
+        ("TWILIO_FROM", "+15005550006"),
+    ];
+
+    fn production_without(names: &[&str]) -> Vec<(&'static str, &'static str)> {
+        PRODUCTION.into_iter().filter(|(name, _)| !names.contains(name)).collect()
     }
 
     #[test]
@@ -490,31 +621,111 @@ mod tests {
     }
 
     #[test]
-    fn production_refuses_the_development_jwt_secret() {
-        let mut settings = Settings::for_tests().expect("defaults parse");
-        settings.env = "production".into();
-        let err = settings.check().expect_err("default secret refused");
-        assert!(err.to_string().contains("JWT_SECRET"), "{err}");
-        settings.jwt_secret = SecretString::from("x".repeat(48));
-        let err = settings.check().expect_err("default OTP secret refused");
-        assert!(err.to_string().contains("OTP_SECRET"), "{err}");
-        settings.otp_secret = SecretString::from("y".repeat(48));
-        let err = settings.check().expect_err("default audit key refused");
-        assert!(err.to_string().contains("AUDIT_KEY"), "{err}");
-        settings.audit_key = SecretString::from("z".repeat(31));
-        let err = settings.check().expect_err("short audit key refused");
-        assert!(err.to_string().contains("AUDIT_KEY"), "{err}");
-        settings.audit_key = SecretString::from("z".repeat(32));
-        let err = settings.check().expect_err("open /metrics refused");
-        assert!(err.to_string().contains("METRICS_TOKEN"), "{err}");
-        settings.http.metrics_token = SecretString::from("scrape-token");
-        let err = settings.check().expect_err("console SMS refused");
-        assert!(err.to_string().contains("console"), "{err}");
-        settings.sms_provider = "twilio".into();
-        assert!(settings.check().is_err(), "twilio without credentials is refused");
-        settings.twilio_account_sid = "AC123".into();
-        settings.twilio_auth_token = SecretString::from("token");
-        settings.twilio_from = "+15005550006".into();
-        settings.check().expect("strong secrets and a real SMS provider accepted");
+    fn without_carehub_env_a_process_is_production_and_refuses_naming_every_variable_to_set() {
+        let err = load_as(AuditKeyUse::Seals, &[]).expect_err("the development defaults are refused");
+        let message = err.to_string();
+
+        for name in [
+            "CAREHUB_ENV",
+            "JWT_SECRET",
+            "OTP_SECRET",
+            "AUDIT_KEY",
+            "AUDIT_LOOKUP_KEY",
+            "CAREHUB__HTTP__METRICS_TOKEN",
+            "SMS_PROVIDER=twilio",
+            "TWILIO_ACCOUNT_SID",
+            "TWILIO_AUTH_TOKEN",
+            "TWILIO_FROM",
+        ] {
+            assert!(message.contains(name), "{name} in: {message}");
+        }
+        assert_eq!(message.lines().count(), 1, "one message: {message}");
+        assert!(matches!(err, ConfigError::Production { ref env, .. } if env == "production"), "{err:?}");
+
+        let settings = load_as(AuditKeyUse::Seals, &PRODUCTION).expect("every variable set");
+        assert!(settings.is_production());
+        assert_eq!(settings.env, "production");
+    }
+
+    #[test]
+    fn explicit_development_and_test_accept_the_development_defaults() {
+        for env in ["development", "test"] {
+            let settings = load_as(AuditKeyUse::Seals, &[("CAREHUB_ENV", env)]).expect("development defaults");
+
+            assert!(!settings.is_production(), "{env}");
+            assert_eq!(settings.sms_provider, "console");
+            assert!(settings.audit_key.is_some() && settings.http.metrics_token.expose_secret().is_empty());
+        }
+    }
+
+    #[test]
+    fn any_other_environment_name_runs_with_productions_checks() {
+        for env in ["production", "staging", "Development", "dev"] {
+            let err = load_as(AuditKeyUse::Unused, &[("CAREHUB_ENV", env)]).expect_err(env);
+            assert!(err.to_string().contains("JWT_SECRET"), "{env}: {err}");
+        }
+        let settings =
+            load_as(AuditKeyUse::Unused, &[&[("CAREHUB_ENV", "staging")], &PRODUCTION[..]].concat()).expect("staging");
+        assert!(settings.is_production());
+    }
+
+    #[test]
+    fn production_names_only_what_is_missing_weak_or_shared() {
+        let only = |pairs: &[(&'static str, &'static str)]| {
+            load_as(AuditKeyUse::Seals, pairs).expect_err("refused").to_string()
+        };
+
+        let message = only(&[&production_without(&["OTP_SECRET"])[..], &[("JWT_SECRET", "short")]].concat());
+        assert!(message.contains("JWT_SECRET, OTP_SECRET (each a secret of at least 32"), "{message}");
+        assert!(!message.contains("AUDIT") && !message.contains("SMS") && !message.contains("METRICS"), "{message}");
+
+        let message = only(&production_without(&["TWILIO_AUTH_TOKEN", "TWILIO_FROM", "CAREHUB__HTTP__METRICS_TOKEN"]));
+        assert!(message.contains("TWILIO_AUTH_TOKEN, TWILIO_FROM") && message.contains("METRICS_TOKEN"), "{message}");
+        assert!(!message.contains("TWILIO_ACCOUNT_SID") && !message.contains("JWT_SECRET"), "{message}");
+
+        let dev_audit_key = ("AUDIT_KEY", "dev-only-audit-key-change-me-0123456789abcdef");
+        let message = only(&[&production_without(&["AUDIT_KEY"])[..], &[dev_audit_key]].concat());
+        assert!(message.contains("Set: AUDIT_KEY (each a secret"), "the development key is refused: {message}");
+
+        let shared = ("AUDIT_LOOKUP_KEY", "production-audit-key-0123456789abcdef-0123456789");
+        let message = only(&[&production_without(&["AUDIT_LOOKUP_KEY"])[..], &[shared]].concat());
+        assert!(message.contains("AUDIT_LOOKUP_KEY to a value other than AUDIT_KEY"), "{message}");
+
+        let message = only(&production_without(&["SMS_PROVIDER"]));
+        assert!(message.contains("the console provider sends nothing"), "{message}");
+    }
+
+    #[test]
+    fn a_process_that_does_not_seal_neither_reads_nor_needs_the_audit_key() {
+        let web = load_as(AuditKeyUse::Unused, &production_without(&["AUDIT_KEY"])).expect("serve needs no AUDIT_KEY");
+        assert!(web.audit_key.is_none());
+        assert!(web.sealing_key().is_err());
+
+        let web = load_as(AuditKeyUse::Unused, &[&PRODUCTION[..], &[("CAREHUB__AUDIT_KEY", "x")]].concat())
+            .expect("an AUDIT_KEY in the environment is not read");
+        assert!(web.audit_key.is_none());
+
+        let err = load_as(AuditKeyUse::Unused, &production_without(&["AUDIT_LOOKUP_KEY"])).expect_err("lookup key");
+        assert!(err.to_string().contains("AUDIT_LOOKUP_KEY"), "{err}");
+
+        let err = load_as(AuditKeyUse::Seals, &production_without(&["AUDIT_KEY"])).expect_err("the sealer needs it");
+        assert!(err.to_string().contains("Set: AUDIT_KEY"), "{err}");
+        let sealer = load_as(AuditKeyUse::Seals, &PRODUCTION).expect("sealer");
+        assert_eq!(
+            sealer.audit_key.as_ref().map(|k| k.expose_secret().to_owned()).as_deref(),
+            Some("production-audit-key-0123456789abcdef-0123456789")
+        );
+    }
+
+    #[test]
+    fn dev_listens_on_loopback_and_serve_on_every_interface_unless_host_says_otherwise() {
+        let settings = load(&[]).expect("loads");
+        assert_eq!(settings.listen_host(true), "127.0.0.1");
+        assert_eq!(settings.listen_host(false), "0.0.0.0");
+
+        let settings = load(&[("HOST", "0.0.0.0")]).expect("loads");
+        assert_eq!(settings.listen_host(true), "0.0.0.0");
+        let settings = load(&[("HOST", "127.0.0.1")]).expect("loads");
+        assert_eq!(settings.listen_host(false), "127.0.0.1");
     }
 }

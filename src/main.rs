@@ -3,7 +3,11 @@
 use std::{io::BufRead as _, process::ExitCode, sync::Arc};
 
 use anyhow::Context as _;
-use carehub::{audit, cli, config::Settings, jobs, startup, telemetry};
+use carehub::{
+    audit, cli,
+    config::{AuditKeyUse, Settings},
+    jobs, startup, telemetry,
+};
 use clap::{Parser, Subcommand};
 
 /// mimalloc rather than the system allocator: per-thread free lists without glibc's arena locks
@@ -27,13 +31,14 @@ enum Command {
         #[command(subcommand)]
         action: FormularyAction,
     },
-    /// Run the HTTP server on 0.0.0.0:$PORT.
+    /// Run the HTTP server on $HOST:$PORT (HOST default 0.0.0.0).
     Serve,
     /// Run the job workers.
     Work,
     /// Run the clock (cron schedules); run exactly one.
     Clock,
-    /// Migrate, then run web, workers and clock in one process (local development).
+    /// Migrate, then run web, workers and clock in one process (local development), on
+    /// 127.0.0.1:$PORT unless HOST says otherwise.
     Dev {
         /// Load the demo accounts first and print their credentials.
         #[arg(long)]
@@ -76,9 +81,20 @@ enum FormularyAction {
     Load,
 }
 
+impl Command {
+    /// Only the processes that seal (the sealer runs in `work` and `dev`) or verify the audit
+    /// chain load `AUDIT_KEY`; `serve` and the rest never read it.
+    fn audit_key_use(&self) -> AuditKeyUse {
+        match self {
+            Self::Work | Self::Dev { .. } | Self::AuditVerify { .. } => AuditKeyUse::Seals,
+            _ => AuditKeyUse::Unused,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load() {
+    let settings = match Settings::load(cli.command.audit_key_use()) {
         Ok(settings) => Arc::new(settings),
         Err(err) => {
             eprintln!("carehub: {err}");
@@ -118,7 +134,7 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
         // Web processes run under an actix System: the domain actors need one.
         Command::Serve => actix_web::rt::System::new().block_on(async {
             let db = startup::connect_db(&settings).await?;
-            let app = startup::Application::build(settings.clone(), db)?;
+            let app = startup::Application::build(settings.clone(), db, settings.listen_host(false))?;
             tracing::info!(port = app.port(), "serving");
             app.run_until_stopped().await?;
             Ok(ExitCode::SUCCESS)
@@ -126,13 +142,14 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
         Command::Work => tokio_runtime()?.block_on(async {
             // Listening for SIGTERM first: a stop during start-up is a clean stop too.
             let shutdown = cli::cancel_on_signal();
+            let sealer_settings = settings.sealer_settings()?;
             let db = startup::connect_db(&settings).await?;
             let worker_settings = settings.worker_settings()?;
             let probe = startup::OpsServer::start(settings.clone(), settings.worker_port)?;
             tracing::info!(port = probe.port(), "worker health and metrics");
             // The audit sealer runs beside the workers (it lives in the audit context: see
             // `audit::seal`) and stops with them.
-            let sealer = tokio::spawn(audit::seal::run(db.clone(), settings.sealer_settings(), shutdown.clone()));
+            let sealer = tokio::spawn(audit::seal::run(db.clone(), sealer_settings, shutdown.clone()));
             let result =
                 carehub_workers::run_workers(db, worker_settings, jobs::registry(&settings), shutdown.clone()).await;
             shutdown.cancel();
@@ -151,6 +168,7 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             if demo_data {
                 cli::demo_data::ensure_allowed(&settings)?;
             }
+            let sealer_settings = settings.sealer_settings()?;
             let db = startup::connect_db(&settings).await?;
             startup::migrate(&db).await?;
             if demo_data {
@@ -172,9 +190,11 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
                 registry,
                 shutdown.clone(),
             ));
-            let sealer = tokio::spawn(audit::seal::run(db.clone(), settings.sealer_settings(), shutdown.clone()));
-            let app = startup::Application::build(settings.clone(), db)?;
-            tracing::info!(port = app.port(), "serving (dev: web, workers, sealer and clock in one process)");
+            let sealer = tokio::spawn(audit::seal::run(db.clone(), sealer_settings, shutdown.clone()));
+            // Development secrets and printed demo passwords: this machine only, unless HOST says so.
+            let host = settings.listen_host(true);
+            let app = startup::Application::build(settings.clone(), db, host)?;
+            tracing::info!(host, port = app.port(), "serving (dev: web, workers, sealer and clock in one process)");
             let served = app.run_until_stopped().await;
             shutdown.cancel();
             workers.await.context("workers task")??;
@@ -214,7 +234,7 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
         }),
         Command::AuditVerify { head } => tokio_runtime()?.block_on(async {
             let db = startup::connect_db(&settings).await?;
-            let key = audit::AuditKey::new(&settings.audit_key);
+            let key = settings.sealing_key()?;
             let intact = cli::admin::audit_verify(&db, &key, head.as_ref()).await?;
             Ok(if intact { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }),

@@ -26,10 +26,10 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds `0.0.0.0:$PORT` and builds the app.
-    pub fn build(settings: Arc<Settings>, db: PgPool) -> anyhow::Result<Self> {
-        let listener =
-            TcpListener::bind(("0.0.0.0", settings.port)).with_context(|| format!("binding port {}", settings.port))?;
+    /// Binds `host:$PORT` (see [`Settings::listen_host`]) and builds the app.
+    pub fn build(settings: Arc<Settings>, db: PgPool, host: &str) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind((host, settings.port))
+            .with_context(|| format!("binding {host} port {}", settings.port))?;
         Self::with_listener(settings, db, listener)
     }
 

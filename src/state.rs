@@ -19,7 +19,8 @@ pub struct AppState {
     pub login_throttle: LoginThrottle,
     /// Signs and checks the device cookies that exempt known clients from address throttling.
     pub device_cookies: DeviceCookies,
-    /// Keyed hashes for the audit trail (usernames that name no account).
+    /// Keyed hashes for the audit trail (usernames that name no account), under
+    /// `AUDIT_LOOKUP_KEY`: never the sealing key, which web processes do not load.
     pub pseudonyms: Pseudonyms,
     pub redis: redis::Client,
     pub metrics: PrometheusHandle,
@@ -46,7 +47,7 @@ impl AppState {
             hasher: PasswordHasher::with_threads_at(settings.auth.hashing_threads, settings.auth.hashing_nice)?,
             login_throttle: LoginThrottle::new(&settings.auth),
             device_cookies: DeviceCookies::new(&settings.jwt_secret),
-            pseudonyms: Pseudonyms::new(&settings.audit_key),
+            pseudonyms: Pseudonyms::new(&settings.audit_lookup_key),
             redis: redis::Client::open(settings.redis_url.expose_secret())?,
             desks: crate::appointments::desk::DeskRegistry::new(db.clone()),
             recommender: crate::medicines::recommendations::service::Recommender::new(&settings, db.clone()),

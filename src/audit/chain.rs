@@ -14,7 +14,8 @@ use sha2::{Digest as _, Sha256};
 /// The hash the first row points back to.
 pub const GENESIS: [u8; 32] = [0; 32];
 
-/// `AUDIT_KEY`, ready to seal with. Only the sealer and `audit-verify` need it.
+/// `AUDIT_KEY`, ready to seal with. Only the sealer (`work`, `dev`) and `audit-verify` load it
+/// (see [`crate::config::AuditKeyUse`]).
 #[derive(Clone)]
 pub struct AuditKey {
     mac: hmac::Hmac<Sha256>,

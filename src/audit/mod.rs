@@ -26,8 +26,9 @@ use crate::accounts::model::Principal;
 
 /// Keyed hashes of values that must not be stored but should still correlate: a username that
 /// names no account (a password typed into the username field, as often as not). HMAC-SHA-256
-/// with a key derived from `AUDIT_KEY`: without the key, the trail cannot be reversed by hashing
-/// guesses.
+/// with a key derived from `AUDIT_LOOKUP_KEY`: without the key, the trail cannot be reversed by
+/// hashing guesses. Web processes write these, so the key is not `AUDIT_KEY`: a web process
+/// holds no key that seals the chain.
 pub struct Pseudonyms {
     key: [u8; 32],
 }

@@ -1,6 +1,6 @@
 //! The sealer: gives committed, unsealed audit rows their position in the chain and their keyed
-//! hash, in batches, and publishes each new chain head (an INFO log line and two `/metrics`
-//! gauges) for witnesses outside the database.
+//! hash, in batches, and publishes each new chain head (an INFO log line with the whole head,
+//! `POSITION:HASH`, and two `/metrics` gauges) for witnesses outside the database.
 //!
 //! It lives here, in the audit context, rather than in `carehub-workers`: the SQL over
 //! `audit_log` belongs to this context, the workers crate cannot call into this crate (this crate
@@ -116,9 +116,12 @@ pub async fn seal_pending(db: &PgPool, key: &AuditKey) -> anyhow::Result<Option<
     }
 }
 
-/// Announces a new head: the log line and the gauges a witness records.
+/// Announces a new head: the log line and the gauges a witness records. The line carries the
+/// whole head as `audit.head = POSITION:HASH` (all 64 hex digits), exactly what
+/// `carehub audit-verify --head` takes; the gauges only the hash's first 48 bits.
 fn publish(head: &ChainHead, rows: usize) {
     tracing::info!(
+        audit.head = %head,
         audit.head.position = head.position,
         audit.head.hash = %head.hash_hex(),
         sealed = rows,

@@ -12,6 +12,14 @@ use crate::{
     audit::{self, AuditEvent, AuditKey, ChainReport, HeadCheck, RequestMeta, WitnessedHead},
 };
 
+/// What `audit-verify` says when no witnessed head is given: the chain alone cannot show that
+/// its newest rows were removed (the chain up to them is still intact), nor a rewrite by someone
+/// holding `AUDIT_KEY`.
+pub const NO_WITNESSED_HEAD: &str = "warning: no --head given: a removed tail (the newest rows deleted) cannot be detected \
+without a witnessed head, nor a chain re-sealed by someone holding AUDIT_KEY. Record the `audit.head` \
+(POSITION:HASH) of the sealer's \"audit chain head\" log lines outside the database and pass the latest \
+with --head POSITION:HASH";
+
 /// Unsealed rows older than this mean the sealer is not doing its work.
 const UNSEALED_FAULT_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -87,20 +95,19 @@ pub async fn audit_verify(db: &PgPool, key: &AuditKey, witnessed: Option<&Witnes
         );
         ok = false;
     }
-    if let Some(witnessed) = witnessed {
-        match audit::check_head(db, witnessed).await? {
-            HeadCheck::InChain => println!("witnessed head {witnessed} is in the chain"),
-            HeadCheck::Differs { actual } => {
-                println!(
-                    "witnessed head {witnessed} is NOT in the chain: position {} now holds {actual}",
-                    actual.position
-                );
-                ok = false;
-            }
-            HeadCheck::Missing => {
-                println!("witnessed head {witnessed} is NOT in the chain: no sealed row at that position");
-                ok = false;
-            }
+    let Some(witnessed) = witnessed else {
+        println!("{NO_WITNESSED_HEAD}");
+        return Ok(ok);
+    };
+    match audit::check_head(db, witnessed).await? {
+        HeadCheck::InChain => println!("witnessed head {witnessed} is in the chain"),
+        HeadCheck::Differs { actual } => {
+            println!("witnessed head {witnessed} is NOT in the chain: position {} now holds {actual}", actual.position);
+            ok = false;
+        }
+        HeadCheck::Missing => {
+            println!("witnessed head {witnessed} is NOT in the chain: no sealed row at that position");
+            ok = false;
         }
     }
     Ok(ok)

@@ -25,6 +25,8 @@ pub const BARE_NAMES: &[(&str, &str)] = &[
     ("JWT_SECRET", "jwt_secret"),
     ("OTP_SECRET", "otp_secret"),
     ("AUDIT_KEY", "audit_key"),
+    ("AUDIT_LOOKUP_KEY", "audit_lookup_key"),
+    ("HOST", "host"),
     ("SMS_PROVIDER", "sms_provider"),
     ("TWILIO_ACCOUNT_SID", "twilio_account_sid"),
     ("TWILIO_AUTH_TOKEN", "twilio_auth_token"),
@@ -65,6 +67,17 @@ impl EnvSource {
     /// The variable's value, unless it is unset or empty.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    /// This environment without any variable that fills the setting `path` (its bare names and
+    /// its `CAREHUB__` spelling): what a process that must not hold that setting reads.
+    #[must_use]
+    pub fn without_setting(&self, path: &str) -> Self {
+        let fills = |name: &str| {
+            BARE_NAMES.iter().any(|&(bare, p)| bare == name && p == path)
+                || prefixed_path(name).as_deref() == Some(path)
+        };
+        Self { vars: self.vars.iter().filter(|(name, _)| !fills(name)).map(|(k, v)| (k.clone(), v.clone())).collect() }
     }
 
     /// The bare name that fills each setting path, for the settings some bare name fills.
@@ -194,6 +207,23 @@ mod tests {
         assert_eq!(origins, ["https://a.example", "https://b.example"]);
         assert_eq!(dict["auth"].as_dict().expect("auth")["access_ttl_minutes"], Value::from("30".to_owned()));
         assert_eq!(dict.len(), 2, "only CAREHUB__ and documented names: {dict:?}");
+    }
+
+    #[test]
+    fn without_a_setting_drops_every_name_that_fills_it_and_nothing_else() {
+        let dict = source(&[
+            ("AUDIT_KEY", "a"),
+            ("carehub__audit_key", "b"),
+            ("CAREHUB__AUDIT_KEY", "c"),
+            ("AUDIT_LOOKUP_KEY", "d"),
+            ("JWT_SECRET", "e"),
+        ])
+        .without_setting("audit_key")
+        .dict();
+
+        assert!(!dict.contains_key("audit_key"), "{dict:?}");
+        assert_eq!(dict["audit_lookup_key"], Value::from("d".to_owned()));
+        assert_eq!(dict["jwt_secret"], Value::from("e".to_owned()));
     }
 
     #[test]

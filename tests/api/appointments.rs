@@ -392,6 +392,7 @@ async fn two_servers(app: &TestApp, db: &PgPool) -> Servers {
         servers.0.push(
             std::process::Command::new(env!("CARGO_BIN_EXE_carehub"))
                 .arg("serve")
+                .env("CAREHUB_ENV", "test")
                 .env("DATABASE_URL", database_url(db))
                 .env("PORT", port.to_string())
                 .env("RUST_LOG", "error")

@@ -231,6 +231,7 @@ async fn the_cli_creates_an_admin_and_verifies_the_chain(db: PgPool) {
     let carehub = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_carehub"))
             .args(args)
+            .env("CAREHUB_ENV", "test")
             .env("DATABASE_URL", &url)
             .env("CAREHUB_ADMIN_PASSWORD", "Granite-Falcon-Meadow-58")
             .env("RUST_LOG", "error")

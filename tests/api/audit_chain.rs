@@ -154,6 +154,7 @@ async fn the_cli_confirms_a_witnessed_head_and_reports_a_rewrite_and_unsealed_ro
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_carehub"))
             .arg("audit-verify")
             .args(args)
+            .env("CAREHUB_ENV", "test")
             .env("DATABASE_URL", &url)
             .env("RUST_LOG", "error")
             .output()
@@ -300,4 +301,32 @@ async fn each_sealed_batch_publishes_the_chain_head_on_metrics(db: PgPool) {
     ] {
         assert!(body.lines().any(|line| line.starts_with(name)), "{name} missing from\n{body}");
     }
+}
+
+#[sqlx::test]
+async fn a_web_process_without_the_audit_key_hashes_unknown_usernames_under_the_lookup_key_alone(db: PgPool) {
+    use carehub::{audit::Pseudonyms, config::Settings};
+    use secrecy::SecretString;
+
+    let lookup = SecretString::from("a-lookup-key-of-this-test-only-0123456789abcdef");
+    let app = TestApp::spawn_with(&db, |settings| {
+        // What `carehub serve` loads: no sealing key at all.
+        settings.audit_key = None;
+        settings.audit_lookup_key = lookup.clone();
+    })
+    .await;
+
+    let response = app.login_response("Correct-Horse-Typed-Here", "anything").await;
+
+    assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let rows = app.audit_rows("login_failed").await;
+    assert_eq!(rows.len(), 1);
+    let typed = "Correct-Horse-Typed-Here";
+    assert_eq!(rows[0].details["username_hmac"], Pseudonyms::new(&lookup).username(typed));
+    let sealing = Settings::for_tests().expect("settings").audit_key.expect("the development AUDIT_KEY");
+    assert_ne!(
+        rows[0].details["username_hmac"],
+        Pseudonyms::new(&sealing).username(typed),
+        "the sealing key plays no part in it"
+    );
 }

@@ -41,7 +41,12 @@ fn carehub(args: &[&str], db: &PgPool, port: u16) -> Command {
         .stderr(Stdio::null());
     for name in [
         "CAREHUB_ENV",
+        "HOST",
+        "JWT_SECRET",
+        "OTP_SECRET",
         "AUDIT_KEY",
+        "AUDIT_LOOKUP_KEY",
+        "CAREHUB__HTTP__METRICS_TOKEN",
         "SMS_PROVIDER",
         "TWILIO_ACCOUNT_SID",
         "TWILIO_AUTH_TOKEN",
@@ -50,6 +55,8 @@ fn carehub(args: &[&str], db: &PgPool, port: u16) -> Command {
     ] {
         command.env_remove(name);
     }
+    // The development defaults are accepted only when asked for: unset, a process is production.
+    command.env("CAREHUB_ENV", "test");
     command
 }
 
@@ -96,11 +103,12 @@ fn run_to_end(command: &mut Command, seconds: u64) -> (std::process::ExitStatus,
 }
 
 /// The environment of a production process that passes every start-up check.
-const PRODUCTION: [(&str, &str); 9] = [
+const PRODUCTION: [(&str, &str); 10] = [
     ("CAREHUB_ENV", "production"),
     ("JWT_SECRET", "production-jwt-secret-0123456789abcdef-0123456789"),
     ("OTP_SECRET", "production-otp-secret-0123456789abcdef-0123456789"),
     ("AUDIT_KEY", "production-audit-key-0123456789abcdef-0123456789"),
+    ("AUDIT_LOOKUP_KEY", "production-lookup-key-0123456789abcdef-0123456789"),
     ("CAREHUB__HTTP__METRICS_TOKEN", "scrape-token"),
     ("SMS_PROVIDER", "twilio"),
     ("TWILIO_ACCOUNT_SID", "AC0042"),
@@ -406,4 +414,154 @@ async fn a_request_log_line_carries_one_request_id_the_one_echoed_to_the_caller(
             logs.lines().filter(|l| l.contains("request completed") && l.contains("request_id")).count()
         );
     }
+}
+
+/// `PRODUCTION` without the named variables.
+fn production_without(names: &[&str]) -> Vec<(&'static str, &'static str)> {
+    PRODUCTION.into_iter().filter(|(name, _)| !names.contains(name)).collect()
+}
+
+#[sqlx::test]
+async fn without_carehub_env_every_process_refuses_to_start_naming_every_variable_to_set(db: PgPool) {
+    for command in ["serve", "work", "dev", "migrate"] {
+        let port = free_port();
+        let mut process = carehub(&[command], &db, port);
+        process.env_remove("CAREHUB_ENV");
+
+        let (status, stderr) = run_to_end(&mut process, 30);
+
+        assert_eq!(status.code(), Some(2), "{command}: {stderr}");
+        for name in [
+            "CAREHUB_ENV",
+            "JWT_SECRET",
+            "OTP_SECRET",
+            "AUDIT_LOOKUP_KEY",
+            "CAREHUB__HTTP__METRICS_TOKEN",
+            "SMS_PROVIDER=twilio",
+            "TWILIO_ACCOUNT_SID",
+        ] {
+            assert!(stderr.contains(name), "{command} names {name}: {stderr}");
+        }
+        let seals = matches!(command, "work" | "dev");
+        assert_eq!(
+            stderr.contains("AUDIT_KEY"),
+            seals,
+            "{command}: only the sealing processes need AUDIT_KEY: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{command}: one message naming them all: {stderr}");
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "{command}: nothing listens");
+    }
+}
+
+#[sqlx::test]
+async fn a_production_serve_process_starts_without_audit_key_and_refuses_without_the_lookup_key(db: PgPool) {
+    let port = free_port();
+    let server = carehub(&["serve"], &db, port).envs(production_without(&["AUDIT_KEY"])).spawn().expect("serve");
+    wait_for_health(port).await;
+    assert!(terminate_and_wait(server).success());
+
+    let (status, stderr) =
+        run_to_end(carehub(&["serve"], &db, free_port()).envs(production_without(&["AUDIT_LOOKUP_KEY"])), 30);
+    assert!(!status.success(), "{status:?}");
+    assert!(stderr.contains("Set: AUDIT_LOOKUP_KEY (each a secret of at least 32 characters"), "{stderr}");
+    assert!(!stderr.contains("JWT_SECRET") && !stderr.contains("AUDIT_KEY"), "only what is missing: {stderr}");
+
+    // The sealer's process is the one that needs AUDIT_KEY.
+    let (status, stderr) =
+        run_to_end(carehub(&["work"], &db, free_port()).envs(production_without(&["AUDIT_KEY"])), 30);
+    assert!(!status.success(), "{status:?}");
+    assert!(stderr.contains("Set: AUDIT_KEY (each a secret"), "{stderr}");
+}
+
+/// Whether something accepts connections on `ip:port` (127.0.0.2 is loopback on Linux too, but
+/// a server bound to 127.0.0.1 alone does not answer there, while one bound to every interface does).
+fn answers(ip: &str, port: u16) -> bool {
+    let address = std::net::SocketAddr::new(ip.parse().expect("ip"), port);
+    std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok()
+}
+
+#[sqlx::test]
+async fn dev_listens_on_loopback_only_unless_host_says_otherwise(db: PgPool) {
+    let port = free_port();
+    let dev = start(&["dev"], &db, port);
+    wait_for_health(port).await;
+    let other_address = answers("127.0.0.2", port);
+    assert!(terminate_and_wait(dev).success());
+    assert!(!other_address, "dev listens on 127.0.0.1 only");
+
+    let port = free_port();
+    let dev = carehub(&["dev"], &db, port).env("HOST", "0.0.0.0").spawn().expect("dev");
+    wait_for_health(port).await;
+    let other_address = answers("127.0.0.2", port);
+    assert!(terminate_and_wait(dev).success());
+    assert!(other_address, "HOST=0.0.0.0: every interface");
+
+    let port = free_port();
+    let server = start(&["serve"], &db, port);
+    wait_for_health(port).await;
+    let other_address = answers("127.0.0.2", port);
+    assert!(terminate_and_wait(server).success());
+    assert!(other_address, "serve listens on every interface (behind the platform's router)");
+}
+
+#[sqlx::test]
+async fn the_sealers_log_line_carries_the_whole_head_that_audit_verify_confirms_and_a_removed_tail_needs_it(
+    db: PgPool,
+) {
+    use carehub::audit::{self, AuditEvent, RequestMeta};
+
+    let mut worker = carehub(&["work"], &db, free_port())
+        .env("CAREHUB__LOG__FORMAT", "json")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("worker starts");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..3 {
+        audit::record_alone(&db, &RequestMeta::default(), AuditEvent::new("witness_test")).await.expect("append");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let head = loop {
+        let head = audit::seal::head(&db).await.expect("head");
+        if head.as_ref().is_some_and(|h| h.position == 3) || Instant::now() > deadline {
+            break head.expect("sealed");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut stdout = worker.stdout.take().expect("stdout");
+    assert!(terminate_and_wait(worker).success());
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut logs).expect("logs");
+    let published: Vec<String> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["message"] == "audit chain head")
+        .filter_map(|line| line["audit.head"].as_str().map(str::to_owned))
+        .collect();
+    let witnessed = published.last().expect("a head published in the log").clone();
+
+    assert_eq!(witnessed, format!("3:{}", head.hash_hex()), "position and the whole hash: {logs}");
+    assert_eq!(witnessed.len(), 2 + 64);
+    let verify = |args: &[&str]| {
+        let output = carehub(&["audit-verify"], &db, 0).args(args).stdout(Stdio::piped()).output().expect("runs");
+        (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    let (ok, out) = verify(&["--head", &witnessed]);
+    assert!(ok && out.contains("is in the chain"), "{out}");
+    assert!(!out.contains("without a witnessed head"), "{out}");
+    let (ok, out) = verify(&[]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("a removed tail (the newest rows deleted) cannot be detected without a witnessed head"),
+        "{out}"
+    );
+
+    // The newest row removed: the chain alone still verifies; the witnessed head does not.
+    let mut conn = db.acquire().await.expect("conn");
+    sqlx::query("set session_replication_role = replica").execute(&mut *conn).await.expect("bypass");
+    sqlx::query("delete from audit_log where seq = 3").execute(&mut *conn).await.expect("remove the tail");
+    drop(conn);
+    let (ok, out) = verify(&[]);
+    assert!(ok, "a removed tail leaves an intact chain: {out}");
+    let (ok, out) = verify(&["--head", &witnessed]);
+    assert!(!ok && out.contains("NOT in the chain"), "{out}");
 }

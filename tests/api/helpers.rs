@@ -371,7 +371,7 @@ impl Drop for TestApp {
 
 /// The audit chain's key in tests (the development value, as the `carehub` binary sees it too).
 pub fn audit_key() -> AuditKey {
-    AuditKey::new(&Settings::for_tests().expect("test settings").audit_key)
+    Settings::for_tests().expect("test settings").sealing_key().expect("the test settings hold AUDIT_KEY")
 }
 
 /// The URL of the test's own database, for the `carehub` binary run as a child process.
