@@ -105,8 +105,11 @@ fn text(before: &Appointment, to: Status, doctor: &str, at: DateTime<Utc>) -> Op
     let (body, purpose) = match to {
         Status::Confirmed => (
             format!(
-                "CareHub: your appointment at {} ({}) with Dr. {doctor} is confirmed for {when}.",
-                before.hospital_name, before.department_name
+                "CareHub: your appointment at {} ({}) with Dr. {} is confirmed for {when}.",
+                before.hospital_name,
+                before.department_name,
+                // A name the doctor edits: only what may reach an SMS of it.
+                carehub_workers::sms::sms_name(doctor)
             ),
             Purpose::AppointmentConfirmation,
         ),

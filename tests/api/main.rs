@@ -17,5 +17,6 @@ mod http;
 mod jobs;
 mod medicines;
 mod ops;
+mod otp_limits;
 mod prescriptions;
 mod reports;
