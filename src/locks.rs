@@ -95,7 +95,11 @@ impl Key<'_> {
 pub async fn xact_lock(conn: &mut PgConnection, space: LockSpace, key: Key<'_>) -> sqlx::Result<()> {
     match space.form() {
         Form::Pair(number) => {
-            sqlx::query("select pg_advisory_xact_lock($1, hashtext($2))").bind(number).bind(key.text()).execute(conn).await?
+            sqlx::query("select pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(number)
+                .bind(key.text())
+                .execute(conn)
+                .await?
         }
         Form::Single(own) => sqlx::query("select pg_advisory_xact_lock($1)").bind(own).execute(conn).await?,
     };

@@ -83,15 +83,18 @@ fn retry_after(until: Option<DateTime<Utc>>) -> u64 {
     until.map_or(60, |until| u64::try_from((until - Utc::now()).num_seconds()).unwrap_or(0).max(1))
 }
 
-/// [`AccessError::Throttled`] once the count (within a window, with when its oldest leaves
-/// it, as the `repo::recent_for_*` statements answer) has reached `limit`.
-fn within(limit: i64, counted: (i64, Option<DateTime<Utc>>)) -> Result<(), AccessError> {
+/// What was counted within a window, with when its oldest leaves it (as the `repo::recent_for_*`
+/// statements answer).
+type Counted = (i64, Option<DateTime<Utc>>);
+
+/// [`AccessError::Throttled`] once the count has reached `limit`.
+fn within(limit: i64, counted: Counted) -> Result<(), AccessError> {
     within_all(&[(limit, counted)])
 }
 
 /// [`within`] for several budgets at once: throttled once any is spent, until the last of the
 /// spent ones has room again.
-fn within_all(budgets: &[(i64, (i64, Option<DateTime<Utc>>))]) -> Result<(), AccessError> {
+fn within_all(budgets: &[(i64, Counted)]) -> Result<(), AccessError> {
     let spent = budgets.iter().filter(|(limit, (count, _))| count >= limit).map(|(_, (_, until))| retry_after(*until));
     match spent.max() {
         Some(retry_after_secs) => Err(AccessError::Throttled { retry_after_secs }),

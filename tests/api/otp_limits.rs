@@ -268,8 +268,11 @@ async fn no_doctors_wrong_tries_make_another_doctors_redemption_of_a_shared_code
 async fn a_hospitals_doctors_share_one_budget_of_failed_verifications(db: PgPool) {
     let app = TestApp::spawn_with(&db, |s| s.access.otp_failures_per_hospital = 4).await;
     let hospital = app.approved_hospital("jinnah").await;
-    let doctors =
-        [app.working_doctor_at(&hospital).await, app.working_doctor_at(&hospital).await, app.working_doctor_at(&hospital).await];
+    let doctors = [
+        app.working_doctor_at(&hospital).await,
+        app.working_doctor_at(&hospital).await,
+        app.working_doctor_at(&hospital).await,
+    ];
     let patient = app.patient("zainab").await;
     let code = shared_code(&app, &patient).await;
     for (n, doctor) in [&doctors[0], &doctors[0], &doctors[1], &doctors[1]].into_iter().enumerate() {
@@ -312,8 +315,10 @@ async fn a_client_address_has_a_budget_of_failed_verifications_across_accounts(d
     let response = from(&doctors[1], "203.0.113.7").await.expect("sent");
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "the address spent its budget");
     assert_eq!(from(&doctors[1], "203.0.113.8").await.expect("sent").status(), StatusCode::BAD_REQUEST);
-    let addresses: Vec<String> =
-        sqlx::query_scalar("select address from otp_failed_verifications order by id").fetch_all(&db).await.expect("rows");
+    let addresses: Vec<String> = sqlx::query_scalar("select address from otp_failed_verifications order by id")
+        .fetch_all(&db)
+        .await
+        .expect("rows");
     assert_eq!(addresses, ["203.0.113.7", "203.0.113.7", "203.0.113.7", "203.0.113.8"]);
 }
 
@@ -329,7 +334,10 @@ async fn doctors_requests_never_use_up_a_patients_own_sharing_codes(db: PgPool) 
     let doctor = app.working_doctor_at(&hospital).await;
     let patient = app.patient("zainab").await;
     for _ in 0..3 {
-        assert_eq!(generate(&app, &doctor.token, json!({ "patient_id": patient.user.id })).await.status(), StatusCode::OK);
+        assert_eq!(
+            generate(&app, &doctor.token, json!({ "patient_id": patient.user.id })).await.status(),
+            StatusCode::OK
+        );
     }
     let response = generate(&app, &doctor.token, json!({ "patient_id": patient.user.id })).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS, "the doctors' budget for this patient is spent");

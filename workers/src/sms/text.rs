@@ -52,7 +52,11 @@ mod tests {
     #[test]
     fn at_most_forty_characters_of_a_name_reach_an_sms() {
         assert_eq!(sms_name(&"Abcdefghij ".repeat(10)), "Abcdefghij Abcdefghij Abcdefghij Abcdefg");
-        assert_eq!(sms_name(&"Abcdefghi ".repeat(10)), "Abcdefghi Abcdefghi Abcdefghi Abcdefghi", "no space left at the cut");
+        assert_eq!(
+            sms_name(&"Abcdefghi ".repeat(10)),
+            "Abcdefghi Abcdefghi Abcdefghi Abcdefghi",
+            "no space left at the cut"
+        );
         assert_eq!(sms_name(&"é".repeat(60)).chars().count(), NAME_MAX_CHARS, "characters, not bytes");
         assert_eq!(sms_name(&"A".repeat(41)), "A".repeat(40));
     }
