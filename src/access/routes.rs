@@ -62,7 +62,7 @@ pub struct OtpGenerateResponse {
     pub expires_at: DateTime<Utc>,
     /// The number the code went to, all but its last four digits hidden.
     pub phone_number: String,
-    /// Only when a patient makes a code to share: the code itself, shown to them alone.
+    /// Only when a patient makes a code to share: the code itself (10 digits), shown to them alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub otp: Option<String>,
 }
