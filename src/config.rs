@@ -109,6 +109,17 @@ pub struct AccessSettings {
     pub otp_doctor_window_minutes: i64,
     /// A verified code gives its doctor access for this long.
     pub grant_minutes: i64,
+    /// At most this many codes a patient makes to share per `otp_share_window_minutes`: a budget
+    /// of their own, which doctors' requests never use up.
+    pub otp_share_per_patient: i64,
+    pub otp_share_window_minutes: i64,
+    /// Failed code verifications per `otp_failure_window_minutes`, counted in Postgres: of one
+    /// doctor (whatever the patients), of all the doctors of one hospital together (what bounds
+    /// the guessing of shared codes, README), and from one client address. Past one: 429.
+    pub otp_failures_per_doctor: i64,
+    pub otp_failures_per_hospital: i64,
+    pub otp_failures_per_address: i64,
+    pub otp_failure_window_minutes: i64,
 }
 
 /// Medical records: uploads and their scanning.

@@ -12,6 +12,7 @@ pub mod errors;
 pub mod hospitals;
 pub mod http;
 pub mod jobs;
+pub mod locks;
 pub mod medicines;
 pub mod notified;
 pub mod ops;

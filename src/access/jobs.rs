@@ -8,7 +8,7 @@ use carehub_workers::apalis::prelude::AbortError;
 use carehub_workers::{
     Handler, JobContext, JobResult,
     jobs::{Job, Queue},
-    sms::SmsError,
+    sms::{SmsError, sms_name},
 };
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -88,12 +88,15 @@ async fn mark(
     Ok(())
 }
 
+/// The SMS. The doctor's name is one they edit themselves: only what [`sms_name`] keeps of it
+/// reaches the patient (letters, spaces, `.'-`, 40 characters), never a number or a link.
 fn text(code: &OtpCode, claimed: &Claimed) -> String {
+    let name = sms_name(&claimed.doctor_name);
+    let doctor = if name.is_empty() { "your doctor".to_owned() } else { format!("Dr {name}") };
     format!(
-        "CareHub: {} is your code to let Dr {} read your medical records. It expires in {} minutes. \
+        "CareHub: {} is your code to let {doctor} read your medical records. It expires in {} minutes. \
          Share it only with that doctor.",
         code.reveal(),
-        claimed.doctor_name,
         claimed.ttl_minutes
     )
 }
@@ -143,8 +146,9 @@ async fn send(key: &OtpKey, request_id: i64, ctx: &JobContext) -> JobResult {
 }
 
 /// The access sweep of one clock tick: codes that can no longer be redeemed lose their hash a day
-/// after they were made (verification no longer looks at them), and SMS codes whose delivery
-/// never happened before they expired are marked so.
+/// after they were made (verification no longer looks at them), SMS codes whose delivery
+/// never happened before they expired are marked so, and the counted requests for nobody and
+/// failed verifications are deleted once past every window (a day).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessSweep {
     pub tick: String,
@@ -182,6 +186,29 @@ pub async fn access_sweep(job: AccessSweep, ctx: JobContext) -> JobResult {
         .execute(&ctx.db)
         .await?
         .rows_affected();
-    tracing::info!(tick = %job.tick, forgotten, undelivered, unmatched, "access sweep");
+    let failed_tries = sqlx::query("delete from otp_failed_verifications where created_at < now() - interval '1 day'")
+        .execute(&ctx.db)
+        .await?
+        .rows_affected();
+    tracing::info!(tick = %job.tick, forgotten, undelivered, unmatched, failed_tries, "access sweep");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(doctor_name: &str) -> String {
+        let code = OtpCode::parse("123456").expect("code");
+        text(&code, &Claimed { phone_number: None, doctor_name: doctor_name.to_owned(), ttl_minutes: 10 })
+    }
+
+    #[test]
+    fn the_code_sms_names_the_doctor_by_what_may_reach_an_sms_only() {
+        assert!(body("Ali Mehmood").contains("let Dr Ali Mehmood read"));
+        let nasty = body("Ali\nURGENT: call 0300-9999999 or visit https://evil.example now to keep your records safe");
+        assert!(nasty.contains("let Dr Ali URGENT call - or visit httpsevil.exa read"), "{nasty}");
+        assert!(!nasty.contains("9999999") && !nasty.contains("https:") && !nasty.contains('\n'), "{nasty}");
+        assert!(body("0300 1234567").contains("let your doctor read"), "nothing left of the name");
+    }
 }

@@ -7,21 +7,43 @@ use serde::Serialize;
 use sha2::Sha256;
 use utoipa::ToSchema;
 
-/// A six-digit code as typed by a doctor. Never `Debug`-printed.
+use crate::config::AccessSettings;
+
+/// Digits of a code a doctor asks for, sent to the patient by SMS: only that doctor may try it,
+/// and the 5th wrong try kills it (5 in 10^6).
+pub const SMS_CODE_DIGITS: u32 = 6;
+
+/// Digits of a code a patient makes to share: any doctor may try it, and no doctor's wrong tries
+/// kill it (that would let any doctor kill it), so it is long enough to hold against every
+/// hospital's whole budget of wrong tries over its life ([`share_guess_bound`], README).
+pub const SHARE_CODE_DIGITS: u32 = 10;
+
+/// A code as typed by a doctor: six digits (SMS) or ten (shared). Never `Debug`-printed.
 pub struct OtpCode(String);
 
 impl OtpCode {
-    /// Six ASCII digits (surrounding spaces ignored), or nothing.
+    /// Six or ten ASCII digits (surrounding spaces ignored), or nothing.
     pub fn parse(raw: &str) -> Option<Self> {
         let trimmed = raw.trim();
-        (trimmed.len() == 6 && trimmed.bytes().all(|b| b.is_ascii_digit())).then(|| Self(trimmed.to_owned()))
+        let digits = u32::try_from(trimmed.len()).unwrap_or(0);
+        ((digits == SMS_CODE_DIGITS || digits == SHARE_CODE_DIGITS) && trimmed.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| Self(trimmed.to_owned()))
     }
 
-    /// A fresh code from the operating system's CSPRNG, uniform over 000000..=999999.
+    /// A fresh SMS code from the operating system's CSPRNG, uniform over 000000..=999999.
     pub fn generate() -> Self {
+        Self::random(SMS_CODE_DIGITS)
+    }
+
+    /// A fresh code for a patient to share, uniform over ten digits.
+    pub fn generate_shared() -> Self {
+        Self::random(SHARE_CODE_DIGITS)
+    }
+
+    fn random(digits: u32) -> Self {
         use rand::RngExt as _;
-        let n: u32 = rand::rng().random_range(0..1_000_000);
-        Self(format!("{n:06}"))
+        let n: u64 = rand::rng().random_range(0..10_u64.pow(digits));
+        Self(format!("{n:0width$}", width = digits as usize))
     }
 
     /// The code, for the one place it goes: the SMS to the patient, or the patient's own screen.
@@ -77,6 +99,20 @@ impl OtpKey {
     }
 }
 
+/// The stand-in number masked in the answer to a request that reaches nobody by id (no patient
+/// has it, or the patient has no phone): a mobile number of the default `region` whose last four
+/// digits come from `subject` ([`OtpKey::subject`] of what was typed, so asking again shows the
+/// same mask), so its mask has the shape of a real patient's. E.164, like a stored number.
+pub fn decoy_phone(subject: &[u8; 32], region: &str) -> String {
+    let (country, example) = phonenumber::metadata::DATABASE
+        .by_id(region)
+        .and_then(|meta| Some((meta.country_code(), meta.descriptors().mobile()?.example()?.to_owned())))
+        .unwrap_or((92, "3012345678".to_owned()));
+    let keep = example.len().saturating_sub(4);
+    let tail = u16::from_be_bytes([subject[0], subject[1]]) % 10_000;
+    format!("+{country}{}{tail:04}", example.get(..keep).unwrap_or_default())
+}
+
 /// A phone number with all but its country code and last four digits hidden, behind a fixed
 /// run of stars that does not tell the number's length: `+92*******4567`.
 pub fn mask_phone(phone: &str) -> String {
@@ -87,6 +123,24 @@ pub fn mask_phone(phone: &str) -> String {
     let head: String = chars[..3].iter().collect();
     let tail: String = chars[chars.len() - 4..].iter().collect();
     format!("{head}*******{tail}")
+}
+
+/// The largest chance that wrong tries find a patient's shared code over its whole life, whatever
+/// the number of doctors, if there are at most `hospitals` approved hospitals: each hospital's
+/// doctors together fail at most `otp_failures_per_hospital` times per
+/// `otp_failure_window_minutes` (a sliding window, so at most that many, times the windows the
+/// code's life can touch, within its `otp_ttl_minutes`), all of them spend it all on this one
+/// patient, and each wrong try is compared with every shared code of the patient live at once
+/// (at most `otp_share_per_patient` per `otp_share_window_minutes`). A union bound over
+/// `10^SHARE_CODE_DIGITS` equally likely codes; the README states the arithmetic.
+#[allow(clippy::cast_precision_loss)] // small counts, exact in an f64
+pub fn share_guess_bound(settings: &AccessSettings, hospitals: u64) -> f64 {
+    let windows = |length: i64, window: i64| (length / window.max(1) + 1) as f64;
+    let tries_per_hospital = settings.otp_failures_per_hospital as f64
+        * windows(settings.otp_ttl_minutes, settings.otp_failure_window_minutes);
+    let live_shared_codes =
+        settings.otp_share_per_patient as f64 * windows(settings.otp_ttl_minutes, settings.otp_share_window_minutes);
+    hospitals as f64 * tries_per_hospital * live_shared_codes / 10_f64.powi(SHARE_CODE_DIGITS as i32)
 }
 
 /// One access grant, as its patient sees it.
@@ -151,16 +205,48 @@ mod tests {
     }
 
     #[test]
-    fn codes_are_six_digits() {
+    fn sms_codes_are_six_digits_and_shared_codes_ten() {
         assert!(OtpCode::parse(" 012345 ").is_some());
-        for bad in ["12345", "1234567", "12a456", "１２３４５６", ""] {
+        assert!(OtpCode::parse("0123456789").is_some());
+        for bad in ["12345", "1234567", "123456789", "12345678901", "12a456", "１２３４５６", ""] {
             assert!(OtpCode::parse(bad).is_none(), "{bad}");
         }
         for _ in 0..100 {
             let code = OtpCode::generate();
+            assert_eq!(code.reveal().len(), 6);
             assert!(OtpCode::parse(code.reveal()).is_some());
+            let shared = OtpCode::generate_shared();
+            assert_eq!(shared.reveal().len(), 10);
+            assert!(OtpCode::parse(shared.reveal()).is_some());
         }
         assert_eq!(format!("{:?}", OtpCode::generate()), "OtpCode(******)");
+    }
+
+    #[test]
+    fn a_decoy_phone_is_masked_in_the_shape_of_a_real_one() {
+        let key = OtpKey::new(&SecretString::from("k".repeat(40)));
+        let subject = key.subject("id:999999");
+        let decoy = decoy_phone(&subject, "PK");
+        assert_eq!(decoy, decoy_phone(&subject, "PK"), "the same subject, the same number");
+        let real = mask_phone("+923001234567");
+        let masked = mask_phone(&decoy);
+        assert_eq!(masked.len(), real.len(), "{masked} / {real}");
+        assert_eq!(&masked[..10], "+92*******");
+        assert!(masked[10..].bytes().all(|b| b.is_ascii_digit()));
+        assert!(crate::accounts::model::PhoneNumber::parse(&decoy, "PK").is_ok(), "{decoy} is a valid number");
+        assert!(decoy_phone(&subject, "US").starts_with("+1"));
+        assert!(decoy_phone(&subject, "nowhere").starts_with("+92"));
+    }
+
+    #[test]
+    fn guessing_any_shared_code_over_its_life_stays_below_one_in_ten_thousand() {
+        // The default settings (the tests' configuration does not change them).
+        let settings = crate::config::Settings::for_tests().expect("settings").access;
+        // 10 000 hospitals × 30 wrong tries each within a code's 10 minutes × 3 live shared codes
+        // / 10^10 codes = 9 × 10^-5.
+        let bound = share_guess_bound(&settings, 10_000);
+        assert!((bound - 9e-5).abs() < 1e-12, "{bound}");
+        assert!(bound < 1e-4);
     }
 
     #[test]

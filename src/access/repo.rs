@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, PgConnection};
 
 use super::model::Grant;
+use crate::locks::{self, Key, LockSpace};
 
 /// A patient as the code flows need them.
 #[derive(Debug, sqlx::FromRow)]
@@ -32,26 +33,44 @@ pub async fn patients_by_phone(conn: &mut PgConnection, phone: &str) -> sqlx::Re
 }
 
 /// Serializes the code and grant changes of one patient across processes, until the transaction
-/// ends (key space 1 of the two-key advisory lock: patients).
+/// ends ([`LockSpace::AccessPatient`]).
 pub async fn lock_patient(conn: &mut PgConnection, patient_id: i64) -> sqlx::Result<()> {
-    // Two int4 keys: (1, patient) cannot collide with other users of one-bigint-key locks.
-    sqlx::query("select pg_advisory_xact_lock(1, hashtext($1::text))").bind(patient_id).execute(conn).await?;
-    Ok(())
+    locks::xact_lock(conn, LockSpace::AccessPatient, Key::Id(patient_id)).await
 }
 
-/// How many codes were made for the patient within `window_minutes`, and when the oldest of them
-/// leaves the window.
+/// Which of a patient's codes a budget counts: the ones doctors asked for (sent by SMS), or the
+/// ones the patient made to share. Each has a budget of its own, so doctors' requests never use
+/// up the patient's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Sms,
+    Share,
+}
+
+impl Channel {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Sms => "SMS",
+            Self::Share => "SHARE",
+        }
+    }
+}
+
+/// How many codes of `channel` were made for the patient within `window_minutes`, and when the
+/// oldest of them leaves the window.
 pub async fn recent_for_patient(
     conn: &mut PgConnection,
     patient_id: i64,
+    channel: Channel,
     window_minutes: i64,
 ) -> sqlx::Result<(i64, Option<DateTime<Utc>>)> {
     sqlx::query_as(
         "select count(*), min(created_at) + make_interval(mins => $2::int) from otp_requests \
-         where patient_id = $1 and created_at > now() - make_interval(mins => $2::int)",
+         where patient_id = $1 and channel = $3 and created_at > now() - make_interval(mins => $2::int)",
     )
     .bind(patient_id)
     .bind(i32::try_from(window_minutes).unwrap_or(i32::MAX))
+    .bind(channel.as_str())
     .fetch_one(conn)
     .await
 }
@@ -60,9 +79,7 @@ pub async fn recent_for_patient(
 /// transaction ends, so that the doctor's budget holds under concurrency. Taken after the
 /// patient's (or subject's) lock, never before: no two transactions wait on each other in a cycle.
 pub async fn lock_doctor(conn: &mut PgConnection, doctor_id: i64) -> sqlx::Result<()> {
-    // (2, doctor): apart from the patients' (1, patient) and the subjects' (3, subject) keys.
-    sqlx::query("select pg_advisory_xact_lock(2, hashtext($1::text))").bind(doctor_id).execute(conn).await?;
-    Ok(())
+    locks::xact_lock(conn, LockSpace::AccessDoctor, Key::Id(doctor_id)).await
 }
 
 /// The same count for the codes one doctor asked for, the requests that named nobody included
@@ -88,8 +105,7 @@ pub async fn recent_for_doctor(
 
 /// Serializes the requests that name one unknown subject until the caller's transaction ends.
 pub async fn lock_subject(conn: &mut PgConnection, subject: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("select pg_advisory_xact_lock(3, hashtext(encode($1, 'hex')))").bind(subject).execute(conn).await?;
-    Ok(())
+    locks::xact_lock(conn, LockSpace::AccessSubject, Key::Bytes(subject)).await
 }
 
 /// How many requests named this unknown subject within `window_minutes`, and when the oldest of
@@ -109,11 +125,87 @@ pub async fn recent_for_subject(
     .await
 }
 
-/// A doctor's request that named nobody, counted.
-pub async fn insert_unmatched(conn: &mut PgConnection, doctor_id: i64, subject: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("insert into otp_unmatched_requests (doctor_id, subject) values ($1, $2)")
+/// A doctor's request that reached nobody, counted; when its code would have expired, computed
+/// as [`insert_request`] computes a real one's (the transaction's time, in microseconds).
+pub async fn insert_unmatched(
+    conn: &mut PgConnection,
+    doctor_id: i64,
+    subject: &[u8],
+    ttl_minutes: i64,
+) -> sqlx::Result<DateTime<Utc>> {
+    sqlx::query_scalar(
+        "insert into otp_unmatched_requests (doctor_id, subject) values ($1, $2) \
+         returning now() + make_interval(mins => $3::int)",
+    )
+    .bind(doctor_id)
+    .bind(subject)
+    .bind(i32::try_from(ttl_minutes).unwrap_or(10))
+    .fetch_one(conn)
+    .await
+}
+
+/// Serializes the failed-verification budgets of one hospital (and so of each of its doctors)
+/// until the transaction ends. Taken after the patient's lock, never before.
+pub async fn lock_verifying_hospital(conn: &mut PgConnection, hospital_id: i64) -> sqlx::Result<()> {
+    locks::xact_lock(conn, LockSpace::AccessVerifyHospital, Key::Id(hospital_id)).await
+}
+
+/// The same for one client address; taken after the hospital's lock, never before.
+pub async fn lock_verifying_address(conn: &mut PgConnection, address: &str) -> sqlx::Result<()> {
+    locks::xact_lock(conn, LockSpace::AccessVerifyAddress, Key::Text(address)).await
+}
+
+/// Failed verifications within a window, and when the oldest of each count leaves it: the
+/// doctor's, their hospital's and the client address's.
+#[derive(Debug, sqlx::FromRow)]
+pub struct FailedVerifications {
+    pub doctor: i64,
+    pub doctor_until: Option<DateTime<Utc>>,
+    pub hospital: i64,
+    pub hospital_until: Option<DateTime<Utc>>,
+    pub address: i64,
+    pub address_until: Option<DateTime<Utc>>,
+}
+
+/// Counts [`FailedVerifications`] within `window_minutes` (under the hospital's and the
+/// address's locks).
+pub async fn failed_verifications(
+    conn: &mut PgConnection,
+    doctor_id: i64,
+    hospital_id: i64,
+    address: &str,
+    window_minutes: i64,
+) -> sqlx::Result<FailedVerifications> {
+    sqlx::query_as(
+        "select count(*) filter (where doctor_id = $1) as doctor, \
+                min(created_at) filter (where doctor_id = $1) + make_interval(mins => $4::int) as doctor_until, \
+                count(*) filter (where hospital_id = $2) as hospital, \
+                min(created_at) filter (where hospital_id = $2) + make_interval(mins => $4::int) as hospital_until, \
+                count(*) filter (where address = $3) as address, \
+                min(created_at) filter (where address = $3) + make_interval(mins => $4::int) as address_until \
+         from otp_failed_verifications \
+         where (doctor_id = $1 or hospital_id = $2 or address = $3) \
+               and created_at > now() - make_interval(mins => $4::int)",
+    )
+    .bind(doctor_id)
+    .bind(hospital_id)
+    .bind(address)
+    .bind(i32::try_from(window_minutes).unwrap_or(i32::MAX))
+    .fetch_one(conn)
+    .await
+}
+
+/// A failed verification, counted.
+pub async fn insert_failed_verification(
+    conn: &mut PgConnection,
+    doctor_id: i64,
+    hospital_id: i64,
+    address: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("insert into otp_failed_verifications (doctor_id, hospital_id, address) values ($1, $2, $3)")
         .bind(doctor_id)
-        .bind(subject)
+        .bind(hospital_id)
+        .bind(address)
         .execute(conn)
         .await?;
     Ok(())
@@ -153,6 +245,8 @@ pub async fn set_code(conn: &mut PgConnection, request_id: i64, sealed: &[u8]) -
 #[derive(Debug, sqlx::FromRow)]
 pub struct Candidate {
     pub id: i64,
+    /// `SMS` (asked for by this doctor) or `SHARE` (made by the patient for any one doctor).
+    pub channel: String,
     pub code_hmac: Option<Vec<u8>>,
     pub status: String,
     pub failed_attempts: i32,
@@ -170,7 +264,7 @@ impl Candidate {
 /// the ones the patient made to share. Newest first.
 pub async fn candidates(conn: &mut PgConnection, patient_id: i64, doctor_id: i64) -> sqlx::Result<Vec<Candidate>> {
     sqlx::query_as(
-        "select id, code_hmac, status, failed_attempts, expires_at <= now() as expired from otp_requests \
+        "select id, channel, code_hmac, status, failed_attempts, expires_at <= now() as expired from otp_requests \
          where patient_id = $1 and (doctor_id = $2 or channel = 'SHARE') and created_at > now() - interval '1 day' \
          order by id desc limit 20",
     )

@@ -11,9 +11,9 @@ use utoipa::ToSchema;
 
 use super::{
     desk::{Command, Outcome},
-    model::{Grant, OtpCode, OtpRefusal, mask_phone},
+    model::{Grant, OtpCode, OtpRefusal, decoy_phone, mask_phone},
     repo::{self, PatientContact},
-    service::{self, AccessError, Requester, Verifier},
+    service::{self, AccessError, FailedTry, Requester, Verifier},
 };
 use crate::{
     accounts::model::{PhoneNumber, Principal, UserType},
@@ -57,10 +57,12 @@ pub struct OtpGenerateRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OtpGenerateResponse {
     pub message: String,
+    /// RFC 3339 in microseconds, always: the answer's length never depends on whom it names.
+    #[serde(serialize_with = "micros")]
     pub expires_at: DateTime<Utc>,
     /// The number the code went to, all but its last four digits hidden.
     pub phone_number: String,
-    /// Only when a patient makes a code to share: the code itself, shown to them alone.
+    /// Only when a patient makes a code to share: the code itself (10 digits), shown to them alone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub otp: Option<String>,
 }
@@ -82,15 +84,21 @@ pub struct OtpVerifyResponse {
     pub access_granted_until: DateTime<Utc>,
 }
 
-/// Whom a request names: a patient found, or nobody (an unknown patient), with what was typed to
-/// name them (`id:42` or `phone:+923001234567`).
+fn micros<S: serde::Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
+/// Whom a request names: one patient found, or nobody a code can be asked for (no patient has
+/// what was typed, or several patients share the typed phone), with what was typed to name them
+/// (`id:42` or `phone:+923001234567`) and the typed phone, normalized.
 enum Named {
     Patient(PatientContact),
-    Nobody { typed: String },
+    Nobody { typed: String, phone: Option<PhoneNumber> },
 }
 
 /// Finds the patient a request names by `patient_id` or `patient_phone` (both: they must agree).
-/// A phone several patients share is a 400 asking for `patient_id`.
+/// A phone several patients share names nobody: which one is meant cannot be known, and saying
+/// so would tell that several patients have it.
 async fn named_patient(
     state: &AppState,
     patient_id: Option<i64>,
@@ -111,33 +119,35 @@ async fn named_patient(
         (Some(id), _) => repo::patient_by_id(&mut conn, id).await?,
         (None, Some(phone)) => {
             let mut patients = repo::patients_by_phone(&mut conn, phone.as_str()).await?;
-            if patients.len() > 1 {
-                return Err(FieldErrors::single(
-                    "patient_id",
-                    "Several patients share this phone number; send patient_id as well.",
-                )
-                .into());
-            }
-            patients.pop()
+            if patients.len() > 1 { None } else { patients.pop() }
         }
     };
     Ok(match found {
         Some(patient) if phone.as_ref().is_none_or(|p| patient.phone_number.as_deref() == Some(p.as_str())) => {
             Named::Patient(patient)
         }
-        _ => Named::Nobody {
-            typed: match (patient_id, phone) {
-                (Some(id), _) => format!("id:{id}"),
-                (None, phone) => format!("phone:{}", phone.as_ref().map_or("", PhoneNumber::as_str)),
-            },
-        },
+        _ => Named::Nobody { typed: typed_subject(patient_id, phone.as_ref()), phone },
     })
 }
 
-const SENT: &str = "A one-time code has been sent to the patient's phone. Ask the patient for it.";
+/// What a request typed to name a patient, as [`super::model::OtpKey::subject`] keys it.
+fn typed_subject(patient_id: Option<i64>, phone: Option<&PhoneNumber>) -> String {
+    match (patient_id, phone) {
+        (Some(id), _) => format!("id:{id}"),
+        (None, phone) => format!("phone:{}", phone.map_or("", PhoneNumber::as_str)),
+    }
+}
+
+/// The one message of every doctor's answer, whether or not a code went out: it never tells
+/// which. (A patient without a phone, or on a phone several patients share, gets no SMS: they
+/// make a code from their dashboard.)
+const SENT: &str = "A one-time code has been sent to the patient's phone. Ask the patient for it; \
+                    if none arrives, the patient can make one to share from their dashboard.";
 
 /// Ask for a one-time code. A doctor's code goes to the patient by SMS only; a patient asking for
-/// themselves gets a code to pass on to one doctor. At most 3 codes per patient per 15 minutes.
+/// themselves gets a code to pass on to one doctor. At most 3 codes from doctors per patient per
+/// 15 minutes, and 3 of the patient's own. The answer to a doctor is the same whether or not
+/// the patient exists, has a phone or shares it, and so are its limits.
 #[utoipa::path(post, path = "/api/accounts/otp/generate/", tag = "access", security(("jwtAuth" = [])),
     request_body = OtpGenerateRequest,
     responses((status = 200, body = OtpGenerateResponse), (status = 400), (status = 401, body = ErrorBody),
@@ -167,24 +177,26 @@ async fn generate_for_doctor(
     };
     drop(conn);
     let named = named_patient(state, body.patient_id, body.patient_phone.as_deref()).await?;
-    let typed_phone = body.patient_phone.as_deref().map(str::trim).unwrap_or_default();
+    // A patient a code cannot reach (no phone on file) is answered as nobody is.
+    let named = match named {
+        Named::Patient(PatientContact { id, phone_number: None }) => {
+            Named::Nobody { typed: typed_subject(Some(id), None), phone: None }
+        }
+        named => named,
+    };
     let (expires_at, phone) = match named {
         // The same answer as for a patient who exists, within the same limits, without an SMS: no
-        // account enumeration.
-        Named::Nobody { typed } => {
+        // account enumeration. The mask is the typed phone's, or a stand-in number's.
+        Named::Nobody { typed, phone } => {
             let rules = state.patient_desks.rules();
             let subject = rules.key.subject(&typed);
             let expires_at = service::issue_to_nobody(&state.db, rules, caller, meta, doctor_id, &subject).await?;
-            (expires_at, typed_phone.to_owned())
+            let region = &state.settings.accounts.default_phone_region;
+            let phone = phone.map_or_else(|| decoy_phone(&subject, region), |phone| phone.as_str().to_owned());
+            (expires_at, phone)
         }
         Named::Patient(patient) => {
-            let Some(phone) = patient.phone_number.clone() else {
-                return Err(FieldErrors::single(
-                    "patient_id",
-                    "This patient has no phone number on file: ask them to share a code from their dashboard.",
-                )
-                .into());
-            };
+            let phone = patient.phone_number.clone().unwrap_or_default();
             let outcome = state
                 .patient_desks
                 .apply(caller, meta, patient.id, Command::Issue(Requester::Doctor { doctor_id }))
@@ -234,11 +246,13 @@ async fn generate_to_share(
 }
 
 /// Verify a one-time code (the doctor who asked for it, or any doctor for a code the patient
-/// made): grants access to the patient's records for 30 minutes.
+/// made): grants access to the patient's records for 30 minutes. Failed tries are limited per
+/// doctor (10 per hour, whatever the patients), per hospital and per client address: past a
+/// budget, 429 with `Retry-After`, the code not even compared.
 #[utoipa::path(post, path = "/api/accounts/otp/verify/", tag = "access", security(("jwtAuth" = [])),
     request_body = OtpVerifyRequest,
     responses((status = 200, body = OtpVerifyResponse), (status = 400), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn verify(
     state: web::Data<AppState>,
     caller: Principal,
@@ -261,7 +275,8 @@ pub async fn verify(
         return Err(refused);
     };
     let Named::Patient(patient) = named_patient(&state, body.patient_id, body.patient_phone.as_deref()).await? else {
-        return Err(refused);
+        let (rules, tried_by) = (state.patient_desks.rules(), FailedTry { doctor_id, hospital_id });
+        return Err(service::verify_nobody(&state.db, rules, &caller, &meta, tried_by).await.into());
     };
     let verifier = Verifier { doctor_id, hospital_id };
     let outcome =

@@ -95,6 +95,13 @@ fn local_time(at: DateTime<Utc>, zone: &str) -> String {
     }
 }
 
+/// The doctor as an SMS names them: `Dr.` and only what may reach an SMS of the name they edit
+/// themselves (letters, spaces, `.'-`, 40 characters: no number to call, no link).
+fn doctor_in_sms(name: &str) -> String {
+    let name = carehub_workers::sms::sms_name(name);
+    if name.is_empty() { "your doctor".to_owned() } else { format!("Dr. {name}") }
+}
+
 /// The SMS that tells the patient of a move of `before` to `to`, with `doctor` at `at`: a
 /// confirmation or a cancellation, to a patient with a phone number.
 fn text(before: &Appointment, to: Status, doctor: &str, at: DateTime<Utc>) -> Option<Text> {
@@ -105,8 +112,10 @@ fn text(before: &Appointment, to: Status, doctor: &str, at: DateTime<Utc>) -> Op
     let (body, purpose) = match to {
         Status::Confirmed => (
             format!(
-                "CareHub: your appointment at {} ({}) with Dr. {doctor} is confirmed for {when}.",
-                before.hospital_name, before.department_name
+                "CareHub: your appointment at {} ({}) with {} is confirmed for {when}.",
+                before.hospital_name,
+                before.department_name,
+                doctor_in_sms(doctor)
             ),
             Purpose::AppointmentConfirmation,
         ),

@@ -20,10 +20,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use super::chain::{AuditKey, ChainHead, GENESIS, StoredRow, row_columns};
-
-/// Held by the sealing transaction only (an arbitrary, fixed advisory lock key). Appending takes
-/// no lock at all.
-const SEALER_LOCK_KEY: i64 = 0x000C_A2E4_5EA1_0001;
+use crate::locks::{self, LockSpace};
 
 /// How the sealer runs (built by the `carehub` binary from its configuration).
 #[derive(Debug, Clone)]
@@ -58,8 +55,8 @@ pub async fn head(db: &PgPool) -> anyhow::Result<Option<ChainHead>> {
 /// Seals up to `batch` committed rows in one transaction, oldest id first.
 pub async fn seal_batch(db: &PgPool, key: &AuditKey, batch: i64) -> anyhow::Result<Round> {
     let mut tx = db.begin().await?;
-    let locked: bool =
-        sqlx::query_scalar("select pg_try_advisory_xact_lock($1)").bind(SEALER_LOCK_KEY).fetch_one(&mut *tx).await?;
+    // Held by the sealing transaction only; appending takes no lock at all.
+    let locked = locks::try_xact_lock(&mut tx, LockSpace::AuditSealer, locks::Key::Id(0)).await?;
     if !locked {
         return Ok(Round::Busy);
     }

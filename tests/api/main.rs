@@ -17,6 +17,7 @@ mod http;
 mod jobs;
 mod medicines;
 mod ops;
+mod otp_limits;
 mod prescriptions;
 mod reports;
 mod trust;

@@ -5,6 +5,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::model::{Answer, Stored};
+use crate::locks::{self, Key, LockSpace};
 
 const COLUMNS: &str = "r.id, r.requested_by, u.username as requested_by_username, r.medicine_id, r.medicine_name, \
      r.patient_info, r.status, r.source, r.cached, r.alternatives, r.warnings, r.suggestion, r.notes, r.error, \
@@ -37,10 +38,10 @@ pub async fn history(
     Ok((count, rows))
 }
 
-/// Serializes one doctor's requests across processes until the transaction ends (key space 2).
+/// Serializes one doctor's requests across processes until the transaction ends
+/// ([`LockSpace::RecommendationsDoctor`]).
 pub async fn lock_doctor(conn: &mut PgConnection, user_id: i64) -> sqlx::Result<()> {
-    sqlx::query("select pg_advisory_xact_lock(2, hashtext($1::text))").bind(user_id).execute(conn).await?;
-    Ok(())
+    locks::xact_lock(conn, LockSpace::RecommendationsDoctor, Key::Id(user_id)).await
 }
 
 /// A doctor's uncached requests in the last hour, and when the oldest leaves the hour.

@@ -3,9 +3,11 @@
 
 pub mod provider;
 pub mod store;
+pub mod text;
 
 pub use provider::{SmsError, SmsProvider, TwilioConfig};
 pub use store::{Purpose, queue_sms, queue_sms_ctes};
+pub use text::sms_name;
 
 use apalis::prelude::AbortError;
 use serde::{Deserialize, Serialize};
