@@ -92,3 +92,49 @@ async fn a_doctor_cannot_read_the_trail(db: PgPool) {
     let doctor = app.working_doctor_at(&hospital).await;
     assert_eq!(app.get("/api/audit-logs/", Some(&doctor.token)).await.status(), StatusCode::FORBIDDEN);
 }
+
+#[sqlx::test]
+async fn a_hospital_cannot_tell_from_the_trail_whether_its_doctors_code_requests_named_a_patient(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = app.admin().await;
+    let jinnah = app.approved_hospital("jinnah").await;
+    let doctor = app.working_doctor_at(&jinnah).await;
+    let patient = app.patient("zainab").await;
+    let generate = "/api/accounts/otp/generate/";
+    for patient_id in [patient.user.id, 999_999] {
+        let response = app.post(generate, &serde_json::json!({ "patient_id": patient_id }), Some(&doctor.token)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    for patient_id in [patient.user.id, 999_999] {
+        let body = serde_json::json!({ "patient_id": patient_id, "otp": "000000" });
+        app.post("/api/accounts/otp/verify/", &body, Some(&doctor.token)).await;
+    }
+
+    let requested = page(&app, "?action=otp_requested", &jinnah.token).await;
+    let nobody = page(&app, "?action=otp_requested_for_nobody", &jinnah.token).await;
+    let refused = page(&app, "?action=otp_refused", &jinnah.token).await;
+    let everything = page(&app, "", &jinnah.token).await;
+
+    assert_eq!(requested["count"], 2, "both requests read alike: {requested}");
+    assert_eq!(nobody["count"], 0);
+    let shown = |row: &Value| {
+        let mut row = row.clone();
+        for varying in ["id", "occurred_at", "request_id"] {
+            row[varying] = Value::Null;
+        }
+        row
+    };
+    let rows = requested["results"].as_array().expect("rows");
+    assert_eq!(shown(&rows[0]), shown(&rows[1]), "field by field");
+    assert_eq!(rows[0]["target_id"], Value::Null);
+    assert_eq!(rows[0]["details"], serde_json::json!({}));
+    for row in refused["results"].as_array().expect("rows") {
+        assert_eq!((row["target_id"].clone(), row["details"].clone()), (Value::Null, serde_json::json!({})));
+    }
+    assert!(!actions(&everything).iter().any(|a| a == "otp_requested_for_nobody"));
+    // The admin reads the trail as written.
+    let admin_view = page(&app, "?action=otp_requested_for_nobody", &admin.token).await;
+    assert_eq!(admin_view["count"], 1);
+    let admin_requested = page(&app, "?action=otp_requested", &admin.token).await;
+    assert_eq!(admin_requested["results"][0]["target_id"], patient.user.id.to_string());
+}
