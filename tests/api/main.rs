@@ -11,6 +11,7 @@ mod audit_logs;
 mod auth;
 mod cli;
 mod contract;
+mod downloads;
 mod helpers;
 mod hospitals;
 mod http;
