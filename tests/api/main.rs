@@ -20,3 +20,4 @@ mod medicines;
 mod ops;
 mod prescriptions;
 mod reports;
+mod uploads;
