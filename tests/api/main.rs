@@ -20,4 +20,5 @@ mod medicines;
 mod ops;
 mod prescriptions;
 mod reports;
+mod scans;
 mod uploads;
