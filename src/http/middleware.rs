@@ -181,3 +181,18 @@ impl RootSpanBuilder for CareHubRootSpan {
         DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logged_target_keeps_the_query_names_and_never_their_values() {
+        let uri: Uri = "/api/records/reports/3/download/?expires=1&user=7&login=ab&sig=SECRETSIG".parse().expect("uri");
+        let target = redacted_target(&uri);
+        assert_eq!(target, "/api/records/reports/3/download/?expires=…&user=…&login=…&sig=…");
+        assert!(!target.contains("SECRETSIG"));
+        let plain: Uri = "/api/hospitals/".parse().expect("uri");
+        assert_eq!(redacted_target(&plain), "/api/hospitals/");
+    }
+}

@@ -37,8 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 const AUTHOR_ONLY: &str = "Only the prescribing doctor adds attachments to a prescription.";
 
-/// An attachment (the reference's `PrescriptionAttachment`, with `scan_status`). `file` and
-/// `file_url` are the absolute URL of its download route.
+/// An attachment (the reference's `PrescriptionAttachment`, with `scan_status`). `file` is the
+/// absolute URL of its download route, `file_url` the same URL signed for the user who asked.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AttachmentView {
     pub id: i64,
@@ -46,6 +46,8 @@ pub struct AttachmentView {
     pub prescription: i64,
     #[schema(format = "uri")]
     pub file: String,
+    /// `file`, signed for the caller: `?expires=…&user=…&login=…&sig=…`.
+    #[schema(format = "uri")]
     pub file_url: String,
     /// The client's file name, cleaned.
     pub file_name: String,

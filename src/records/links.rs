@@ -31,7 +31,8 @@ type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 /// What a refused link is told, whatever the reason (forged, altered, expired, login ended, no
 /// access, file not clean): the reason is not the holder's to learn.
-pub const LINK_REFUSED: &str = "This download link is not valid (it may have expired): open the file again from the app.";
+pub const LINK_REFUSED: &str =
+    "This download link is not valid (it may have expired): open the file again from the app.";
 
 const KEY_LABEL: &[u8] = b"carehub download link key v1";
 const VERSION: &str = "carehub-download-v1";
@@ -116,13 +117,7 @@ impl FileLinks {
     }
 
     /// Links under `base` signed for `caller`'s login, valid for `seconds` from `now`.
-    pub fn signed(
-        base: impl Into<String>,
-        key: LinkKey,
-        caller: &Principal,
-        now: DateTime<Utc>,
-        seconds: u64,
-    ) -> Self {
+    pub fn signed(base: impl Into<String>, key: LinkKey, caller: &Principal, now: DateTime<Utc>, seconds: u64) -> Self {
         let expires = now.timestamp().saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX));
         let signer = Signer { key, user_id: caller.user_id.0, session_id: caller.session_id, expires };
         Self { base: base.into(), signer: Some(signer) }
@@ -203,7 +198,13 @@ impl Presented {
 
     /// The user and login the link was signed for, when its signature over `path` and
     /// `file_id` is genuine and it has not expired at `now`.
-    pub fn check(&self, key: &LinkKey, path: &str, file_id: i64, now: DateTime<Utc>) -> Result<(UserId, Uuid), ApiError> {
+    pub fn check(
+        &self,
+        key: &LinkKey,
+        path: &str,
+        file_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(UserId, Uuid), ApiError> {
         let (Some(expires), Some(user_id), Some(session_id)) = (self.expires, self.user_id, self.session_id) else {
             return Err(ApiError::Forbidden(LINK_REFUSED));
         };

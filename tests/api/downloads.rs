@@ -100,7 +100,10 @@ async fn an_altered_link_is_refused_for_another_file_another_user_or_a_changed_s
         ("a flipped signature character", link.replace(&sig, &flipped)),
         ("no signature", link.replace(&format!("&sig={sig}"), "&sig=")),
         ("no user", link.replace(&format!("user={}&", patient.user.id), "")),
-        ("a forged link", app.url(&format!("/api/records/reports/{id}/download/?expires=4102444800&user=1&login=x&sig=AAAA"))),
+        (
+            "a forged link",
+            app.url(&format!("/api/records/reports/{id}/download/?expires=4102444800&user=1&login=x&sig=AAAA")),
+        ),
         ("a missing report", link.replace(&format!("/reports/{id}/"), "/reports/999999/")),
     ];
     for (what, url) in altered {

@@ -79,7 +79,8 @@ async fn a_file_clamd_refuses_is_failed_at_the_last_attempt_and_never_rescanned_
     assert_eq!(up.scan(file_id).await, Outcome::Nothing, "a real clamd cannot make it CLEAN now");
     let download = up.app.get(&format!("/api/records/reports/{id}/download/"), Some(&patient.token)).await;
     assert_eq!(download.status(), StatusCode::CONFLICT);
-    let shown = crate::helpers::json_body(up.app.get(&format!("/api/records/reports/{id}/"), Some(&patient.token)).await).await;
+    let shown =
+        crate::helpers::json_body(up.app.get(&format!("/api/records/reports/{id}/"), Some(&patient.token)).await).await;
     assert_eq!(shown["scan_status"], "FAILED");
     let audit = up.app.audit_rows("file_scanned").await;
     assert_eq!(audit.len(), 1);

@@ -63,9 +63,8 @@ async fn a_body_past_the_file_limit_plus_64_kib_of_fields_is_413_with_nothing_st
     let mut file = b"%PDF-1.4\n".to_vec();
     file.resize(LIMIT, b'a');
     // Each text part is within its own 64 KiB; together with a full-size file they are not.
-    let form = report_form("big.pdf", file)
-        .text("notes", "n".repeat(60 * 1024))
-        .text("more_notes", "m".repeat(60 * 1024));
+    let form =
+        report_form("big.pdf", file).text("notes", "n".repeat(60 * 1024)).text("more_notes", "m".repeat(60 * 1024));
 
     let response = up.upload_form(patient.user.id, form, Some(&patient.token)).await;
 
@@ -112,7 +111,8 @@ async fn a_doctor_whose_grant_is_revoked_while_the_file_streams_in_gets_403_and_
         assert!(tokio::time::Instant::now() < deadline, "the upload started streaming to the store");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let revoked = app.client.delete(app.url(&format!("/api/accounts/access-grants/{grant}/"))).bearer_auth(&patient.token);
+    let revoked =
+        app.client.delete(app.url(&format!("/api/accounts/access-grants/{grant}/"))).bearer_auth(&patient.token);
     assert_eq!(revoked.send().await.expect("sent").status(), StatusCode::NO_CONTENT);
     tx.unbounded_send(Ok(b"the rest of the file".to_vec())).expect("last chunk");
     drop(tx);

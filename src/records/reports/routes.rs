@@ -274,8 +274,9 @@ pub async fn download(
     let mut tx = state.db.begin().await?;
     let (patient_id, file_id) = repo::owner_and_file(&mut tx, id).await?.ok_or_else(|| downloader.not_found())?;
     let caller = downloader.principal(&state, &repo::download_path(id), file_id).await?;
-    let access =
-        policy::access_object(&mut tx, &caller, patient_id, None).await?.map_err(|refusal| downloader.refused(refusal))?;
+    let access = policy::access_object(&mut tx, &caller, patient_id, None)
+        .await?
+        .map_err(|refusal| downloader.refused(refusal))?;
     let file = files::for_download(&mut tx, file_id).await?.ok_or_else(|| downloader.not_found())?;
     downloader.ensure_clean(&file)?;
     access.audit_read(&mut tx, &caller, &meta, "report_file", Some(("report", id))).await?;
