@@ -170,3 +170,45 @@ async fn a_report_names_only_a_hospital_where_the_patient_has_an_appointment(db:
     assert_eq!(by_doctor.status(), StatusCode::CREATED);
     assert_eq!(count(&db, "patient_reports").await, 2);
 }
+
+#[sqlx::test]
+async fn an_attachment_whose_author_is_deactivated_while_the_file_streams_in_gets_403_and_no_row(db: PgPool) {
+    let up = Uploads::spawn(&db).await;
+    let app = &up.app;
+    let patient = app.patient("zainab").await;
+    let hospital = app.approved_hospital("shifa").await;
+    let author = app.working_doctor_at(&hospital).await;
+    let (prescription, _) = crate::attachments::prescription(&db, patient.user.id, author.id, None).await;
+    let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
+    let mut head = b"%PDF-1.4\n".to_vec();
+    head.resize(6 * 1024 * 1024, b'a');
+    tx.unbounded_send(Ok(head)).expect("first chunk");
+    let form = Form::new().part("file", Part::stream(reqwest::Body::wrap_stream(rx)).file_name("xray.pdf"));
+    let upload = tokio::spawn(
+        app.client
+            .post(app.url(&format!("/api/records/prescriptions/{prescription}/attachments/")))
+            .bearer_auth(author.token.clone())
+            .multipart(form)
+            .send(),
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while up.objects().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "the upload started streaming to the store");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The hospital deactivates the doctor while the rest of the file is on its way.
+    sqlx::query("update doctor_profiles set is_active = false where id = $1")
+        .bind(author.id)
+        .execute(&db)
+        .await
+        .expect("deactivate");
+    tx.unbounded_send(Ok(b"the rest".to_vec())).expect("last chunk");
+    drop(tx);
+    let response = upload.await.expect("join").expect("sent");
+
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(count(&db, "prescription_attachments").await, 0);
+    assert_eq!(count(&db, "stored_files").await, 0);
+    assert!(up.objects().is_empty(), "the stored object is removed: {:?}", up.objects());
+}
