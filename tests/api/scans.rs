@@ -133,3 +133,29 @@ fn scripts_clamd_reports_files_past_its_limits_instead_of_passing_them() {
     let script = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/clamd")).expect("script");
     assert!(script.lines().any(|line| line.trim() == "AlertExceedsMax yes"), "AlertExceedsMax is set");
 }
+
+/// A 20 KB .docx (a zip) holding 20 MiB of zeros: past clamd's `MaxScanSize` (12M) once
+/// unpacked. Without `AlertExceedsMax` clamd answers OK for it.
+const ARCHIVE_PAST_MAX_SCAN_SIZE: &[u8] = include_bytes!("../fixtures/archive-past-max-scan-size.docx");
+
+#[sqlx::test]
+async fn an_archive_past_clamds_max_scan_size_is_failed_by_the_real_clamd_never_clean(db: PgPool) {
+    let up = Uploads::spawn(&db).await;
+    let patient = up.app.patient("zainab").await;
+    let response = up.upload(patient.user.id, "report.docx", ARCHIVE_PAST_MAX_SCAN_SIZE.to_vec(), &patient.token).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+    let id = crate::helpers::json_body(response).await["id"].as_i64().expect("id");
+    let (file_id, ..) = file_of_report(&db, id).await;
+
+    let outcome = up.scan(file_id).await;
+
+    assert_eq!(
+        outcome,
+        Outcome::Wrote("FAILED"),
+        "clamd at {} passed an archive it did not read whole: it runs without `AlertExceedsMax yes` \
+         (./scripts/clamd restarts a clamd it started with an older configuration)",
+        clamd_addr()
+    );
+    let (_, detail, _) = file_row(&db, file_id).await;
+    assert!(detail.as_deref().unwrap_or_default().contains("Heuristics.Limits.Exceeded"), "{detail:?}");
+}
