@@ -73,6 +73,7 @@ pub struct Settings {
     pub accounts: AccountSettings,
     pub access: AccessSettings,
     pub records: RecordSettings,
+    pub scan: ScanSettings,
     pub recommendations: RecommendationSettings,
     pub log: LogSettings,
 }
@@ -135,6 +136,16 @@ pub struct RecordSettings {
     pub scan_concurrency: usize,
     /// How long one clamd scan may take before it is retried.
     pub scan_timeout_seconds: u64,
+    /// How long a signed download link (`file_url`) stays valid.
+    pub download_link_seconds: u64,
+}
+
+/// Virus scans that get no verdict.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScanSettings {
+    /// Scans of one file that clamd answered without a verdict (a refusal, an error, no answer in
+    /// time) before the file is FAILED for good.
+    pub max_attempts: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -63,8 +63,12 @@ pub fn registry(settings: &Settings) -> Registry {
                 .every("purge-expired-sessions", &jobs.purge_sessions_schedule),
         )
         .register(
-            JobKind::<ScanFile>::new(scan::scan_file(settings.storage_url.clone(), settings.clamd()))
-                .concurrency(settings.records.scan_concurrency),
+            JobKind::<ScanFile>::new(scan::scan_file(
+                settings.storage_url.clone(),
+                settings.clamd(),
+                settings.scan.max_attempts,
+            ))
+            .concurrency(settings.records.scan_concurrency),
         )
         .register(
             JobKind::<RescanPending>::new(scan::rescan_pending)

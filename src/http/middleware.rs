@@ -126,6 +126,21 @@ pub async fn observe(
     Ok(res)
 }
 
+/// The request's path and its query with every value replaced by `…`: a query can carry a
+/// signed link's signature (`records::links`), a search for a patient's name, a code; the span
+/// (and so every log line inside it) keeps the parameter names only.
+pub fn redacted_target(uri: &Uri) -> String {
+    match uri.query() {
+        None => uri.path().to_owned(),
+        Some(query) => {
+            let names: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
+                .map(|(name, _)| format!("{}=…", name.chars().filter(|c| !c.is_control()).take(40).collect::<String>()))
+                .collect();
+            format!("{}?{}", uri.path(), names.join("&"))
+        }
+    }
+}
+
 /// Request spans carry the request id and, once known, the user id (never names or tokens).
 ///
 /// The span is built here rather than with tracing-actix-web's `root_span!`, which adds a
@@ -150,7 +165,7 @@ impl RootSpanBuilder for CareHubRootSpan {
             http.host = %connection.host(),
             http.client_ip = %connection.realip_remote_addr().unwrap_or(""),
             http.user_agent = %user_agent,
-            http.target = %request.uri().path_and_query().map_or("", |p| p.as_str()),
+            http.target = %redacted_target(request.uri()),
             http.status_code = empty,
             otel.name = %format!("{method} {route}"),
             otel.kind = "server",
@@ -164,5 +179,20 @@ impl RootSpanBuilder for CareHubRootSpan {
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
         DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logged_target_keeps_the_query_names_and_never_their_values() {
+        let uri: Uri = "/api/records/reports/3/download/?expires=1&user=7&login=ab&sig=SECRETSIG".parse().expect("uri");
+        let target = redacted_target(&uri);
+        assert_eq!(target, "/api/records/reports/3/download/?expires=…&user=…&login=…&sig=…");
+        assert!(!target.contains("SECRETSIG"));
+        let plain: Uri = "/api/hospitals/".parse().expect("uri");
+        assert_eq!(redacted_target(&plain), "/api/hospitals/");
     }
 }

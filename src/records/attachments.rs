@@ -11,8 +11,9 @@ use sqlx::PgConnection;
 use utoipa::ToSchema;
 
 use super::{
-    download::{self, base_url},
+    download::{self, Downloader, base_url},
     files,
+    links::FileLinks,
     policy::{self, Reader},
     reports::model::ScanStatus,
     scan,
@@ -36,8 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 const AUTHOR_ONLY: &str = "Only the prescribing doctor adds attachments to a prescription.";
 
-/// An attachment (the reference's `PrescriptionAttachment`, with `scan_status`). `file` and
-/// `file_url` are the absolute URL of its download route.
+/// An attachment (the reference's `PrescriptionAttachment`, with `scan_status`). `file` is the
+/// absolute URL of its download route, `file_url` the same URL signed for the user who asked.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AttachmentView {
     pub id: i64,
@@ -45,6 +46,8 @@ pub struct AttachmentView {
     pub prescription: i64,
     #[schema(format = "uri")]
     pub file: String,
+    /// `file`, signed for the caller: `?expires=…&user=…&login=…&sig=…`.
+    #[schema(format = "uri")]
     pub file_url: String,
     /// The client's file name, cleaned.
     pub file_name: String,
@@ -72,6 +75,7 @@ pub struct PrescriptionAttachmentRequest {
 struct AttachmentRow {
     id: i64,
     prescription_id: i64,
+    file_id: i64,
     original_name: String,
     size_bytes: i64,
     description: String,
@@ -80,13 +84,13 @@ struct AttachmentRow {
 }
 
 impl AttachmentRow {
-    fn into_view(self, base_url: &str) -> AttachmentView {
-        let url = format!("{base_url}/api/records/attachments/{}/download/", self.id);
+    fn into_view(self, links: &FileLinks) -> AttachmentView {
+        let path = download_path(self.id);
         AttachmentView {
             id: self.id,
             prescription: self.prescription_id,
-            file: url.clone(),
-            file_url: url,
+            file: links.url(&path),
+            file_url: links.signed_url(&path, self.file_id),
             file_name: self.original_name,
             file_size: self.size_bytes,
             description: self.description,
@@ -96,18 +100,24 @@ impl AttachmentRow {
     }
 }
 
-const SELECT: &str = "select a.id, a.prescription_id, f.original_name, f.size_bytes, a.description, a.uploaded_at, \
+/// The path of attachment `id`'s download.
+fn download_path(id: i64) -> String {
+    format!("/api/records/attachments/{id}/download/")
+}
+
+const SELECT: &str = "select a.id, a.prescription_id, a.file_id, f.original_name, f.size_bytes, a.description, a.uploaded_at, \
      f.scan_status from prescription_attachments a join stored_files f on f.id = a.file_id";
 
 /// The attachments of every version of prescription chain `chain_id`, oldest first, their
-/// files served under `base_url` (`scheme://host`). The caller has checked the reader's access.
-pub async fn for_chain(conn: &mut PgConnection, chain_id: i64, base_url: &str) -> sqlx::Result<Vec<AttachmentView>> {
+/// files' URLs made by `links` (`download::base_url(&req)`). The caller has checked the
+/// reader's access.
+pub async fn for_chain(conn: &mut PgConnection, chain_id: i64, links: &FileLinks) -> sqlx::Result<Vec<AttachmentView>> {
     let rows: Vec<AttachmentRow> =
         sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} where a.chain_id = $1 order by a.id")))
             .bind(chain_id)
             .fetch_all(conn)
             .await?;
-    Ok(rows.into_iter().map(|row| row.into_view(base_url)).collect())
+    Ok(rows.into_iter().map(|row| row.into_view(links)).collect())
 }
 
 /// A prescription version's parties: `(chain_id, patient_id, doctor_id)`.
@@ -136,22 +146,16 @@ pub async fn add(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let prescription_id = path.into_inner();
-    let (chain_id, patient_id, doctor_id) = {
+    let parties = {
         let mut conn = state.db.acquire().await?;
-        let found = prescription(&mut conn, prescription_id).await?.ok_or(ApiError::NotFound)?;
-        let access = policy::access_object(&mut conn, &caller, found.1, Some(found.2)).await??;
-        match access.reader {
-            Reader::Author { doctor_id } | Reader::Doctor { doctor_id, .. } if doctor_id == found.2 => {}
-            _ => return Err(ApiError::Forbidden(AUTHOR_ONLY)),
-        }
-        found
+        author(&mut conn, &caller, prescription_id).await?
     };
+    let patient_id = parties.patient_id;
     let limit = state.settings.records.upload_limit_bytes;
     let received = upload::receive(req.headers(), payload, &state.storage, limit, |extension| {
         new_key(Folder::PrescriptionAttachments, patient_id, extension)
     })
     .await?;
-    let parties = Parties { prescription_id, chain_id, patient_id, doctor_id };
     match save(&state, &caller, &meta, parties, &received).await {
         Ok(row) => Ok(HttpResponse::Created().json(row.into_view(&base_url(&req)))),
         Err(err) => {
@@ -160,6 +164,19 @@ pub async fn add(
             }
             Err(err)
         }
+    }
+}
+
+/// The parties of prescription `prescription_id` when the caller is its prescribing doctor (403
+/// otherwise). Asked before the body is read and again in the transaction that writes the row.
+async fn author(conn: &mut PgConnection, caller: &Principal, prescription_id: i64) -> Result<Parties, ApiError> {
+    let (chain_id, patient_id, doctor_id) = prescription(conn, prescription_id).await?.ok_or(ApiError::NotFound)?;
+    let access = policy::access_object(conn, caller, patient_id, Some(doctor_id)).await??;
+    match access.reader {
+        Reader::Author { doctor_id: author } | Reader::Doctor { doctor_id: author, .. } if author == doctor_id => {
+            Ok(Parties { prescription_id, chain_id, patient_id, doctor_id })
+        }
+        _ => Err(ApiError::Forbidden(AUTHOR_ONLY)),
     }
 }
 
@@ -194,6 +211,7 @@ async fn save(
     };
     errors.into_result()?;
     let mut tx = state.db.begin().await?;
+    let parties = author(&mut tx, caller, parties.prescription_id).await?;
     let file_id = files::insert(&mut tx, parties.patient_id, file, Some(caller.user_id.0)).await?;
     let id: i64 = sqlx::query_scalar(
         "insert into prescription_attachments (prescription_id, chain_id, file_id, description, uploaded_by) \
@@ -227,7 +245,11 @@ async fn save(
 
 /// An attachment's file, once clean (the parties of the prescription; audited).
 #[utoipa::path(get, path = "/api/records/attachments/{id}/download/", tag = "records", security(("jwtAuth" = [])),
-    params(("id" = i64, Path, description = "The attachment")),
+    params(("id" = i64, Path, description = "The attachment"),
+        ("expires" = Option<i64>, Query, description = "Signed link (`file_url`): its expiry, Unix seconds"),
+        ("user" = Option<i64>, Query, description = "Signed link: the user it was made for"),
+        ("login" = Option<String>, Query, description = "Signed link: the login it was made for"),
+        ("sig" = Option<String>, Query, description = "Signed link: its signature; with it and no `Authorization` header, a forged, altered or expired link, or a file no longer clean, is a 403")),
     responses((status = 200, description = "The file's bytes, as an attachment of its stored type",
             content((String = "application/pdf"), (String = "image/jpeg"), (String = "image/png"),
                 (String = "application/msword"),
@@ -236,23 +258,27 @@ async fn save(
         (status = 409, body = ErrorBody)))]
 pub async fn download(
     state: web::Data<AppState>,
-    caller: Principal,
     meta: RequestMeta,
+    req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
+    let downloader = Downloader::of(&req).await?;
     let mut tx = state.db.begin().await?;
-    let (patient_id, doctor_id, file_id): (i64, i64, i64) = sqlx::query_as(
+    let found: Option<(i64, i64, i64)> = sqlx::query_as(
         "select p.patient_id, p.doctor_id, a.file_id from prescription_attachments a \
          join prescriptions p on p.id = a.prescription_id where a.id = $1",
     )
     .bind(id)
     .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(ApiError::NotFound)?;
-    let access = policy::access_object(&mut tx, &caller, patient_id, Some(doctor_id)).await??;
-    let file = files::for_download(&mut tx, file_id).await?.ok_or(ApiError::NotFound)?;
-    download::ensure_clean(&file)?;
+    .await?;
+    let (patient_id, doctor_id, file_id) = found.ok_or_else(|| downloader.not_found())?;
+    let caller = downloader.principal(&state, &download_path(id), file_id).await?;
+    let access = policy::access_object(&mut tx, &caller, patient_id, Some(doctor_id))
+        .await?
+        .map_err(|refusal| downloader.refused(refusal))?;
+    let file = files::for_download(&mut tx, file_id).await?.ok_or_else(|| downloader.not_found())?;
+    downloader.ensure_clean(&file)?;
     access
         .audit_read(&mut tx, &caller, &meta, "prescription_attachment_file", Some(("prescription_attachment", id)))
         .await?;

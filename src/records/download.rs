@@ -1,15 +1,85 @@
-//! Serving a stored file: only once its scan is CLEAN (409 `file_not_clean` otherwise), streamed
-//! from the store, always as an attachment of its stored type, never sniffed or rendered inline.
+//! Serving a stored file: only once its scan is CLEAN (409 `file_not_clean` otherwise, 403
+//! through a signed link), streamed from the store, always as an attachment of its stored type,
+//! never sniffed or rendered inline. A download is asked with a bearer token or through a signed
+//! link ([`super::links`]); [`Downloader`] is who asks, either way.
 
-use actix_web::{HttpRequest, HttpResponse, http::header};
+use actix_web::{FromRequest as _, HttpRequest, HttpResponse, http::header};
+use uuid::Uuid;
 
-use super::{files::FileForDownload, storage::Storage};
-use crate::{errors::Conflict, http::error::ApiError};
+use super::{
+    files::FileForDownload,
+    links::{self, FileLinks, LINK_REFUSED, LinkKey, Presented},
+    policy::Refusal,
+    storage::Storage,
+};
+use crate::{
+    accounts::model::{Principal, UserId},
+    errors::Conflict,
+    http::error::ApiError,
+    state::AppState,
+};
 
-/// The absolute base (`scheme://host`) of the request, for the URLs of files.
-pub fn base_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+/// The links of the files a response to `req` shows (`scheme://host` and, for an authenticated
+/// caller, the signer of their `file_url`s). Named for what it was before links were signed.
+pub fn base_url(req: &HttpRequest) -> FileLinks {
+    FileLinks::for_request(req)
+}
+
+/// Who asks for a download: a bearer of a token, or the holder of a signed link (the user and
+/// login it was signed for, its signature not yet checked against the file).
+pub enum Downloader {
+    Bearer(Principal),
+    Link(Presented),
+}
+
+impl Downloader {
+    /// A signed link when the request has a `sig` and no `Authorization` header; otherwise the
+    /// bearer (401 without a token, as any authenticated route).
+    pub async fn of(req: &HttpRequest) -> Result<Self, ApiError> {
+        match Presented::of(req) {
+            Some(link) => Ok(Self::Link(link)),
+            None => Ok(Self::Bearer(Principal::extract(req).await?)),
+        }
+    }
+
+    /// The principal the download is for: the bearer, or the holder of a link whose signature
+    /// over `path` and stored file `file_id` is genuine, unexpired, and whose login is live.
+    pub async fn principal(&self, state: &AppState, path: &str, file_id: i64) -> Result<Principal, ApiError> {
+        match self {
+            Self::Bearer(principal) => Ok(*principal),
+            Self::Link(link) => {
+                let key = LinkKey::new(&state.settings.jwt_secret);
+                let (user, session): (UserId, Uuid) = link.check(&key, path, file_id, chrono::Utc::now())?;
+                links::holder(state, user, session).await
+            }
+        }
+    }
+
+    /// A refusal of the records policy: as for any read with a token; a link's is its 403.
+    pub fn refused(&self, refusal: Refusal) -> ApiError {
+        match self {
+            Self::Bearer(_) => refusal.into(),
+            Self::Link(_) => ApiError::Forbidden(LINK_REFUSED),
+        }
+    }
+
+    /// A row that is not there: 404 with a token, the link's 403 otherwise (a forged link learns
+    /// nothing about which ids exist).
+    pub fn not_found(&self) -> ApiError {
+        match self {
+            Self::Bearer(_) => ApiError::NotFound,
+            Self::Link(_) => ApiError::Forbidden(LINK_REFUSED),
+        }
+    }
+
+    /// 409 (with a token) or 403 (through a link) unless the file's scan found it clean.
+    pub fn ensure_clean(&self, file: &FileForDownload) -> Result<(), ApiError> {
+        match self {
+            Self::Bearer(_) => ensure_clean(file),
+            Self::Link(_) if file.scan_status == "CLEAN" => Ok(()),
+            Self::Link(_) => Err(ApiError::Forbidden(LINK_REFUSED)),
+        }
+    }
 }
 
 /// 409 unless the file's scan found it clean.

@@ -58,6 +58,18 @@ pub async fn start_scan(db: &PgPool, file_id: i64) -> sqlx::Result<Option<(Strin
     .await
 }
 
+/// Counts a scan that clamd answered without a verdict; the count so far (`None` when the file
+/// is gone or no longer PENDING).
+pub async fn count_refusal(db: &PgPool, file_id: i64) -> sqlx::Result<Option<i32>> {
+    sqlx::query_scalar(
+        "update stored_files set scan_refusals = scan_refusals + 1 where id = $1 and scan_status = 'PENDING' \
+         returning scan_refusals",
+    )
+    .bind(file_id)
+    .fetch_optional(db)
+    .await
+}
+
 /// Writes a scan's result if the file is still PENDING; `true` when this call wrote it.
 pub async fn finish_scan(
     conn: &mut PgConnection,

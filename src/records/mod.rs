@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod download;
 pub mod file_kind;
 pub mod files;
+pub mod links;
 pub mod policy;
 pub mod prescriptions;
 pub mod reports;

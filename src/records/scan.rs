@@ -3,6 +3,14 @@
 //! compare-and-set; the [`RescanPending`] schedule queues a new scan for every file still
 //! PENDING a minute after its upload, so a file whose job went dead while clamd was down is
 //! scanned once clamd is back. Payloads carry the file's id only.
+//!
+//! A file is CLEAN only when clamd read it to its end and found nothing. The other answers:
+//! a signature → INFECTED; a limit reached (`Heuristics.Limits.Exceeded.*`, which clamd reports
+//! with `AlertExceedsMax yes`: the file was not read whole) → FAILED at once, the same answer
+//! would come again; a refusal or error answer (`INSTREAM size limit exceeded`) or no answer in
+//! time → retried, and FAILED at the `scan.max_attempts`-th such answer, so such a file is never
+//! rescanned forever. clamd unreachable is retried without counting: the file waits for clamd.
+//! [`check_clamd_takes`] checks at the worker's start that clamd takes a file of the upload limit.
 
 use std::sync::Arc;
 
@@ -10,7 +18,7 @@ use carehub_workers::{
     Handler, JobContext, JobResult,
     jobs::{Job, Queue, Scheduled},
     outbox,
-    scan::{Clamd, Verdict},
+    scan::{Clamd, ScanError, Verdict},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -56,23 +64,31 @@ pub enum Outcome {
 }
 
 /// The handler of [`ScanFile`], reading from the store of `storage_url` (opened at its first
-/// job, so that building the registry opens nothing) and scanning with `clamd`.
-pub fn scan_file(storage_url: String, clamd: Clamd) -> impl Handler<ScanFile> {
+/// job, so that building the registry opens nothing) and scanning with `clamd`; a file clamd
+/// answers without a verdict `max_attempts` times is FAILED.
+pub fn scan_file(storage_url: String, clamd: Clamd, max_attempts: u32) -> impl Handler<ScanFile> {
     let storage: Arc<tokio::sync::OnceCell<Storage>> = Arc::default();
     move |job: ScanFile, ctx: JobContext| {
         let (storage, clamd, url) = (storage.clone(), clamd.clone(), storage_url.clone());
         async move {
             let storage = storage.get_or_try_init(|| async { Storage::from_url(&url) }).await?;
-            scan(&ctx.db, storage, &clamd, job.file_id).await?;
+            scan(&ctx.db, storage, &clamd, max_attempts, job.file_id).await?;
             JobResult::Ok(())
         }
     }
 }
 
 /// Scans one file: a file no longer PENDING (or gone) is done; a missing object is FAILED; clamd
-/// down or slow is an error the platform retries (the file stays PENDING, and the rescan
-/// schedule queues it again later if the retries run out).
-pub async fn scan(db: &PgPool, storage: &Storage, clamd: &Clamd, file_id: i64) -> Result<Outcome, ScanJobError> {
+/// down is an error the platform retries (the file stays PENDING, and the rescan schedule queues
+/// it again later if the retries run out); clamd answering without a verdict (a refusal, an
+/// error, too slow) is retried too, until the `max_attempts`-th such answer makes it FAILED.
+pub async fn scan(
+    db: &PgPool,
+    storage: &Storage,
+    clamd: &Clamd,
+    max_attempts: u32,
+    file_id: i64,
+) -> Result<Outcome, ScanJobError> {
     let Some((key, status)) = files::start_scan(db, file_id).await? else {
         return Ok(Outcome::Nothing);
     };
@@ -89,9 +105,50 @@ pub async fn scan(db: &PgPool, storage: &Storage, clamd: &Clamd, file_id: i64) -
             tracing::warn!(file_id, signature = %signature, "infected upload");
             record(db, file_id, "INFECTED", Some(&signature), Some(&signature)).await
         }
+        Ok(Verdict::Unscanned(signature)) => {
+            tracing::warn!(file_id, signature = %signature, "clamd could not scan the whole file; FAILED");
+            let detail = format!("clamd could not scan the whole file: {signature}");
+            record(db, file_id, "FAILED", Some(&detail), None).await
+        }
+        Err(ScanError::Unavailable(err)) => {
+            tracing::warn!(file_id, error = %err, clamd = clamd.addr(), "clamd unavailable; will retry");
+            Err(ScanJobError::Clamd(ScanError::Unavailable(err)))
+        }
         Err(err) => {
-            tracing::warn!(file_id, error = %err, clamd = clamd.addr(), "scan not done; will retry");
+            let Some(refusals) = files::count_refusal(db, file_id).await? else {
+                return Ok(Outcome::Nothing);
+            };
+            if refusals >= i32::try_from(max_attempts.max(1)).unwrap_or(i32::MAX) {
+                tracing::warn!(file_id, refusals, error = %err, "clamd gave no verdict; scan FAILED");
+                let detail = format!("clamd gave no verdict {refusals} times: {err}");
+                return record(db, file_id, "FAILED", Some(&detail), None).await;
+            }
+            tracing::warn!(file_id, refusals, error = %err, clamd = clamd.addr(), "scan not done; will retry");
             Err(ScanJobError::Clamd(err))
+        }
+    }
+}
+
+/// At a worker's start: clamd must take a file of `upload_limit` bytes whole, or every upload
+/// near the limit would end FAILED. A refusal (`StreamMaxLength`) or a reached limit
+/// (`MaxFileSize`, `MaxScanSize` with `AlertExceedsMax`) is an error naming both settings; a
+/// clamd that cannot be reached now is a warning (its readiness check reports it).
+pub async fn check_clamd_takes(clamd: &Clamd, upload_limit: u64) -> anyhow::Result<()> {
+    match clamd.probe(upload_limit).await {
+        Ok(Verdict::Clean | Verdict::Infected(_)) => Ok(()),
+        Ok(Verdict::Unscanned(answer)) => anyhow::bail!(
+            "records.upload_limit_bytes is {upload_limit} bytes but clamd at {} stops before the end of a file that \
+             large ({answer}): raise MaxFileSize and MaxScanSize in clamd.conf, or lower the upload limit",
+            clamd.addr()
+        ),
+        Err(ScanError::Refused(answer)) => anyhow::bail!(
+            "records.upload_limit_bytes is {upload_limit} bytes but clamd at {} refuses a stream that large \
+             ({answer}): raise StreamMaxLength (and MaxFileSize, MaxScanSize) in clamd.conf, or lower the upload limit",
+            clamd.addr()
+        ),
+        Err(err) => {
+            tracing::warn!(clamd = clamd.addr(), error = %err, upload_limit, "could not check clamd's stream limit at start");
+            Ok(())
         }
     }
 }

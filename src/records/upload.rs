@@ -5,17 +5,26 @@
 //! file name (else 415, nothing written). The text parts are read with a small limit each. The
 //! client's file name is cleaned and kept as metadata only.
 //!
+//! One request carries one file: a second `file` part is a 400 naming `file`. The whole body is
+//! capped at the file limit plus [`FORM_ALLOWANCE`] (the text parts, boundaries and part headers):
+//! past it the read stops with a 413, whatever the parts.
+//!
 //! Whoever calls [`receive`] owns the stored object from then on: a later refusal (a field that
-//! breaks the rules, a failed insert) must remove it ([`Storage::delete_quietly`]).
+//! breaks the rules, the uploader's access that ended while the file streamed in, a failed
+//! insert) must remove it ([`Storage::delete_quietly`]). Access is decided before the body is
+//! read and again in the transaction that writes the row: an upload takes seconds, a grant can
+//! end meanwhile.
 
-use std::collections::BTreeMap;
+use std::{cell::Cell, collections::BTreeMap, rc::Rc};
 
 use actix_multipart::{Field, Multipart};
 use actix_web::{
+    error::PayloadError,
     http::header::{self, HeaderMap},
     web,
 };
-use futures::StreamExt as _;
+use bytes::Bytes;
+use futures::{Stream, StreamExt as _};
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt as _;
 
@@ -32,6 +41,10 @@ use crate::http::{
 const SNIFF_BYTES: usize = 8 * 1024;
 /// Largest text part.
 const TEXT_LIMIT: usize = 64 * 1024;
+/// What a whole upload request may carry beyond its file: the text parts, the boundaries and
+/// the part headers together.
+pub const FORM_ALLOWANCE: u64 = 64 * 1024;
+const ONE_FILE: &str = "Send one file per upload.";
 /// Most parts one upload may have.
 const MAX_PARTS: usize = 32;
 /// What is still read (and dropped) of a file past the limit, so the client, still sending,
@@ -89,7 +102,8 @@ pub async fn receive(
     if essence != "multipart/form-data" {
         return Err(ApiError::UnsupportedMediaType(essence.chars().take(100).collect()));
     }
-    let mut multipart = Multipart::new(headers, payload);
+    let over = Rc::new(Cell::new(false));
+    let mut multipart = Multipart::new(headers, capped(payload, limit.saturating_add(FORM_ALLOWANCE), over.clone()));
     let mut received = Received::default();
     let mut key_for = Some(key_for);
     let read = async {
@@ -106,19 +120,15 @@ pub async fn receive(
                 ("file", Some(file_name), Some(key_for)) => {
                     received.file = Some(store_file(&mut field, &file_name, storage, limit, key_for).await?);
                 }
+                ("file", Some(_), None) => return Err(FieldErrors::single("file", ONE_FILE).into()),
                 ("file", None, _) => {
                     let message = "The submitted data was not a file. Check the encoding type on the form.";
                     return Err(FieldErrors::single("file", message).into());
                 }
                 (_, _, unused) => {
                     key_for = key_for.or(unused);
-                    if name == "file" {
-                        // A second file: not kept, but read within the limit.
-                        drain(&mut field, limit).await?;
-                    } else {
-                        let value = read_text(&mut field, &name).await?;
-                        received.fields.insert(name, value);
-                    }
+                    let value = read_text(&mut field, &name).await?;
+                    received.fields.insert(name, value);
                 }
             }
         }
@@ -131,9 +141,46 @@ pub async fn receive(
             if let Some(file) = &received.file {
                 storage.delete_quietly(&file.key).await;
             }
-            Err(err)
+            // Whatever part was being read when the body passed its cap, the answer is a 413.
+            Err(if over.get() { ApiError::PayloadTooLarge } else { err })
         }
     }
+}
+
+/// The request body, ending in an error once more than `cap` bytes came in (`over` then set).
+/// Past the cap it reads on (dropping) up to [`DRAIN_BYTES`], so a client still sending reads
+/// the 413.
+fn capped(
+    payload: web::Payload,
+    cap: u64,
+    over: Rc<Cell<bool>>,
+) -> impl Stream<Item = Result<Bytes, PayloadError>> + 'static {
+    futures::stream::unfold(Some((payload, 0u64)), move |state| {
+        let over = over.clone();
+        async move {
+            let (mut payload, total) = state?;
+            match payload.next().await? {
+                Err(err) => Some((Err(err), None)),
+                Ok(chunk) => {
+                    let total = total + chunk.len() as u64;
+                    if total <= cap {
+                        return Some((Ok(chunk), Some((payload, total))));
+                    }
+                    over.set(true);
+                    let mut drained = 0u64;
+                    while drained < DRAIN_BYTES {
+                        match payload.next().await {
+                            Some(Ok(chunk)) => drained += chunk.len() as u64,
+                            _ => break,
+                        }
+                    }
+                    Some((Err(PayloadError::Overflow), None))
+                }
+            }
+        }
+    })
+    // The multipart reader may poll again after the end.
+    .fuse()
 }
 
 /// A text part, at most [`TEXT_LIMIT`] bytes of UTF-8 without NUL characters.
@@ -153,19 +200,6 @@ async fn read_text(field: &mut Field, name: &str) -> Result<String, ApiError> {
         return Err(FieldErrors::single(field_name, NUL_MESSAGE).into());
     }
     Ok(text)
-}
-
-/// Reads and drops a part of at most `limit` bytes (413 past it).
-async fn drain(field: &mut Field, limit: u64) -> Result<(), ApiError> {
-    let mut size = 0u64;
-    while let Some(chunk) = field.next().await {
-        size += chunk.map_err(malformed)?.len() as u64;
-        if size > limit {
-            drain_after_limit(field).await;
-            return Err(ApiError::PayloadTooLarge);
-        }
-    }
-    Ok(())
 }
 
 /// Past the limit: reads on (dropping) up to [`DRAIN_BYTES`], so a client still sending gets

@@ -1,7 +1,7 @@
 //! Prescription attachments: added by the prescribing doctor only, listed with every version of
 //! the chain, scanned and served once clean to the parties of the prescription.
 
-use carehub::records::{attachments, scan::Outcome};
+use carehub::records::{attachments, links::FileLinks, scan::Outcome};
 use reqwest::{
     StatusCode,
     multipart::{Form, Part},
@@ -15,7 +15,7 @@ use crate::{
 
 /// A prescription written straight into the table (the prescriptions routes are another
 /// context's): `(id, chain_id)`.
-async fn prescription(db: &PgPool, patient: i64, doctor: i64, previous: Option<(i64, i64)>) -> (i64, i64) {
+pub async fn prescription(db: &PgPool, patient: i64, doctor: i64, previous: Option<(i64, i64)>) -> (i64, i64) {
     sqlx::query_as(
         "insert into prescriptions (chain_id, version, previous_version, patient_id, doctor_id, hospital_id, diagnosis) \
          select $4, coalesce((select version + 1 from prescriptions where id = $3), 1), $3, $1, d.id, d.hospital_id, 'Flu' \
@@ -62,7 +62,9 @@ async fn the_prescribing_doctor_attaches_a_file_that_every_version_lists_and_its
     assert_eq!(body["file_name"], "xray.pdf");
     assert_eq!(body["description"], "X-ray");
     assert_eq!(body["scan_status"], "PENDING");
-    assert_eq!(body["file_url"], app.url(&format!("/api/records/attachments/{id}/download/")));
+    assert_eq!(body["file"], app.url(&format!("/api/records/attachments/{id}/download/")));
+    let signed = body["file_url"].as_str().expect("file_url");
+    assert!(signed.starts_with(&app.url(&format!("/api/records/attachments/{id}/download/?expires="))), "{signed}");
     for (who, token, status) in [
         ("granted doctor", Some(granted.token.as_str()), StatusCode::FORBIDDEN),
         ("doctor without grant", Some(stranger.token.as_str()), StatusCode::FORBIDDEN),
@@ -84,7 +86,7 @@ async fn the_prescribing_doctor_attaches_a_file_that_every_version_lists_and_its
 
     // Listed with every version of the chain.
     let mut conn = db.acquire().await.expect("conn");
-    let listed = attachments::for_chain(&mut conn, second.1, "http://x").await.expect("listed");
+    let listed = attachments::for_chain(&mut conn, second.1, &FileLinks::plain("http://x")).await.expect("listed");
     assert_eq!(listed.iter().map(|a| a.id).collect::<Vec<_>>()[1], id);
     assert_eq!(listed[1].file_url, format!("http://x/api/records/attachments/{id}/download/"));
     drop(conn);

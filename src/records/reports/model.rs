@@ -61,8 +61,10 @@ impl ScanStatus {
     }
 }
 
-/// A patient report (the reference's `PatientReport`, with `scan_status`). `file` and
-/// `file_url` are the absolute URL of its download route, never a storage path.
+/// A patient report (the reference's `PatientReport`, with `scan_status`). `file` is the
+/// absolute URL of its download route (with a bearer token), `file_url` the same URL signed for
+/// the user who asked (opens without a token for `records.download_link_seconds`); never a
+/// storage path.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PatientReport {
     pub id: i64,
@@ -76,6 +78,8 @@ pub struct PatientReport {
     pub uploaded_by_name: String,
     #[schema(format = "uri")]
     pub file: String,
+    /// `file`, signed for the caller: `?expires=…&user=…&login=…&sig=…`.
+    #[schema(format = "uri")]
     pub file_url: String,
     pub file_type: FileType,
     /// Size in bytes.
@@ -95,6 +99,7 @@ pub struct PatientReport {
 #[allow(dead_code)]
 pub struct UploadPatientReportRequest {
     /// pdf, jpg, jpeg, png, doc or docx, at most 10 MiB; its bytes must be of its extension's type.
+    /// One file per request; the whole body at most 10 MiB + 64 KiB.
     #[schema(value_type = String, format = Binary)]
     pub file: Vec<u8>,
     pub file_type: FileType,
@@ -103,6 +108,7 @@ pub struct UploadPatientReportRequest {
     #[schema(max_length = 10000)]
     pub description: Option<String>,
     pub report_date: Option<NaiveDate>,
+    /// A hospital where the patient has an appointment (or the uploading doctor's own).
     pub hospital: Option<i64>,
 }
 

@@ -5,6 +5,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
 use super::model::{FileType, PatientReport, ReportFields, ScanStatus};
+use crate::records::links::FileLinks;
+
+/// The path of report `id`'s download.
+pub fn download_path(id: i64) -> String {
+    format!("/api/records/reports/{id}/download/")
+}
 
 const SELECT: &str = "select r.id, r.patient_id, trim(p.first_name || ' ' || p.last_name) as patient_name, \
      r.hospital_id, coalesce(h.name, '') as hospital_name, r.uploaded_by, \
@@ -40,9 +46,10 @@ pub struct ReportRow {
 }
 
 impl ReportRow {
-    /// The API's shape, its file served at `{base_url}/api/records/reports/{id}/download/`.
-    pub fn into_report(self, base_url: &str) -> PatientReport {
-        let url = format!("{base_url}/api/records/reports/{}/download/", self.id);
+    /// The API's shape: `file` is the absolute URL of `/api/records/reports/{id}/download/`,
+    /// `file_url` the same URL signed for the caller (see `records::links`).
+    pub fn into_report(self, links: &FileLinks) -> PatientReport {
+        let path = download_path(self.id);
         PatientReport {
             id: self.id,
             patient: self.patient_id,
@@ -51,8 +58,8 @@ impl ReportRow {
             hospital_name: self.hospital_name,
             uploaded_by: self.uploaded_by,
             uploaded_by_name: self.uploaded_by_name,
-            file: url.clone(),
-            file_url: url,
+            file: links.url(&path),
+            file_url: links.signed_url(&path, self.file_id),
             file_type: FileType::parse(&self.file_type).unwrap_or(FileType::Other),
             file_size: self.size_bytes,
             file_extension: self.extension,
@@ -69,6 +76,15 @@ impl ReportRow {
 /// Whether hospital `id` exists.
 pub async fn hospital_exists(conn: &mut PgConnection, id: i64) -> sqlx::Result<bool> {
     sqlx::query_scalar("select exists (select 1 from hospitals where id = $1)").bind(id).fetch_one(conn).await
+}
+
+/// Whether patient `patient_id` has (or had) an appointment at hospital `hospital_id`.
+pub async fn has_appointment_at(conn: &mut PgConnection, patient_id: i64, hospital_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists (select 1 from appointments where patient_id = $1 and hospital_id = $2)")
+        .bind(patient_id)
+        .bind(hospital_id)
+        .fetch_one(conn)
+        .await
 }
 
 /// Inserts a report of the stored file `file_id`; its id.

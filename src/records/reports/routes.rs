@@ -17,7 +17,7 @@ use crate::{
         routing::resource,
     },
     records::{
-        download::{self, base_url},
+        download::{self, Downloader, base_url},
         files,
         policy::{self, Reader},
         storage::{Folder, new_key},
@@ -36,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 const UPLOADERS_ONLY: &str = "Reports are uploaded by the patient or by a doctor holding the patient's access grant.";
 const OWNER_DELETES: &str = "Only the patient deletes their reports.";
+const NOT_YOUR_HOSPITAL: &str = "Name a hospital where the patient has an appointment.";
 const PATIENTS_ONLY: &str = "Only patients have reports of their own.";
 
 /// Upload a report for a patient (the patient, or a doctor holding a live grant). The file is
@@ -56,19 +57,16 @@ pub async fn upload(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let patient_id = path.into_inner();
-    let access = {
+    {
         let mut conn = state.db.acquire().await?;
-        policy::access(&mut conn, &caller, patient_id).await??
-    };
-    if !matches!(access.reader, Reader::Owner | Reader::Doctor { .. }) {
-        return Err(ApiError::Forbidden(UPLOADERS_ONLY));
+        uploader(&mut conn, &caller, patient_id).await?;
     }
     let limit = state.settings.records.upload_limit_bytes;
     let received = upload::receive(req.headers(), payload, &state.storage, limit, |extension| {
         new_key(Folder::PatientReports, patient_id, extension)
     })
     .await?;
-    let saved = save(&state, &caller, &meta, patient_id, &received, access.grant_id()).await;
+    let saved = save(&state, &caller, &meta, patient_id, &received).await;
     let (id, row) = match saved {
         Ok(saved) => saved,
         Err(err) => {
@@ -82,15 +80,29 @@ pub async fn upload(
     Ok(HttpResponse::Created().json(UploadedReport { message: "Report uploaded successfully.", id, report }))
 }
 
-/// Checks the fields, then in one transaction: the file's row, the report's, the audit row and
-/// the scan job.
+/// Who may upload a report for `patient_id`: the patient, or a doctor holding a live grant. Asked
+/// before the body is read and again in the transaction that writes the rows (a grant revoked
+/// or expired while the file streamed in refuses the upload).
+async fn uploader(
+    conn: &mut sqlx::PgConnection,
+    caller: &Principal,
+    patient_id: i64,
+) -> Result<policy::Access, ApiError> {
+    let access = policy::access(conn, caller, patient_id).await??;
+    if !matches!(access.reader, Reader::Owner | Reader::Doctor { .. }) {
+        return Err(ApiError::Forbidden(UPLOADERS_ONLY));
+    }
+    Ok(access)
+}
+
+/// Checks the fields, then in one transaction: the uploader's access again, the file's row, the
+/// report's, the audit row and the scan job.
 async fn save(
     state: &AppState,
     caller: &Principal,
     meta: &RequestMeta,
     patient_id: i64,
     received: &Received,
-    grant_id: Option<i64>,
 ) -> Result<(i64, repo::ReportRow), ApiError> {
     let mut errors = FieldErrors::new();
     let fields = check_fields(|name| received.fields.get(name).map(String::as_str), &mut errors);
@@ -98,10 +110,14 @@ async fn save(
         errors.add("file", "No file was submitted.");
     }
     let mut tx = state.db.begin().await?;
-    if let Some(hospital) = fields.as_ref().and_then(|f| f.hospital)
-        && !repo::hospital_exists(&mut tx, hospital).await?
-    {
-        errors.add("hospital", format!("Invalid pk \"{hospital}\" - object does not exist."));
+    let access = uploader(&mut tx, caller, patient_id).await?;
+    let grant_id = access.grant_id();
+    if let Some(hospital) = fields.as_ref().and_then(|f| f.hospital) {
+        if !repo::hospital_exists(&mut tx, hospital).await? {
+            errors.add("hospital", format!("Invalid pk \"{hospital}\" - object does not exist."));
+        } else if !may_name_hospital(&mut tx, &access, hospital).await? {
+            errors.add("hospital", NOT_YOUR_HOSPITAL);
+        }
     }
     errors.into_result()?;
     let (Some(file), Some(fields)) = (&received.file, fields) else {
@@ -119,6 +135,22 @@ async fn save(
     let row = repo::get(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok((id, row))
+}
+
+/// A report names as its `hospital` only a hospital the patient has an appointment at (any
+/// status: a booking is the patient's own act), or the uploading doctor's own hospital; a
+/// patient cannot attach a hospital's name to a document it never saw.
+async fn may_name_hospital(
+    conn: &mut sqlx::PgConnection,
+    access: &policy::Access,
+    hospital: i64,
+) -> sqlx::Result<bool> {
+    if let Reader::Doctor { hospital_id, .. } = access.reader
+        && hospital_id == hospital
+    {
+        return Ok(true);
+    }
+    repo::has_appointment_at(conn, access.patient_id, hospital).await
 }
 
 /// The caller's own reports (patient), newest first.
@@ -220,7 +252,11 @@ pub async fn remove(
 /// The report's file, once its virus scan found it clean (409 `file_not_clean` before, and
 /// forever when infected); always an attachment.
 #[utoipa::path(get, path = "/api/records/reports/{id}/download/", tag = "records", security(("jwtAuth" = [])),
-    params(("id" = i64, Path, description = "The report")),
+    params(("id" = i64, Path, description = "The report"),
+        ("expires" = Option<i64>, Query, description = "Signed link (`file_url`): its expiry, Unix seconds"),
+        ("user" = Option<i64>, Query, description = "Signed link: the user it was made for"),
+        ("login" = Option<String>, Query, description = "Signed link: the login it was made for"),
+        ("sig" = Option<String>, Query, description = "Signed link: its signature; with it and no `Authorization` header, a forged, altered or expired link, or a file no longer clean, is a 403")),
     responses((status = 200, description = "The file's bytes, as an attachment of its stored type",
             content((String = "application/pdf"), (String = "image/jpeg"), (String = "image/png"),
                 (String = "application/msword"),
@@ -229,16 +265,20 @@ pub async fn remove(
         (status = 409, body = ErrorBody)))]
 pub async fn download(
     state: web::Data<AppState>,
-    caller: Principal,
     meta: RequestMeta,
+    req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
+    let downloader = Downloader::of(&req).await?;
     let mut tx = state.db.begin().await?;
-    let (patient_id, file_id) = repo::owner_and_file(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
-    let access = policy::access_object(&mut tx, &caller, patient_id, None).await??;
-    let file = files::for_download(&mut tx, file_id).await?.ok_or(ApiError::NotFound)?;
-    download::ensure_clean(&file)?;
+    let (patient_id, file_id) = repo::owner_and_file(&mut tx, id).await?.ok_or_else(|| downloader.not_found())?;
+    let caller = downloader.principal(&state, &repo::download_path(id), file_id).await?;
+    let access = policy::access_object(&mut tx, &caller, patient_id, None)
+        .await?
+        .map_err(|refusal| downloader.refused(refusal))?;
+    let file = files::for_download(&mut tx, file_id).await?.ok_or_else(|| downloader.not_found())?;
+    downloader.ensure_clean(&file)?;
     access.audit_read(&mut tx, &caller, &meta, "report_file", Some(("report", id))).await?;
     tx.commit().await?;
     download::stream(&state.storage, &file).await

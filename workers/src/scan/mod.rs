@@ -15,7 +15,15 @@ pub enum Verdict {
     Clean,
     /// The signature clamd named (`CareHub.Test.EICAR.UNOFFICIAL`).
     Infected(String),
+    /// clamd stopped before the end of the file: a limit (`MaxFileSize`, `MaxScanSize`,
+    /// `MaxRecursion`, `MaxFiles`...) was reached, which with `AlertExceedsMax yes` it reports as
+    /// `Heuristics.Limits.Exceeded.*`. Not a finding of malware, and not clean either: the file
+    /// was not read to its end.
+    Unscanned(String),
 }
+
+/// The signature prefix clamd reports a reached limit with (`AlertExceedsMax yes`).
+pub const LIMITS_EXCEEDED: &str = "Heuristics.Limits.Exceeded";
 
 /// Why a scan gave no verdict. Each is transient from the job's point of view: clamd down, slow,
 /// or refusing the stream now may accept it later.
@@ -65,6 +73,40 @@ impl Clamd {
         let reply = tokio::time::timeout(self.timeout, scan).await.map_err(|_| ScanError::Timeout(self.timeout))??;
         parse_reply(&reply)
     }
+
+    /// What clamd answers to a stream of `size` zero bytes: [`Verdict::Clean`] when it takes a
+    /// file that large whole; a refusal (`INSTREAM size limit exceeded`: `StreamMaxLength`) or
+    /// [`Verdict::Unscanned`] (`MaxFileSize`, `MaxScanSize` with `AlertExceedsMax`) when not.
+    /// The stream is sent as one chunk whose length clamd checks against `StreamMaxLength` before
+    /// reading it, so a too-small limit answers at once.
+    pub async fn probe(&self, size: u64) -> Result<Verdict, ScanError> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let Ok(length) = u32::try_from(size) else {
+            return Err(ScanError::Refused(format!("{size} bytes is more than one INSTREAM chunk")));
+        };
+        let probe = async {
+            let mut stream = tokio::net::TcpStream::connect(self.addr.as_str()).await?;
+            stream.write_all(b"zINSTREAM\0").await?;
+            stream.write_all(&length.to_be_bytes()).await?;
+            let mut reply = Vec::new();
+            let early = tokio::time::timeout(Duration::from_millis(300), stream.read_buf(&mut reply)).await;
+            if matches!(early, Ok(Ok(read)) if read > 0) {
+                let _ = stream.read_to_end(&mut reply).await;
+                return parse_reply(&reply);
+            }
+            let zeros = vec![0_u8; 64 * 1024];
+            let mut left = size;
+            while left > 0 {
+                let n = usize::try_from(left.min(zeros.len() as u64)).unwrap_or(zeros.len());
+                stream.write_all(&zeros[..n]).await?;
+                left -= n as u64;
+            }
+            stream.write_all(&0_u32.to_be_bytes()).await?;
+            stream.read_to_end(&mut reply).await?;
+            parse_reply(&reply)
+        };
+        tokio::time::timeout(self.timeout, probe).await.map_err(|_| ScanError::Timeout(self.timeout))?
+    }
 }
 
 /// clamd's INSTREAM reply: `stream: OK`, `stream: <signature> FOUND`, or `... ERROR`
@@ -76,7 +118,12 @@ pub fn parse_reply(reply: &[u8]) -> Result<Verdict, ScanError> {
     if body == "OK" {
         Ok(Verdict::Clean)
     } else if let Some(signature) = body.strip_suffix(" FOUND") {
-        Ok(Verdict::Infected(signature.trim().chars().take(200).collect()))
+        let signature: String = signature.trim().chars().take(200).collect();
+        if signature.starts_with(LIMITS_EXCEEDED) {
+            Ok(Verdict::Unscanned(signature))
+        } else {
+            Ok(Verdict::Infected(signature))
+        }
     } else {
         Err(ScanError::Refused(body.chars().take(200).collect()))
     }
@@ -92,6 +139,10 @@ mod tests {
         assert_eq!(
             parse_reply(b"stream: CareHub.Test.EICAR.UNOFFICIAL FOUND\0").ok(),
             Some(Verdict::Infected("CareHub.Test.EICAR.UNOFFICIAL".into()))
+        );
+        assert_eq!(
+            parse_reply(b"stream: Heuristics.Limits.Exceeded.MaxScanSize FOUND\0").ok(),
+            Some(Verdict::Unscanned("Heuristics.Limits.Exceeded.MaxScanSize".into()))
         );
         assert!(matches!(
             parse_reply(b"INSTREAM size limit exceeded. ERROR\0"),
