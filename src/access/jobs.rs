@@ -207,7 +207,7 @@ mod tests {
     fn the_code_sms_names_the_doctor_by_what_may_reach_an_sms_only() {
         assert!(body("Ali Mehmood").contains("let Dr Ali Mehmood read"));
         let nasty = body("Ali\nURGENT: call 0300-9999999 or visit https://evil.example now to keep your records safe");
-        assert!(nasty.contains("let Dr Ali URGENT call - or visit httpsevil.exa read"), "{nasty}");
+        assert!(nasty.contains("let Dr Ali URGENT call - or visit httpsevilexam read"), "{nasty}");
         assert!(!nasty.contains("9999999") && !nasty.contains("https:") && !nasty.contains('\n'), "{nasty}");
         assert!(body("0300 1234567").contains("let your doctor read"), "nothing left of the name");
     }

@@ -249,9 +249,12 @@ impl PasswordHasher {
         self.run(move |memory| hash_into(memory, password.as_bytes())).await?
     }
 
-    /// Whether `password` matches `stored`; with no stored hash (unknown user) the same work is
-    /// done against the dummy hash and the answer is always no.
+    /// Whether `password` matches `stored`; with no stored hash (unknown user), or a stored value
+    /// that is no hash, the same work is done against the dummy hash and the answer is always no.
     pub async fn verify(&self, password: &Password, stored: Option<&str>) -> anyhow::Result<bool> {
+        // A stored value that is no hash (an account whose reset password is on its way) costs
+        // the same work as an unknown user: timing does not tell such accounts apart.
+        let stored = stored.filter(|stored| PasswordHash::new(stored).is_ok());
         let known = stored.is_some();
         let hash = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let password = password.expose().to_owned();

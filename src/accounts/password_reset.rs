@@ -124,11 +124,13 @@ async fn mark(
     Ok(())
 }
 
-/// A password that did not reach the doctor must not stay usable by anyone who saw it on the way.
-async fn unusable(db: &PgPool, user_id: i64) -> sqlx::Result<()> {
-    sqlx::query("update users set password_hash = $2 where id = $1")
+/// A password that did not reach the doctor must not stay usable by anyone who saw it on the way;
+/// only the one this run stored (`hash`) is withdrawn, never a later reset's or the doctor's own.
+async fn unusable(db: &PgPool, user_id: i64, hash: &str) -> sqlx::Result<()> {
+    sqlx::query("update users set password_hash = $2 where id = $1 and password_hash = $3")
         .bind(user_id)
         .bind(UNUSABLE_PASSWORD)
+        .bind(hash)
         .execute(db)
         .await?;
     Ok(())
@@ -159,7 +161,7 @@ async fn send(reset_id: i64, hours: i64, ctx: &JobContext) -> JobResult {
         return Ok(());
     };
     let Some(phone) = claimed.phone_number.as_deref() else {
-        unusable(&ctx.db, claimed.user_id).await?;
+        unusable(&ctx.db, claimed.user_id, &hash).await?;
         mark(&ctx.db, reset_id, "FAILED", None, Some("the account has no phone number")).await?;
         return Err(AbortError::new(SmsError::Permanent("no phone number".into())).into());
     };
@@ -171,13 +173,13 @@ async fn send(reset_id: i64, hours: i64, ctx: &JobContext) -> JobResult {
             Ok(())
         }
         Err(SmsError::Permanent(reason)) => {
-            unusable(&ctx.db, claimed.user_id).await?;
+            unusable(&ctx.db, claimed.user_id, &hash).await?;
             mark(&ctx.db, reset_id, "FAILED", None, Some(&reason)).await?;
             tracing::warn!(password_reset.id = reset_id, %reason, "temporary password refused by the SMS provider");
             Err(AbortError::new(SmsError::Permanent(reason)).into())
         }
         Err(SmsError::Transient(reason)) => {
-            unusable(&ctx.db, claimed.user_id).await?;
+            unusable(&ctx.db, claimed.user_id, &hash).await?;
             let delivery = if ctx.is_last_attempt() { "FAILED" } else { "RETRY" };
             mark(&ctx.db, reset_id, delivery, None, Some(&reason)).await?;
             tracing::warn!(password_reset.id = reset_id, %reason, attempt = ctx.attempt(), "temporary password send failed");

@@ -249,7 +249,7 @@ async fn save(
         ("expires" = Option<i64>, Query, description = "Signed link (`file_url`): its expiry, Unix seconds"),
         ("user" = Option<i64>, Query, description = "Signed link: the user it was made for"),
         ("login" = Option<String>, Query, description = "Signed link: the login it was made for"),
-        ("sig" = Option<String>, Query, description = "Signed link: its signature; with it and no `Authorization` header, a forged, altered or expired link, or a file no longer clean, is a 403")),
+        ("sig" = Option<String>, Query, description = "Signed link: its signature; with all four link parameters and no `Authorization` header, a forged, altered or expired link, or a file no longer clean, is a 403 (a link with a part missing or unreadable is no link: 401)")),
     responses((status = 200, description = "The file's bytes, as an attachment of its stored type",
             content((String = "application/pdf"), (String = "image/jpeg"), (String = "image/png"),
                 (String = "application/msword"),
@@ -264,16 +264,18 @@ pub async fn download(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let downloader = Downloader::of(&req).await?;
-    let mut tx = state.db.begin().await?;
+    // Who the caller is (for a link: its signature, its login's state) is settled before the
+    // transaction, so no request holds one pool connection while it waits for another.
     let found: Option<(i64, i64, i64)> = sqlx::query_as(
         "select p.patient_id, p.doctor_id, a.file_id from prescription_attachments a \
          join prescriptions p on p.id = a.prescription_id where a.id = $1",
     )
     .bind(id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&state.db)
     .await?;
     let (patient_id, doctor_id, file_id) = found.ok_or_else(|| downloader.not_found())?;
     let caller = downloader.principal(&state, &download_path(id), file_id).await?;
+    let mut tx = state.db.begin().await?;
     let access = policy::access_object(&mut tx, &caller, patient_id, Some(doctor_id))
         .await?
         .map_err(|refusal| downloader.refused(refusal))?;

@@ -37,6 +37,7 @@ impl Downloader {
     /// bearer (401 without a token, as any authenticated route).
     pub async fn of(req: &HttpRequest) -> Result<Self, ApiError> {
         match Presented::of(req) {
+            Some(link) if !link.plausible(chrono::Utc::now()) => Err(ApiError::Forbidden(LINK_REFUSED)),
             Some(link) => Ok(Self::Link(link)),
             None => Ok(Self::Bearer(Principal::extract(req).await?)),
         }

@@ -190,7 +190,20 @@ impl Presented {
                 _ => {}
             }
         }
-        signed.then_some(presented)
+        // A link with a part missing or unreadable is no link: the request is judged as one
+        // without credentials (401), as any other.
+        let complete = signed
+            && !presented.signature.is_empty()
+            && presented.expires.is_some()
+            && presented.user_id.is_some()
+            && presented.session_id.is_some();
+        complete.then_some(presented)
+    }
+
+    /// Whether the link may still be good at `now` (not expired). Checked before any database
+    /// work, so a stale link costs nothing but this.
+    pub fn plausible(&self, now: DateTime<Utc>) -> bool {
+        self.expires.is_some_and(|e| e > now.timestamp())
     }
 
     /// The user and login the link was signed for, when its signature over `path` and

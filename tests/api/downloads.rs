@@ -98,11 +98,12 @@ async fn an_altered_link_is_refused_for_another_file_another_user_or_a_changed_s
         ("another user", link.replace(&format!("user={}", patient.user.id), &format!("user={}", other.user.id))),
         ("a later expiry", link.replace(&format!("expires={}", param("expires")), "expires=4102444800")),
         ("a flipped signature character", link.replace(&sig, &flipped)),
-        ("no signature", link.replace(&format!("&sig={sig}"), "&sig=")),
-        ("no user", link.replace(&format!("user={}&", patient.user.id), "")),
         (
             "a forged link",
-            app.url(&format!("/api/records/reports/{id}/download/?expires=4102444800&user=1&login=x&sig=AAAA")),
+            app.url(&format!(
+                "/api/records/reports/{id}/download/?expires=4102444800&user=1&login={}&sig=AAAA",
+                uuid::Uuid::new_v4()
+            )),
         ),
         ("a missing report", link.replace(&format!("/reports/{id}/"), "/reports/999999/")),
     ];
@@ -112,6 +113,17 @@ async fn an_altered_link_is_refused_for_another_file_another_user_or_a_changed_s
         let body = json_body(response).await;
         assert_eq!(body["code"], "permission_denied", "{what}");
         assert!(!body.to_string().contains(&sig), "{what}");
+    }
+    // A link with a part missing or unreadable is no link: a request without credentials (401).
+    let incomplete = [
+        ("no signature", link.replace(&format!("&sig={sig}"), "&sig=")),
+        ("no user", link.replace(&format!("user={}&", patient.user.id), "")),
+        ("a login that is no login", link.replace(&format!("login={}", param("login")), "login=x")),
+    ];
+    for (what, url) in incomplete {
+        let response = open(&up, &url).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{what}");
+        assert!(!json_body(response).await.to_string().contains(&sig), "{what}");
     }
     assert_eq!(open(&up, &link).await.status(), StatusCode::OK, "the genuine link still opens");
 }

@@ -393,7 +393,7 @@ async fn the_code_sms_carries_only_the_letters_of_the_doctors_self_edited_name(d
     eventually(10, "the code SMS reaches Twilio", || async { code_sms().await.is_some() }).await;
     workers.stop().await;
     let body = code_sms().await.expect("the code SMS");
-    assert!(body.contains("to let Dr Ali URGENT call - or visit httpsevil.exa read your medical records"), "{body}");
+    assert!(body.contains("to let Dr Ali URGENT call - or visit httpsevilexam read your medical records"), "{body}");
     for never in ["9999999", "https:", "\n", "evil.example now"] {
         assert!(!body.contains(never), "{never:?} reached the SMS: {body}");
     }

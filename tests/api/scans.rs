@@ -87,6 +87,45 @@ async fn a_file_clamd_refuses_is_failed_at_the_last_attempt_and_never_rescanned_
     assert_eq!(audit[0].details["status"], "FAILED");
 }
 
+/// A clamd stand-in that accepts a scan and closes the connection after the command, before
+/// any answer (as clamd does when a file makes it crash); its address.
+async fn clamd_that_breaks_off() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut command = [0_u8; 10];
+            let _ = socket.read_exact(&mut command).await;
+            drop(socket);
+        }
+    });
+    addr
+}
+
+#[sqlx::test]
+async fn a_file_whose_scan_breaks_off_is_counted_and_failed_at_the_last_attempt_never_pending_forever(db: PgPool) {
+    let up = Uploads::spawn(&db).await;
+    let patient = up.app.patient("zainab").await;
+    let id = up.report_of(&patient, pdf("a file clamd chokes on")).await["id"].as_i64().expect("id");
+    let (file_id, ..) = file_of_report(&db, id).await;
+    let breaking = Clamd::new(clamd_that_breaks_off().await, Duration::from_secs(5));
+
+    for attempt in 1..3 {
+        assert!(scan::scan(&db, &up.storage(), &breaking, 3, file_id).await.is_err(), "attempt {attempt} is retried");
+        assert_eq!(file_row(&db, file_id).await.2, attempt, "attempt {attempt} is counted");
+    }
+    let last = scan::scan(&db, &up.storage(), &breaking, 3, file_id).await.expect("the third attempt");
+
+    assert_eq!(last, Outcome::Wrote("FAILED"));
+    assert_eq!(file_row(&db, file_id).await.0, "FAILED");
+    // clamd not listening at all is no verdict on the file: retried, never counted.
+    let down = Clamd::new("127.0.0.1:1", Duration::from_secs(5));
+    let other = up.report_of(&patient, pdf("while clamd is down")).await["id"].as_i64().expect("id");
+    let (other_file, ..) = file_of_report(&db, other).await;
+    assert!(scan::scan(&db, &up.storage(), &down, 3, other_file).await.is_err());
+    assert_eq!(file_row(&db, other_file).await, ("PENDING".to_owned(), None, 0));
+}
+
 #[sqlx::test]
 async fn a_file_clamd_stopped_reading_at_a_limit_is_failed_at_once_not_clean_nor_infected(db: PgPool) {
     let up = Uploads::spawn(&db).await;

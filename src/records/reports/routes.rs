@@ -256,7 +256,7 @@ pub async fn remove(
         ("expires" = Option<i64>, Query, description = "Signed link (`file_url`): its expiry, Unix seconds"),
         ("user" = Option<i64>, Query, description = "Signed link: the user it was made for"),
         ("login" = Option<String>, Query, description = "Signed link: the login it was made for"),
-        ("sig" = Option<String>, Query, description = "Signed link: its signature; with it and no `Authorization` header, a forged, altered or expired link, or a file no longer clean, is a 403")),
+        ("sig" = Option<String>, Query, description = "Signed link: its signature; with all four link parameters and no `Authorization` header, a forged, altered or expired link, or a file no longer clean, is a 403 (a link with a part missing or unreadable is no link: 401)")),
     responses((status = 200, description = "The file's bytes, as an attachment of its stored type",
             content((String = "application/pdf"), (String = "image/jpeg"), (String = "image/png"),
                 (String = "application/msword"),
@@ -271,9 +271,12 @@ pub async fn download(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let downloader = Downloader::of(&req).await?;
-    let mut tx = state.db.begin().await?;
-    let (patient_id, file_id) = repo::owner_and_file(&mut tx, id).await?.ok_or_else(|| downloader.not_found())?;
+    // Who the caller is (for a link: its signature, its login's state) is settled before the
+    // transaction, so no request holds one pool connection while it waits for another.
+    let found = repo::owner_and_file(&mut *state.db.acquire().await?, id).await?;
+    let (patient_id, file_id) = found.ok_or_else(|| downloader.not_found())?;
     let caller = downloader.principal(&state, &repo::download_path(id), file_id).await?;
+    let mut tx = state.db.begin().await?;
     let access = policy::access_object(&mut tx, &caller, patient_id, None)
         .await?
         .map_err(|refusal| downloader.refused(refusal))?;

@@ -36,6 +36,26 @@ pub enum ScanError {
     /// clamd answered with an error (`INSTREAM size limit exceeded. ERROR`, ...).
     #[error("clamd refused the scan: {0}")]
     Refused(String),
+    /// The scan was under way and ended without an answer: clamd closed the connection while the
+    /// file streamed (its size limit, a crash on the file) or the file could not be read whole.
+    /// Unlike [`ScanError::Unavailable`] it says something about this file, so it is counted.
+    #[error("the scan broke off: {0}")]
+    BrokenOff(io::Error),
+}
+
+impl ScanError {
+    /// An I/O error of a scan: clamd not reachable at all (nothing was sent) is
+    /// [`ScanError::Unavailable`]; anything after the connection was made is
+    /// [`ScanError::BrokenOff`].
+    pub fn of_io(err: io::Error) -> Self {
+        use io::ErrorKind::{AddrNotAvailable, ConnectionRefused, HostUnreachable, NetworkUnreachable, NotFound};
+        match err.kind() {
+            ConnectionRefused | AddrNotAvailable | HostUnreachable | NetworkUnreachable | NotFound => {
+                Self::Unavailable(err)
+            }
+            _ => Self::BrokenOff(err),
+        }
+    }
 }
 
 /// A clamd at a TCP address, with a deadline per call.
@@ -70,7 +90,10 @@ impl Clamd {
         S: Stream<Item = Result<Bytes, io::Error>>,
     {
         let scan = clamav_client::tokio::scan_stream(bytes, Tcp { host_address: self.addr.as_str() }, Some(64 * 1024));
-        let reply = tokio::time::timeout(self.timeout, scan).await.map_err(|_| ScanError::Timeout(self.timeout))??;
+        let reply = tokio::time::timeout(self.timeout, scan)
+            .await
+            .map_err(|_| ScanError::Timeout(self.timeout))?
+            .map_err(ScanError::of_io)?;
         parse_reply(&reply)
     }
 

@@ -7,8 +7,8 @@
 pub const NAME_MAX_CHARS: usize = 40;
 
 /// `raw` as it may appear in an SMS: only its letters (Unicode's Alphabetic property), spaces and
-/// `.'-`, each run of whitespace as one space, trimmed, and at most [`NAME_MAX_CHARS`] characters
-/// of that. Empty when nothing is left.
+/// `.'-` (a dot only at the end of a word), each run of whitespace as one space, trimmed, and at
+/// most [`NAME_MAX_CHARS`] characters of that. Empty when nothing is left.
 pub fn sms_name(raw: &str) -> String {
     let mut kept = String::new();
     let mut pending_space = false;
@@ -23,6 +23,15 @@ pub fn sms_name(raw: &str) -> String {
             kept.push(c);
         }
     }
+    // A dot between letters (`evil.example`) is how a phone recognises a link: a dot stays only
+    // where a name has one, at the end of a word (`Jr.`, `M. Ali`).
+    let chars: Vec<char> = kept.chars().collect();
+    let kept: String = chars
+        .iter()
+        .enumerate()
+        .filter(|&(i, &c)| c != '.' || chars.get(i + 1).is_none_or(|next| *next == ' '))
+        .map(|(_, &c)| c)
+        .collect();
     let cut: String = kept.chars().take(NAME_MAX_CHARS).collect();
     cut.trim_end().to_owned()
 }
@@ -42,7 +51,9 @@ mod tests {
     #[test]
     fn digits_links_line_breaks_and_controls_never_reach_an_sms() {
         assert_eq!(sms_name("Ali. Call 0300-1234567 now"), "Ali. Call - now");
-        assert_eq!(sms_name("Ali https://evil.example/x?y=1"), "Ali httpsevil.examplexy");
+        assert_eq!(sms_name("Ali https://evil.example/x?y=1"), "Ali httpsevilexamplexy");
+        assert_eq!(sms_name("Visit carehub-help.com"), "Visit carehub-helpcom", "no dot inside a word");
+        assert_eq!(sms_name("M. Ali Jr."), "M. Ali Jr.");
         assert_eq!(sms_name("Ali\n\nCareHub: your code is 123456"), "Ali CareHub your code is");
         assert_eq!(sms_name("Ali\u{202e}dooM\u{200b}\t\u{7}"), "AlidooM");
         assert_eq!(sms_name("Ali 🙂 <b>&amp;"), "Ali bamp");
