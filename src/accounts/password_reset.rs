@@ -38,6 +38,25 @@ impl Job for SendTemporaryPassword {
 /// What no argon2 verification ever matches: the account's password until the SMS is sent.
 const UNUSABLE_PASSWORD: &str = "!reset-pending";
 
+/// Resets of one account within the last hour: at most [`RESETS_PER_HOUR`], so that a hospital
+/// cannot flood its doctor's phone; with when the oldest leaves the window. Read under the
+/// caller's lock on the doctor, so concurrent resets count each other.
+pub async fn recent(
+    conn: &mut PgConnection,
+    user: UserId,
+) -> sqlx::Result<(i64, Option<chrono::DateTime<chrono::Utc>>)> {
+    sqlx::query_as(
+        "select count(*), min(created_at) + interval '1 hour' from password_resets \
+         where user_id = $1 and created_at > now() - interval '1 hour'",
+    )
+    .bind(user)
+    .fetch_one(conn)
+    .await
+}
+
+/// The most resets of one account per hour.
+pub const RESETS_PER_HOUR: i64 = 3;
+
 /// Queues a reset of `user`'s password, asked for by `requested_by`, inside the caller's
 /// transaction: the old password stops working now, the logins end (with the grants they held:
 /// a trigger ends them), the temporary password is made and sent by the job. The reset's id

@@ -153,11 +153,12 @@ pub struct PasswordResetResponse {
 /// generated one expire). The temporary password goes to the doctor's phone by SMS, made by the
 /// worker at send time: the hospital never learns it. The old password stops working and every
 /// login of the doctor ends now, with every access grant those logins held. A doctor with no
-/// phone on file: 400 naming `phone_number`, nothing changed.
+/// phone on file: 400 naming `phone_number`, nothing changed. At most three resets of one doctor
+/// per hour (429 with `Retry-After`): a hospital cannot flood its doctor's phone.
 #[utoipa::path(post, path = "/api/hospitals/doctors/{id}/reset-password/", tag = "doctors", security(("jwtAuth" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, body = PasswordResetResponse), (status = 400), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn reset_password(
     state: web::Data<AppState>,
     caller: Principal,
@@ -177,6 +178,12 @@ pub async fn reset_password(
         )
         .into());
     };
+    let (resets, until) = password_reset::recent(&mut tx, user).await?;
+    if resets >= password_reset::RESETS_PER_HOUR {
+        let retry_after_secs =
+            until.map_or(60, |until| u64::try_from((until - chrono::Utc::now()).num_seconds()).unwrap_or(0).max(1));
+        return Err(ApiError::Throttled { retry_after_secs });
+    }
     let (reset_id, revoked) = password_reset::request(&mut tx, user, caller.user_id).await?;
     let event = AuditEvent::new("doctor_password_reset")
         .by(&caller)

@@ -325,3 +325,22 @@ async fn a_doctors_own_prescription_list_is_audited_as_a_records_read(db: PgPool
     assert_eq!(rows[0].details["read"], "prescriptions");
     assert_eq!(rows[0].details["patient_ids"], json!([patient.user.id]));
 }
+
+#[sqlx::test]
+async fn a_hospital_cannot_flood_its_doctors_phone_with_resets(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let jinnah = app.approved_hospital("jinnah").await;
+    let doctor = app.working_doctor_at(&jinnah).await;
+    let path = format!("/api/hospitals/doctors/{}/reset-password/", doctor.id);
+
+    let answers = futures::future::join_all((0..5).map(|_| app.post(&path, &json!({}), Some(&jinnah.token)))).await;
+
+    let statuses: Vec<StatusCode> = answers.iter().map(reqwest::Response::status).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 2, "{statuses:?}");
+    let throttled = answers.iter().find(|r| r.status() == StatusCode::TOO_MANY_REQUESTS).expect("a 429");
+    let retry_after: u64 = throttled.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((3000..=3600).contains(&retry_after), "{retry_after}");
+    let resets: i64 = sqlx::query_scalar("select count(*) from password_resets").fetch_one(&db).await.expect("count");
+    assert_eq!(resets, 3, "concurrent resets count each other");
+}
