@@ -290,6 +290,32 @@ pub async fn count_failure(conn: &mut PgConnection, ids: &[i64], max_attempts: i
     .await
 }
 
+/// Counts a wrong try against the live requests `doctor_id` made for nobody under `subject`
+/// (made within `ttl_minutes`, fewer than `max_attempts` wrong tries), as [`count_failure`] does
+/// against real codes: how many were counted, and how many of those are still live.
+pub async fn count_unmatched_failure(
+    conn: &mut PgConnection,
+    doctor_id: i64,
+    subject: &[u8],
+    ttl_minutes: i64,
+    max_attempts: i32,
+) -> sqlx::Result<(i64, i64)> {
+    sqlx::query_as(
+        "with tried as ( \
+             update otp_unmatched_requests set failed_attempts = failed_attempts + 1 \
+             where doctor_id = $1 and subject = $2 and failed_attempts < $4 \
+                   and created_at > now() - make_interval(mins => $3::int) \
+             returning failed_attempts) \
+         select count(*), count(*) filter (where failed_attempts < $4) from tried",
+    )
+    .bind(doctor_id)
+    .bind(subject)
+    .bind(i32::try_from(ttl_minutes).unwrap_or(10))
+    .bind(max_attempts)
+    .fetch_one(conn)
+    .await
+}
+
 /// Redeems a live code and gives `doctor_id` its grant, held by login `session_id` (the one that
 /// typed the code) alone; the grant's id and expiry.
 pub async fn redeem(

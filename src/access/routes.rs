@@ -274,11 +274,20 @@ pub async fn verify(
     let Some(code) = OtpCode::parse(typed) else {
         return Err(refused);
     };
-    let Named::Patient(patient) = named_patient(&state, body.patient_id, body.patient_phone.as_deref()).await? else {
-        let (rules, tried_by) = (state.patient_desks.rules(), FailedTry { doctor_id, hospital_id });
-        return Err(service::verify_nobody(&state.db, rules, &caller, &meta, tried_by).await.into());
+    let rules = state.patient_desks.rules();
+    let patient = match named_patient(&state, body.patient_id, body.patient_phone.as_deref()).await? {
+        Named::Patient(patient) => patient,
+        Named::Nobody { typed, .. } => {
+            let (subject, tried_by) = (rules.key.subject(&typed), FailedTry { doctor_id, hospital_id });
+            return Err(service::verify_nobody(&state.db, rules, &caller, &meta, tried_by, &subject).await.into());
+        }
     };
-    let verifier = Verifier { doctor_id, hospital_id };
+    // What was typed, as `generate` keys a request for nobody (a patient without a phone is one).
+    let typed = match body.patient_id {
+        Some(id) => typed_subject(Some(id), None),
+        None => format!("phone:{}", patient.phone_number.as_deref().unwrap_or_default()),
+    };
+    let verifier = Verifier { doctor_id, hospital_id, subject: rules.key.subject(&typed) };
     let outcome =
         state.patient_desks.apply(&caller, &meta, patient.id, Command::Verify(verifier, Arc::new(code))).await?;
     let Outcome::Verified(verified) = outcome else {

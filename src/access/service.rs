@@ -205,6 +205,10 @@ pub struct Verified {
 pub struct Verifier {
     pub doctor_id: i64,
     pub hospital_id: i64,
+    /// [`super::model::OtpKey::subject`] of what the doctor typed to name the patient: wrong
+    /// tries count against requests this doctor made for nobody under it too (a patient without
+    /// a phone is asked for as nobody is).
+    pub subject: [u8; 32],
 }
 
 /// Whose budgets of failed verifications a try draws on: the doctor's and their hospital's.
@@ -310,12 +314,11 @@ pub async fn verify(
         return Ok(Verified { grant_id, expires_at });
     }
     let live: Vec<i64> = candidates.iter().filter(|c| c.is_live() && c.channel == "SMS").map(|c| c.id).collect();
-    let refusal = if live.is_empty() {
-        OtpRefusal::Invalid
-    } else {
-        let still_live = repo::count_failure(&mut tx, &live, rules.settings.otp_max_attempts).await?;
-        if still_live == 0 { OtpRefusal::Locked } else { OtpRefusal::Invalid }
-    };
+    let still_live =
+        if live.is_empty() { 0 } else { repo::count_failure(&mut tx, &live, rules.settings.otp_max_attempts).await? };
+    let refusal =
+        refusal_after_failure(&mut tx, &rules.settings, verifier.doctor_id, &verifier.subject, live.len(), still_live)
+            .await?;
     repo::insert_failed_verification(&mut tx, tried_by.doctor_id, tried_by.hospital_id, address_of(meta)).await?;
     let event = AuditEvent::new("otp_refused")
         .by(caller)
@@ -324,6 +327,27 @@ pub async fn verify(
     audit::record(&mut tx, meta, event).await?;
     tx.commit().await?;
     Err(AccessError::Refused(refusal))
+}
+
+/// The refusal of a wrong try, once it was counted against `counted` live SMS codes (of which
+/// `still_live` remain) and against this doctor's live requests for nobody under `subject`:
+/// `otp_locked` when it killed the last live one it counted against, else `otp_invalid`. A
+/// request for nobody dies on the same try as a real code would, so the answers never tell the
+/// two apart.
+async fn refusal_after_failure(
+    tx: &mut sqlx::PgConnection,
+    limits: &AccessSettings,
+    doctor_id: i64,
+    subject: &[u8; 32],
+    counted: usize,
+    still_live: i64,
+) -> Result<OtpRefusal, AccessError> {
+    let (unmatched, unmatched_live) =
+        repo::count_unmatched_failure(tx, doctor_id, subject, limits.otp_ttl_minutes, limits.otp_max_attempts).await?;
+    if counted == 0 && unmatched == 0 {
+        return Ok(OtpRefusal::Invalid);
+    }
+    Ok(if still_live + unmatched_live == 0 { OtpRefusal::Locked } else { OtpRefusal::Invalid })
 }
 
 /// A doctor verified a code for nobody a code can be asked for (no patient has the typed id or
@@ -336,12 +360,13 @@ pub async fn verify_nobody(
     caller: &Principal,
     meta: &RequestMeta,
     tried_by: FailedTry,
+    subject: &[u8; 32],
 ) -> AccessError {
     let refused = async {
         let mut tx = db.begin().await?;
         within_verify_budgets(&mut tx, &rules.settings, tried_by, address_of(meta)).await?;
         repo::insert_failed_verification(&mut tx, tried_by.doctor_id, tried_by.hospital_id, address_of(meta)).await?;
-        let refusal = OtpRefusal::Invalid;
+        let refusal = refusal_after_failure(&mut tx, &rules.settings, tried_by.doctor_id, subject, 0, 0).await?;
         let event = AuditEvent::new("otp_refused")
             .by(caller)
             .details(json!({ "reason": refusal.code(), "counted_against": [] }));

@@ -439,3 +439,53 @@ async fn every_kind_of_advisory_lock_has_a_key_space_of_its_own(db: PgPool) {
     assert_eq!(held.iter().filter(|(_, form)| *form == 1).count(), 1, "the sealer's one-bigint lock");
     holder.rollback().await.expect("rollback");
 }
+
+/// Before, five wrong tries at a real patient's SMS code answered `otp_locked` the fifth time,
+/// and at a code asked for nobody `otp_invalid` for ever: the answers told who is a patient.
+#[sqlx::test]
+async fn wrong_tries_are_answered_alike_for_a_patient_one_without_a_phone_and_nobody(db: PgPool) {
+    let app = TestApp::spawn_with(&db, |s| s.access.otp_failures_per_doctor = 100).await;
+    let hospital = app.approved_hospital("jinnah").await;
+    let doctor = app.working_doctor_at(&hospital).await;
+    let with_phone = app.patient("zainab").await;
+    let without_phone = app.patient("omar").await;
+    sqlx::query("update users set phone_number = null where id = $1")
+        .bind(without_phone.user.id)
+        .execute(&db)
+        .await
+        .expect("no phone");
+    let subjects = [with_phone.user.id, without_phone.user.id, 999_999];
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(twilio_created("SM1")).mount(&server).await;
+    let workers = Workers::start(&db, settings(&namespace(), twilio(&server)));
+    for patient in subjects {
+        let asked = generate(&app, &doctor.token, json!({ "patient_id": patient })).await;
+        assert_eq!(asked.status(), StatusCode::OK);
+    }
+    eventually(10, "the real patient's code is sent", || async {
+        count(&db, "select count(*) from otp_requests where delivery = 'SENT'").await == 1
+    })
+    .await;
+    workers.stop().await;
+
+    let mut answers = Vec::new();
+    for patient in subjects {
+        let mut codes = Vec::new();
+        for n in 0..6 {
+            // Wrong but for the real code's one chance in a million per try of being one of these.
+            let code = format!("{:06}", 100_000 + n);
+            codes.push(status_and_code(verify(&app, &doctor, patient, &code).await).await);
+        }
+        answers.push(codes);
+    }
+
+    let expected: Vec<(StatusCode, Option<String>)> =
+        ["otp_invalid", "otp_invalid", "otp_invalid", "otp_invalid", "otp_locked", "otp_invalid"]
+            .iter()
+            .map(|code| (StatusCode::BAD_REQUEST, Some((*code).to_owned())))
+            .collect();
+    assert_eq!(answers[0], expected, "a patient with a phone");
+    assert_eq!(answers[1], expected, "a patient without one");
+    assert_eq!(answers[2], expected, "nobody");
+}
