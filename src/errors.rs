@@ -192,6 +192,12 @@ pub fn violation(err: &sqlx::Error) -> Option<Violation> {
     CONSTRAINTS.iter().find(|(constraint, _)| *constraint == name).map(|(_, violation)| *violation)
 }
 
+/// Whole seconds from now until a window's oldest entry leaves it (at least 1; 60 when unknown):
+/// the `Retry-After` of every count-in-a-window limit (codes, resets, recommendations).
+pub fn retry_after_secs(until: Option<chrono::DateTime<chrono::Utc>>) -> u64 {
+    until.map_or(60, |until| u64::try_from((until - chrono::Utc::now()).num_seconds()).unwrap_or(0).max(1))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,9 +79,7 @@ pub struct Issued {
     pub code: Option<OtpCode>,
 }
 
-fn retry_after(until: Option<DateTime<Utc>>) -> u64 {
-    until.map_or(60, |until| u64::try_from((until - Utc::now()).num_seconds()).unwrap_or(0).max(1))
-}
+use crate::errors::retry_after_secs as retry_after;
 
 /// What was counted within a window, with when its oldest leaves it (as the `repo::recent_for_*`
 /// statements answer).

@@ -180,9 +180,7 @@ pub async fn reset_password(
     };
     let (resets, until) = password_reset::recent(&mut tx, user).await?;
     if resets >= password_reset::RESETS_PER_HOUR {
-        let retry_after_secs =
-            until.map_or(60, |until| u64::try_from((until - chrono::Utc::now()).num_seconds()).unwrap_or(0).max(1));
-        return Err(ApiError::Throttled { retry_after_secs });
+        return Err(ApiError::Throttled { retry_after_secs: crate::errors::retry_after_secs(until) });
     }
     let (reset_id, revoked) = password_reset::request(&mut tx, user, caller.user_id).await?;
     let event = AuditEvent::new("doctor_password_reset")

@@ -121,8 +121,8 @@ pub async fn for_chain(conn: &mut PgConnection, chain_id: i64, links: &FileLinks
 }
 
 /// A prescription version's parties: `(chain_id, patient_id, doctor_id)`.
-async fn prescription(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<(i64, i64, i64)>> {
-    sqlx::query_as("select chain_id, patient_id, doctor_id from prescriptions where id = $1")
+async fn prescription(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<(i64, i64, i64, Option<i64>)>> {
+    sqlx::query_as("select chain_id, patient_id, doctor_id, appointment_id from prescriptions where id = $1")
         .bind(id)
         .fetch_optional(conn)
         .await
@@ -148,7 +148,7 @@ pub async fn add(
     let prescription_id = path.into_inner();
     let parties = {
         let mut conn = state.db.acquire().await?;
-        author(&mut conn, &caller, prescription_id).await?
+        author(&mut conn, &caller, prescription_id, state.settings.records.prescribe_days_after_appointment).await?
     };
     let patient_id = parties.patient_id;
     let limit = state.settings.records.upload_limit_bytes;
@@ -167,17 +167,27 @@ pub async fn add(
     }
 }
 
-/// The parties of prescription `prescription_id` when the caller is its prescribing doctor (403
-/// otherwise). Asked before the body is read and again in the transaction that writes the row.
-async fn author(conn: &mut PgConnection, caller: &Principal, prescription_id: i64) -> Result<Parties, ApiError> {
-    let (chain_id, patient_id, doctor_id) = prescription(conn, prescription_id).await?.ok_or(ApiError::NotFound)?;
+/// The parties of prescription `prescription_id` when the caller is its prescribing doctor and
+/// still treats the patient (`policy::may_prescribe`, as for an edit: adding a file is a write
+/// into the record); 403 otherwise. Asked before the body is read and again in the transaction
+/// that writes the row.
+async fn author(
+    conn: &mut PgConnection,
+    caller: &Principal,
+    prescription_id: i64,
+    prescribe_days: i64,
+) -> Result<Parties, ApiError> {
+    let (chain_id, patient_id, doctor_id, appointment_id) =
+        prescription(conn, prescription_id).await?.ok_or(ApiError::NotFound)?;
     let access = policy::access_object(conn, caller, patient_id, Some(doctor_id)).await??;
     match access.reader {
-        Reader::Author { doctor_id: author } | Reader::Doctor { doctor_id: author, .. } if author == doctor_id => {
-            Ok(Parties { prescription_id, chain_id, patient_id, doctor_id })
-        }
-        _ => Err(ApiError::Forbidden(AUTHOR_ONLY)),
+        Reader::Author { doctor_id: author } | Reader::Doctor { doctor_id: author, .. } if author == doctor_id => {}
+        _ => return Err(ApiError::Forbidden(AUTHOR_ONLY)),
     }
+    if policy::may_prescribe(conn, caller, doctor_id, patient_id, appointment_id, prescribe_days).await?.is_none() {
+        return Err(ApiError::Forbidden(policy::NOT_TREATING));
+    }
+    Ok(Parties { prescription_id, chain_id, patient_id, doctor_id })
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -211,7 +221,8 @@ async fn save(
     };
     errors.into_result()?;
     let mut tx = state.db.begin().await?;
-    let parties = author(&mut tx, caller, parties.prescription_id).await?;
+    let days = state.settings.records.prescribe_days_after_appointment;
+    let parties = author(&mut tx, caller, parties.prescription_id, days).await?;
     let file_id = files::insert(&mut tx, parties.patient_id, file, Some(caller.user_id.0)).await?;
     let id: i64 = sqlx::query_scalar(
         "insert into prescription_attachments (prescription_id, chain_id, file_id, description, uploaded_by) \

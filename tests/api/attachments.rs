@@ -14,8 +14,10 @@ use crate::{
 };
 
 /// A prescription written straight into the table (the prescriptions routes are another
-/// context's): `(id, chain_id)`.
+/// context's), its doctor treating the patient (a live grant of the doctor's latest login, as
+/// writing into a record needs): `(id, chain_id)`.
 pub async fn prescription(db: &PgPool, patient: i64, doctor: i64, previous: Option<(i64, i64)>) -> (i64, i64) {
+    crate::helpers::grant(db, doctor, patient, 30).await;
     sqlx::query_as(
         "insert into prescriptions (chain_id, version, previous_version, patient_id, doctor_id, hospital_id, diagnosis) \
          select $4, coalesce((select version + 1 from prescriptions where id = $3), 1), $3, $1, d.id, d.hospital_id, 'Flu' \

@@ -285,25 +285,7 @@ impl TestApp {
     /// a grant that has already expired), as a verified one-time code would, straight in the
     /// database, held by the doctor's latest live login (the token the test holds); the grant's id.
     pub async fn grant(&self, doctor: i64, patient: i64, minutes: i64) -> i64 {
-        sqlx::query_scalar(
-            "with code as ( \
-                 insert into otp_requests (patient_id, channel, status, delivery, created_at, expires_at, used_at, used_by) \
-                 values ($2, 'SHARE', 'USED', 'NONE', now() - interval '1 hour', now() + interval '1 minute', now(), $1) \
-                 returning id) \
-             insert into access_grants (patient_id, doctor_id, hospital_id, otp_request_id, session_id, granted_at, expires_at) \
-             select $2, $1, d.hospital_id, code.id, \
-                    (select f.id from refresh_token_families f where f.user_id = d.user_id and f.revoked_at is null \
-                     order by f.created_at desc limit 1), \
-                    now() - interval '1 hour', now() + make_interval(mins => $3::int) \
-             from code, doctor_profiles d where d.id = $1 \
-             returning id",
-        )
-        .bind(doctor)
-        .bind(patient)
-        .bind(i32::try_from(minutes).expect("minutes"))
-        .fetch_one(&self.db)
-        .await
-        .expect("grant")
+        grant(&self.db, doctor, patient, minutes).await
     }
 
     /// Registers a patient through the API.
@@ -456,4 +438,27 @@ pub async fn unnotified(db: &PgPool, statements: impl IntoIterator<Item = String
 
 pub async fn json_body(response: Response) -> Value {
     response.json().await.expect("JSON body")
+}
+
+/// [`TestApp::grant`], for a test that holds only the database.
+pub async fn grant(db: &PgPool, doctor: i64, patient: i64, minutes: i64) -> i64 {
+    sqlx::query_scalar(
+        "with code as ( \
+             insert into otp_requests (patient_id, channel, status, delivery, created_at, expires_at, used_at, used_by) \
+             values ($2, 'SHARE', 'USED', 'NONE', now() - interval '1 hour', now() + interval '1 minute', now(), $1) \
+             returning id) \
+         insert into access_grants (patient_id, doctor_id, hospital_id, otp_request_id, session_id, granted_at, expires_at) \
+         select $2, $1, d.hospital_id, code.id, \
+                (select f.id from refresh_token_families f where f.user_id = d.user_id and f.revoked_at is null \
+                 order by f.created_at desc limit 1), \
+                now() - interval '1 hour', now() + make_interval(mins => $3::int) \
+         from code, doctor_profiles d where d.id = $1 \
+         returning id",
+    )
+    .bind(doctor)
+    .bind(patient)
+    .bind(i32::try_from(minutes).expect("minutes"))
+    .fetch_one(db)
+    .await
+    .expect("grant")
 }

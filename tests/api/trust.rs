@@ -257,6 +257,21 @@ async fn only_the_doctor_assigned_to_a_recent_appointment_or_holding_a_grant_wri
     let late_edit = app.patch(&path, &json!({ "diagnosis": "Pneumonia" }), Some(&treating.token)).await;
     assert_eq!(late_edit.status(), StatusCode::FORBIDDEN);
     assert_eq!(prescriptions(&db).await, 1, "no new version");
+    // Adding a file to it is a write too.
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(crate::reports::pdf("late")).file_name("late.pdf"));
+    let late_file = app
+        .client
+        .post(app.url(&format!("/api/records/prescriptions/{id}/attachments/")))
+        .bearer_auth(&treating.token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(late_file.status(), StatusCode::FORBIDDEN);
+    let attached: i64 =
+        sqlx::query_scalar("select count(*) from prescription_attachments").fetch_one(&db).await.expect("count");
+    assert_eq!(attached, 0, "no file attached");
 
     // The colleague with a code from the patient may write; so may the author with one.
     shared_code_redeemed(&app, &patient, &colleague.token).await;

@@ -5,7 +5,6 @@
 
 use std::{sync::Arc, time::Instant};
 
-use chrono::Utc;
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -195,7 +194,7 @@ impl Recommender {
         repo::lock_doctor(&mut tx, caller.user_id.0).await?;
         let (recent, until) = repo::recent(&mut tx, caller.user_id.0).await?;
         if recent >= self.settings.per_hour {
-            let retry = until.map_or(60, |u| u64::try_from((u - Utc::now()).num_seconds()).unwrap_or(0).max(1));
+            let retry = crate::errors::retry_after_secs(until);
             return Err(RecommendError::Throttled { retry_after_secs: retry });
         }
         let id = repo::insert_pending(&mut tx, &new).await?;
