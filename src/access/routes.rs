@@ -339,3 +339,8 @@ pub async fn revoke(
     state.patient_desks.apply(&caller, &meta, caller.user_id.0, Command::Revoke { grant_id }).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// This context's part of the OpenAPI document (merged with the others in `http::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(generate, verify, grants, revoke,))]
+pub struct Api;

@@ -25,7 +25,7 @@ use crate::{
     state::AppState,
 };
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+fn configure_account(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/accounts/me/").get(me).put(replace_me).patch(patch_me))
         .service(resource("/api/accounts/change-password/").post(change_password))
         .service(resource("/api/accounts/users/").get(list_users))
@@ -318,3 +318,26 @@ pub async fn dashboard_stats(
     policy::require(policy::may_view_dashboard(&caller), "Only administrators can view dashboard statistics.")?;
     Ok(web::Json(repo::dashboard_stats(&state.db).await?))
 }
+
+/// Every route of the accounts context: login and tokens, the caller's account, registration.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    super::auth::configure(cfg);
+    configure_account(cfg);
+    super::registration::configure(cfg);
+}
+
+/// This context's part of the OpenAPI document (merged with the others in `http::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    super::auth::obtain_pair,
+    super::auth::refresh,
+    super::auth::blacklist,
+    me,
+    replace_me,
+    patch_me,
+    change_password,
+    super::registration::register_patient,
+    list_users,
+    dashboard_stats,
+))]
+pub struct Api;

@@ -354,3 +354,17 @@ pub async fn cancel(
     };
     change(&state, caller, meta, id.into_inner(), command, "Appointment cancelled.").await
 }
+
+/// This context's part of the OpenAPI document (merged with the others in `http::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    book,
+    my_appointments,
+    hospital_appointments,
+    doctor_appointments,
+    detail,
+    assign_doctor,
+    set_status,
+    cancel,
+))]
+pub struct Api;

@@ -80,3 +80,8 @@ pub async fn list(
     let (count, rows) = super::repo::list(&mut conn, &filter, page.limit(), page.offset()).await?;
     Ok(web::Json(page.respond(count, rows)?))
 }
+
+/// This context's part of the OpenAPI document (merged with the others in `http::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list,))]
+pub struct Api;

@@ -34,3 +34,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/api/hospitals/{id}/approve/").patch(registration::approve));
 }
+
+/// This context's part of the OpenAPI document (merged with the others in `http::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    registration::register,
+    directory::list,
+    directory::detail,
+    directory::replace,
+    directory::patch,
+    registration::approve,
+    directory::nearby,
+    departments::list,
+    departments::create,
+    departments::detail,
+    departments::replace,
+    departments::patch,
+    departments::delete,
+    departments::of_hospital,
+    doctor_accounts::create,
+    doctors::list,
+    doctors::detail,
+    doctors::replace,
+    doctors::patch,
+    doctors::of_hospital,
+    doctor_accounts::reset_password,
+))]
+pub struct Api;

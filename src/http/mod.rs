@@ -20,19 +20,12 @@ use utoipa_swagger_ui::SwaggerUi;
 /// Mounts every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::ops::routes::configure(cfg);
-    crate::ops::queues::configure(cfg);
-    crate::accounts::auth::configure(cfg);
     crate::accounts::routes::configure(cfg);
-    crate::accounts::registration::configure(cfg);
     crate::access::routes::configure(cfg);
     crate::audit::routes::configure(cfg);
     crate::medicines::routes::configure(cfg);
-    crate::medicines::recommendations::routes::configure(cfg);
     crate::hospitals::routes::configure(cfg);
     crate::appointments::routes::configure(cfg);
-    crate::records::prescriptions::routes::configure(cfg);
-    crate::records::reports::routes::configure(cfg);
-    crate::records::attachments::configure(cfg);
-    crate::records::summary::configure(cfg);
+    crate::records::routes::configure(cfg);
     cfg.service(SwaggerUi::new("/api/docs/{_:.*}").external_url_unchecked("/api/schema/", openapi::document().clone()));
 }

@@ -15,7 +15,7 @@ use crate::{
     state::AppState,
 };
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+fn configure_formulary(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/medicines/").get(search));
 }
 
@@ -45,3 +45,21 @@ pub async fn search(
     let (count, rows) = repo::search(&mut conn, q.as_deref(), page.limit(), page.offset()).await?;
     Ok(web::Json(page.respond(count, rows)?))
 }
+
+/// Every route of the medicines context: the formulary and recommendations.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    configure_formulary(cfg);
+    super::recommendations::routes::configure(cfg);
+}
+
+/// This context's part of the OpenAPI document (merged with the others in `http::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    search,
+    super::recommendations::routes::recommend,
+    super::recommendations::routes::detail,
+    super::recommendations::routes::history,
+    super::recommendations::routes::stats,
+    super::recommendations::routes::clear_cache,
+))]
+pub struct Api;

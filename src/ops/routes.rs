@@ -15,7 +15,7 @@ use crate::{
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+fn configure_probes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").get(healthz))
         .service(resource("/readyz").get(readyz))
         .service(resource("/metrics").get(metrics));
@@ -156,3 +156,14 @@ async fn record_queue_gauges(state: &AppState) {
         metrics::gauge!("audit_unsealed_oldest_age_seconds").set(age.max(0.0));
     }
 }
+
+/// Every route of the ops context: probes, metrics and the queues.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    configure_probes(cfg);
+    super::queues::configure(cfg);
+}
+
+/// This context's part of the OpenAPI document (merged with the others in `http::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(healthz, readyz, metrics, super::queues::queues, super::queues::retry,))]
+pub struct Api;

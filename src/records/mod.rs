@@ -10,6 +10,7 @@ pub mod links;
 pub mod policy;
 pub mod prescriptions;
 pub mod reports;
+pub mod routes;
 pub mod scan;
 pub mod storage;
 pub mod summary;

@@ -22,82 +22,10 @@ use utoipa::{
 
 use crate::{access, accounts, appointments, audit, hospitals, medicines, ops, records};
 
+/// The document's frame; each context's `routes::Api` adds its paths (see [`document`]).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "CareHub API", version = "1.0.0", description = "Multi-tenant healthcare booking and records API"),
-    paths(
-        accounts::auth::obtain_pair,
-        accounts::auth::refresh,
-        accounts::auth::blacklist,
-        accounts::routes::me,
-        accounts::routes::replace_me,
-        accounts::routes::patch_me,
-        accounts::routes::change_password,
-        accounts::registration::register_patient,
-        accounts::routes::list_users,
-        accounts::routes::dashboard_stats,
-        access::routes::generate,
-        access::routes::verify,
-        access::routes::grants,
-        access::routes::revoke,
-        audit::routes::list,
-        medicines::routes::search,
-        medicines::recommendations::routes::recommend,
-        medicines::recommendations::routes::detail,
-        medicines::recommendations::routes::history,
-        medicines::recommendations::routes::stats,
-        medicines::recommendations::routes::clear_cache,
-        hospitals::registration::register,
-        hospitals::directory::list,
-        hospitals::directory::detail,
-        hospitals::directory::replace,
-        hospitals::directory::patch,
-        hospitals::registration::approve,
-        hospitals::directory::nearby,
-        hospitals::departments::list,
-        hospitals::departments::create,
-        hospitals::departments::detail,
-        hospitals::departments::replace,
-        hospitals::departments::patch,
-        hospitals::departments::delete,
-        hospitals::departments::of_hospital,
-        hospitals::doctor_accounts::create,
-        hospitals::doctors::list,
-        hospitals::doctors::detail,
-        hospitals::doctors::replace,
-        hospitals::doctors::patch,
-        hospitals::doctors::of_hospital,
-        hospitals::doctor_accounts::reset_password,
-        appointments::routes::book,
-        appointments::routes::my_appointments,
-        appointments::routes::hospital_appointments,
-        appointments::routes::doctor_appointments,
-        appointments::routes::detail,
-        appointments::routes::assign_doctor,
-        appointments::routes::set_status,
-        appointments::routes::cancel,
-        records::prescriptions::routes::create,
-        records::prescriptions::routes::list,
-        records::prescriptions::routes::of_patient,
-        records::prescriptions::routes::detail,
-        records::prescriptions::routes::update,
-        records::prescriptions::routes::versions,
-        records::reports::routes::upload,
-        records::reports::routes::my_reports,
-        records::reports::routes::patient_reports,
-        records::reports::routes::detail,
-        records::reports::routes::remove,
-        records::reports::routes::download,
-        records::attachments::add,
-        records::attachments::download,
-        records::summary::summary,
-        ops::routes::healthz,
-        ops::routes::readyz,
-        ops::routes::metrics,
-        ops::queues::queues,
-        ops::queues::retry,
-    ),
-    modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "auth", description = "Login, token rotation, logout"),
         (name = "accounts", description = "Users, registration, passwords"),
@@ -221,7 +149,22 @@ impl Modify for CommonResponses {
 /// The served document, built once.
 pub fn document() -> &'static Value {
     static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
-        let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_else(|_| json!({}));
+        let mut api = ApiDoc::openapi();
+        for part in [
+            accounts::routes::Api::openapi(),
+            access::routes::Api::openapi(),
+            audit::routes::Api::openapi(),
+            medicines::routes::Api::openapi(),
+            hospitals::routes::Api::openapi(),
+            appointments::routes::Api::openapi(),
+            records::routes::Api::openapi(),
+            ops::routes::Api::openapi(),
+        ] {
+            api.merge(part);
+        }
+        BearerAuth.modify(&mut api);
+        CommonResponses.modify(&mut api);
+        let mut document = serde_json::to_value(api).unwrap_or_else(|_| json!({}));
         rules::without_nul(&mut document);
         rules::invalid_pages(&mut document);
         document
