@@ -2,11 +2,11 @@
 //! be passed where a patient's belongs. On the wire and in the database each is the bare integer
 //! it wraps (`serde(transparent)`, `sqlx(transparent)`): the contract does not change.
 //!
-//! - [`UserId`]: `users.id`, any account.
-//! - [`PatientId`]: `users.id` of a patient (patients have no profile row of their own to point at).
-//! - [`DoctorId`]: `doctor_profiles.id` (not the doctor's user id).
-//! - [`HospitalId`]: `hospitals.id` (not the hospital account's user id).
-//! - [`AppointmentId`]: `appointments.id`.
+//! - [`UserId`] is `users.id`, any account.
+//! - [`PatientId`] is `users.id` of a patient (patients have no profile row of their own to point at).
+//! - [`DoctorId`] is `doctor_profiles.id` (not the doctor's user id).
+//! - [`HospitalId`] is `hospitals.id` (not the hospital account's user id).
+//! - [`AppointmentId`] is `appointments.id`.
 //!
 //! In `sqlx::query!` a bind takes `id as PatientId` and a column reads `patient_id as
 //! "patient_id: PatientId"`.

@@ -105,7 +105,7 @@ fn main() -> ExitCode {
     match run(cli.command, settings) {
         Ok(code) => code,
         Err(err) => {
-            let err = carehub::http::error::Redacted(&err);
+            let err = carehub_workers::redact::Redacted(&err);
             tracing::error!(error = %err, "carehub failed");
             eprintln!("carehub: {err}");
             ExitCode::FAILURE

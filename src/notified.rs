@@ -159,7 +159,7 @@ impl Drop for Listening {
 async fn listen(watch: Arc<Watch>, db: PgPool) {
     let _distrust = Distrust(Arc::clone(&watch));
     let channel = watch.channel;
-    let redacted = |err: sqlx::Error| crate::http::error::Redacted(&anyhow::Error::from(err)).to_string();
+    let redacted = |err: sqlx::Error| carehub_workers::redact::Redacted(&anyhow::Error::from(err)).to_string();
     loop {
         let connected = async {
             let mut listener = PgListener::connect_with(&db).await?;

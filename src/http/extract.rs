@@ -49,7 +49,7 @@ fn field_error(path: &serde_path_to_error::Path, message: String) -> ApiError {
     if field == "." || field.is_empty() {
         return ApiError::Malformed(message);
     }
-    let mut errors = super::error::FieldErrors::new();
+    let mut errors = crate::errors::FieldErrors::new();
     errors.add(&field, message);
     ApiError::Validation(errors)
 }

@@ -14,10 +14,10 @@ use futures::StreamExt as _;
 use serde_json::Value;
 
 use super::{
-    error::{ApiError, FieldErrors},
+    error::ApiError,
     extract::{BodyKind, body_kind},
 };
-use crate::state::AppState;
+use crate::{errors::FieldErrors, state::AppState};
 
 /// DRF's message for a NUL character in a field.
 pub const NUL_MESSAGE: &str = "Null characters are not allowed.";
