@@ -24,3 +24,4 @@ mod reports;
 mod scans;
 mod trust;
 mod uploads;
+mod walkthrough;
