@@ -10,66 +10,25 @@ use sqlx::PgPool;
 
 use super::{
     jobs::AnswerRecommendation,
-    model::{Answer, Stored, cache_key},
+    model::{Answer, cache_key},
     repo::{self, NewRecommendation},
     waiters::Waiters,
 };
+
+mod outcome;
+
+pub use self::outcome::{Outcome, RecommendError};
 use crate::{
     accounts::model::Principal,
     audit::{self, AuditEvent, RequestMeta},
     config::{RecommendationSettings, Settings},
     errors::FieldErrors,
+    ids::UserId,
     medicines::{
         model::{self, PatientFacts},
         repo as formulary,
     },
 };
-
-/// Why a request was not answered.
-#[derive(thiserror::Error)]
-pub enum RecommendError {
-    #[error("invalid input")]
-    Invalid(FieldErrors),
-    #[error("throttled")]
-    Throttled { retry_after_secs: u64 },
-    /// The model failed within the wait: 502 with the row's id.
-    #[error("the model failed")]
-    Failed { id: i64, reason: String },
-    #[error("internal: {}", crate::http::error::Redacted(.0))]
-    Internal(anyhow::Error),
-}
-
-impl std::fmt::Debug for RecommendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(self, f)
-    }
-}
-
-impl From<sqlx::Error> for RecommendError {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Internal(err.into())
-    }
-}
-
-impl From<anyhow::Error> for RecommendError {
-    fn from(err: anyhow::Error) -> Self {
-        Self::Internal(err)
-    }
-}
-
-impl From<FieldErrors> for RecommendError {
-    fn from(errors: FieldErrors) -> Self {
-        Self::Invalid(errors)
-    }
-}
-
-/// What a request got.
-pub enum Outcome {
-    /// Answered (from the cache, or by the worker within the wait).
-    Done(Box<Stored>),
-    /// Still with the worker: poll `GET /api/recommendations/{id}/`.
-    Pending(i64),
-}
 
 /// This process's recommendation service: settings, the in-memory answers in front of the
 /// shared cache table, and the requests waiting for their answers.
@@ -165,7 +124,7 @@ impl Recommender {
         let patient_info = serde_json::to_value(&facts).unwrap_or_default();
         let warnings = serde_json::to_value(&warnings).unwrap_or_default();
         let new = NewRecommendation {
-            user_id: caller.user_id.0,
+            user_id: UserId(caller.user_id.0),
             medicine_id: medicine.id,
             medicine_name: &typed,
             patient_info: &patient_info,
@@ -191,8 +150,8 @@ impl Recommender {
             tx.commit().await?;
             return Ok(Outcome::Done(Box::new(row)));
         }
-        repo::lock_doctor(&mut tx, caller.user_id.0).await?;
-        let (recent, until) = repo::recent(&mut tx, caller.user_id.0).await?;
+        repo::lock_doctor(&mut tx, UserId(caller.user_id.0)).await?;
+        let (recent, until) = repo::recent(&mut tx, UserId(caller.user_id.0)).await?;
         if recent >= self.settings.per_hour {
             let retry = crate::errors::retry_after_secs(until);
             return Err(RecommendError::Throttled { retry_after_secs: retry });
