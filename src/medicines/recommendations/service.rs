@@ -8,27 +8,23 @@ use std::{sync::Arc, time::Instant};
 use serde_json::json;
 use sqlx::PgPool;
 
+use self::grounding::{Grounded, ground};
+pub use self::outcome::{Outcome, RecommendError};
 use super::{
     jobs::AnswerRecommendation,
     model::{Answer, cache_key},
     repo::{self, NewRecommendation},
     waiters::Waiters,
 };
-
-mod outcome;
-
-pub use self::outcome::{Outcome, RecommendError};
 use crate::{
     accounts::model::Principal,
     audit::{self, AuditEvent, RequestMeta},
     config::{RecommendationSettings, Settings},
-    errors::FieldErrors,
     ids::UserId,
-    medicines::{
-        model::{self, PatientFacts},
-        repo as formulary,
-    },
 };
+
+mod grounding;
+mod outcome;
 
 /// This process's recommendation service: settings, the in-memory answers in front of the
 /// shared cache table, and the requests waiting for their answers.
@@ -78,48 +74,7 @@ impl Recommender {
         patient_info: Option<&serde_json::Value>,
     ) -> Result<Outcome, RecommendError> {
         let started = Instant::now();
-        let typed = model::normalize(medicine_name);
-        let mut errors = FieldErrors::new();
-        if typed.is_empty() {
-            errors.add("medicine_name", "This field may not be blank.");
-        } else if typed.chars().count() > 255 {
-            errors.add("medicine_name", "Ensure this field has no more than 255 characters.");
-        }
-        let facts = match PatientFacts::parse(patient_info) {
-            Ok(facts) => facts,
-            Err(more) => {
-                for (field, messages) in more.fields() {
-                    for message in messages {
-                        errors.add(field, message.clone());
-                    }
-                }
-                PatientFacts::default()
-            }
-        };
-        errors.into_result()?;
-        let mut conn = db.acquire().await?;
-        // "Amoxicillin 500 mg": the strength is not part of the name.
-        let name: String =
-            typed.split(' ').take_while(|w| !w.starts_with(|c: char| c.is_ascii_digit())).collect::<Vec<_>>().join(" ");
-        let Some(medicine) = formulary::resolve(&mut conn, if name.is_empty() { &typed } else { &name }).await? else {
-            let suggestions = formulary::suggestions(&mut conn, &typed).await?;
-            let message = if suggestions.is_empty() {
-                format!("\"{typed}\" is not in the formulary.")
-            } else {
-                format!("\"{typed}\" is not in the formulary. Did you mean: {}?", suggestions.join(", "))
-            };
-            return Err(FieldErrors::single("medicine_name", message).into());
-        };
-        let allergy_classes = formulary::allergy_classes(&mut conn, &facts.allergies).await?;
-        let interactions = formulary::interactions(&mut conn, medicine.id, &facts.current_medications).await?;
-        let unknown = formulary::unknown_names(&mut conn, &facts.current_medications).await?;
-        drop(conn);
-        let warnings = model::warnings(&medicine, &facts, &allergy_classes, &interactions);
-        let notes = if unknown.is_empty() {
-            String::new()
-        } else {
-            format!("Not checked for interactions (not in the formulary): {}.", unknown.join(", "))
-        };
+        let Grounded { typed, facts, medicine, warnings, notes } = ground(db, medicine_name, patient_info).await?;
         let key = cache_key(medicine.id, &facts, &self.provider, &self.model);
         let patient_info = serde_json::to_value(&facts).unwrap_or_default();
         let warnings = serde_json::to_value(&warnings).unwrap_or_default();

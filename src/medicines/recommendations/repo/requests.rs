@@ -84,17 +84,29 @@ pub struct NewRecommendation<'a> {
     pub notes: &'a str,
 }
 
+/// `sqlx::query_scalar!` of an insert whose first six parameters are a [`NewRecommendation`]'s
+/// (requested_by, medicine_id, medicine_name, patient_info, cache_key, warnings), then `$more`.
+macro_rules! insert_recommendation {
+    ($sql:literal, $new:expr $(, $more:expr)* $(,)?) => {
+        sqlx::query_scalar!(
+            $sql,
+            $new.user_id as UserId,
+            $new.medicine_id,
+            $new.medicine_name,
+            $new.patient_info,
+            $new.cache_key,
+            $new.warnings
+            $(, $more)*
+        )
+    };
+}
+
 /// A PENDING row for the model to answer.
 pub async fn insert_pending(conn: &mut PgConnection, new: &NewRecommendation<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(
+    insert_recommendation!(
         "insert into recommendations (requested_by, medicine_id, medicine_name, patient_info, cache_key, warnings, notes) \
          values ($1, $2, $3, $4, $5, $6, $7) returning id",
-        new.user_id as UserId,
-        new.medicine_id,
-        new.medicine_name,
-        new.patient_info,
-        new.cache_key,
-        new.warnings,
+        new,
         new.notes,
     )
     .fetch_one(conn)
@@ -108,17 +120,12 @@ pub async fn insert_cached(
     answer: &Answer,
     elapsed_ms: i32,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(
+    insert_recommendation!(
         "insert into recommendations (requested_by, medicine_id, medicine_name, patient_info, cache_key, warnings, \
                                       status, source, cached, alternatives, suggestion, notes, dropped_alternatives, \
                                       response_time_ms, completed_at) \
          values ($1, $2, $3, $4, $5, $6, 'DONE', $7, true, $8, $9, $10, $11, $12, now()) returning id",
-        new.user_id as UserId,
-        new.medicine_id,
-        new.medicine_name,
-        new.patient_info,
-        new.cache_key,
-        new.warnings,
+        new,
         answer.source,
         serde_json::to_value(&answer.alternatives).unwrap_or_default(),
         answer.suggestion,
