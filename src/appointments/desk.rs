@@ -16,6 +16,7 @@ use crate::{
     accounts::model::Principal,
     actors::{Desk, Desks, IdleWatch},
     audit::RequestMeta,
+    ids::{AppointmentId, HospitalId},
 };
 
 pub struct HospitalDesk {
@@ -45,7 +46,7 @@ impl Desk for HospitalDesk {
 pub struct Apply {
     pub caller: Principal,
     pub meta: RequestMeta,
-    pub appointment_id: i64,
+    pub appointment_id: AppointmentId,
     pub command: Command,
 }
 
@@ -79,10 +80,10 @@ impl DeskRegistry {
     }
 
     /// Sends `apply` to the hospital's desk.
-    pub async fn apply(&self, hospital_id: i64, apply: Apply) -> Result<Appointment, AppointmentError> {
+    pub async fn apply(&self, hospital_id: HospitalId, apply: Apply) -> Result<Appointment, AppointmentError> {
         let Apply { caller, meta, appointment_id, command } = apply;
         self.0
-            .send(hospital_id, || Apply { caller, meta: meta.clone(), appointment_id, command: command.clone() })
+            .send(hospital_id.get(), || Apply { caller, meta: meta.clone(), appointment_id, command: command.clone() })
             .await
             .map_err(|_| AppointmentError::Internal(anyhow::anyhow!("hospital desk unavailable")))?
     }

@@ -88,7 +88,7 @@ mod tests {
 
     fn due(time_zone: &str) -> DueReminder {
         DueReminder {
-            id: 1,
+            id: crate::ids::AppointmentId(1),
             slot_start: "2026-11-25T09:30:00Z".parse().expect("time"),
             phone: Some("+923001234567".into()),
             hospital_name: "Shifa".into(),

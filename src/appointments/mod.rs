@@ -5,6 +5,7 @@
 pub mod desk;
 pub mod jobs;
 pub mod model;
+pub mod policy;
 pub mod repo;
 pub mod routes;
 pub mod service;

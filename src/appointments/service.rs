@@ -4,25 +4,32 @@
 //! audits the change and queues the patient's SMS. Refusals are an `AppointmentError`, which knows
 //! nothing of HTTP (`http::error` gives each its status and code).
 
-use carehub_workers::{redact::Redacted, sms::Purpose};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::{
-    model::{Appointment, Status, StatusText, policy},
-    repo::{self, ChangeAudit, Current, Text},
+    model::{Appointment, Status, StatusText},
+    policy,
+    repo::{self, ChangeAudit, Current},
 };
 use crate::{
     accounts::model::{Principal, UserType},
     audit::RequestMeta,
-    errors::{Conflict, FieldErrors, Violation, violation},
+    errors::{Conflict, FieldErrors},
+    ids::{AppointmentId, DoctorId},
 };
+
+mod error;
+mod sms;
+
+pub use self::error::AppointmentError;
+use self::sms::text;
 
 /// What to do to an appointment.
 #[derive(Debug, Clone)]
 pub enum Command {
     Assign {
-        doctor_id: i64,
+        doctor_id: DoctorId,
         confirmed_time: Option<DateTime<Utc>>,
         duration_minutes: Option<i32>,
         notes: Option<String>,
@@ -37,97 +44,6 @@ pub enum Command {
 /// Slot length when none is given.
 pub const DEFAULT_MINUTES: i32 = 30;
 
-/// Why a change to an appointment was refused.
-///
-/// Its `Debug` and `Display` never show a database error's message (it can quote the row).
-#[derive(thiserror::Error)]
-pub enum AppointmentError {
-    /// Absent, or not the caller's to see.
-    #[error("appointment not found")]
-    NotFound,
-    /// The caller's role may not make this change.
-    #[error("forbidden: {0}")]
-    Forbidden(&'static str),
-    /// The command's fields broke the rules.
-    #[error("invalid input")]
-    Invalid(FieldErrors),
-    /// The appointment's state (or another appointment's) forbids the change.
-    #[error("conflict: {}", .0.code())]
-    Conflict(Conflict),
-    /// Anything else: the database, the desk.
-    #[error("{}", Redacted(.0))]
-    Internal(anyhow::Error),
-}
-
-impl std::fmt::Debug for AppointmentError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AppointmentError({self})")
-    }
-}
-
-impl From<FieldErrors> for AppointmentError {
-    fn from(errors: FieldErrors) -> Self {
-        Self::Invalid(errors)
-    }
-}
-
-impl From<anyhow::Error> for AppointmentError {
-    fn from(cause: anyhow::Error) -> Self {
-        Self::Internal(cause)
-    }
-}
-
-/// An overlap the exclusion constraints refused is a conflict; any other database error is not.
-impl From<sqlx::Error> for AppointmentError {
-    fn from(err: sqlx::Error) -> Self {
-        match violation(&err) {
-            Some(Violation::Conflict(kind)) => Self::Conflict(kind),
-            _ => Self::Internal(err.into()),
-        }
-    }
-}
-
-/// A time as the patient reads it: in the hospital's zone.
-fn local_time(at: DateTime<Utc>, zone: &str) -> String {
-    match zone.parse::<chrono_tz::Tz>() {
-        Ok(zone) => at.with_timezone(&zone).format("%a %d %b %Y, %H:%M %Z").to_string(),
-        Err(_) => at.format("%a %d %b %Y, %H:%M UTC").to_string(),
-    }
-}
-
-/// The doctor as an SMS names them: `Dr.` and only what may reach an SMS of the name they edit
-/// themselves (letters, spaces, `.'-`, 40 characters: no number to call, no link).
-fn doctor_in_sms(name: &str) -> String {
-    let name = carehub_workers::sms::sms_name(name);
-    if name.is_empty() { "your doctor".to_owned() } else { format!("Dr. {name}") }
-}
-
-/// The SMS that tells the patient of a move of `before` to `to`, with `doctor` at `at`: a
-/// confirmation or a cancellation, to a patient with a phone number.
-fn text(before: &Appointment, to: Status, doctor: &str, at: DateTime<Utc>) -> Option<Text> {
-    if to == before.status || before.patient_phone.is_empty() {
-        return None;
-    }
-    let when = local_time(at, &before.hospital_time_zone);
-    let (body, purpose) = match to {
-        Status::Confirmed => (
-            format!(
-                "CareHub: your appointment at {} ({}) with {} is confirmed for {when}.",
-                before.hospital_name,
-                before.department_name,
-                doctor_in_sms(doctor)
-            ),
-            Purpose::AppointmentConfirmation,
-        ),
-        Status::Cancelled => (
-            format!("CareHub: your appointment at {} on {when} has been cancelled.", before.hospital_name),
-            Purpose::AppointmentCancellation,
-        ),
-        Status::Requested | Status::Completed => return None,
-    };
-    Some(Text { to: before.patient_phone.clone(), body, purpose })
-}
-
 /// How many times a change is decided again when the appointment changed between the read and
 /// the write (another web process's change, or the doctor deactivated meanwhile).
 const ATTEMPTS: usize = 5;
@@ -140,7 +56,7 @@ pub async fn apply(
     db: &PgPool,
     caller: &Principal,
     meta: &RequestMeta,
-    id: i64,
+    id: AppointmentId,
     command: Command,
 ) -> Result<Appointment, AppointmentError> {
     let doctor = match &command {

@@ -7,8 +7,9 @@ use utoipa::IntoParams;
 use super::{model::Medicine, repo};
 use crate::{
     accounts::model::Principal,
+    errors::FieldErrors,
     http::{
-        error::{ApiError, ErrorBody, FieldErrors},
+        error::{ApiError, ErrorBody},
         pagination::{Page, PageParams, PageRequest},
         routing::resource,
     },

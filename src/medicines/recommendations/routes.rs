@@ -1,24 +1,24 @@
 //! `/api/recommendations/...`: ask (doctor), one answer, history, statistics and the cache.
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-use utoipa::ToSchema;
+use serde_json::json;
 
 use super::{
-    model::{Recommendation, RecommendationResponse},
+    model::{ClearCacheResponse, PendingResponse, Recommendation, RecommendationRequest, RecommendationResponse},
     repo::{self, Stats},
     service::{Outcome, RecommendError},
 };
 use crate::{
     accounts::model::{Principal, UserType},
     audit::{self, AuditEvent, RequestMeta},
+    errors::FieldErrors,
     http::{
-        error::{ApiError, ErrorBody, FieldErrors},
+        error::{ApiError, ErrorBody},
         extract::Body,
         pagination::{Page, PageParams, PageRequest},
         routing::resource,
     },
+    ids::UserId,
     state::AppState,
 };
 
@@ -28,28 +28,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/recommendations/stats/").get(stats))
         .service(resource("/api/recommendations/clear-cache/").post(clear_cache))
         .service(resource("/api/recommendations/{id}/").get(detail));
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct RecommendationRequest {
-    #[schema(required = true, value_type = String, min_length = 1, max_length = 255)]
-    pub medicine_name: Option<String>,
-    /// `{age, gender, allergies[], chronic_conditions[] | conditions[], current_medications[], pregnant}`.
-    #[schema(value_type = Object)]
-    pub patient_info: Option<Value>,
-}
-
-/// 202: the answer is not ready yet.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PendingResponse {
-    pub id: i64,
-    /// `PENDING`.
-    pub status: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClearCacheResponse {
-    pub message: String,
 }
 
 impl From<RecommendError> for ApiError {
@@ -111,7 +89,7 @@ pub async fn detail(
     }
     let mut conn = state.db.acquire().await?;
     let row = repo::get(&mut conn, id.into_inner()).await?.ok_or(ApiError::NotFound)?;
-    if !caller.is_admin() && row.requested_by != caller.user_id.0 {
+    if !caller.is_admin() && row.requested_by != UserId(caller.user_id.0) {
         return Err(ApiError::NotFound);
     }
     Ok(web::Json(row.into()))
@@ -127,7 +105,7 @@ pub async fn history(
     page: PageRequest,
 ) -> Result<web::Json<Page<Recommendation>>, ApiError> {
     let user = match caller.user_type {
-        UserType::Doctor => Some(caller.user_id.0),
+        UserType::Doctor => Some(UserId(caller.user_id.0)),
         UserType::Admin => None,
         _ => return Err(ApiError::Forbidden("Only doctors and admins read recommendations.")),
     };

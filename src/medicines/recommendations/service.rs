@@ -8,9 +8,11 @@ use std::{sync::Arc, time::Instant};
 use serde_json::json;
 use sqlx::PgPool;
 
+use self::grounding::{Grounded, ground};
+pub use self::outcome::{Outcome, RecommendError};
 use super::{
     jobs::AnswerRecommendation,
-    model::{Answer, Stored, cache_key},
+    model::{Answer, cache_key},
     repo::{self, NewRecommendation},
     waiters::Waiters,
 };
@@ -18,58 +20,11 @@ use crate::{
     accounts::model::Principal,
     audit::{self, AuditEvent, RequestMeta},
     config::{RecommendationSettings, Settings},
-    errors::FieldErrors,
-    medicines::{
-        model::{self, PatientFacts},
-        repo as formulary,
-    },
+    ids::UserId,
 };
 
-/// Why a request was not answered.
-#[derive(thiserror::Error)]
-pub enum RecommendError {
-    #[error("invalid input")]
-    Invalid(FieldErrors),
-    #[error("throttled")]
-    Throttled { retry_after_secs: u64 },
-    /// The model failed within the wait: 502 with the row's id.
-    #[error("the model failed")]
-    Failed { id: i64, reason: String },
-    #[error("internal: {}", crate::http::error::Redacted(.0))]
-    Internal(anyhow::Error),
-}
-
-impl std::fmt::Debug for RecommendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(self, f)
-    }
-}
-
-impl From<sqlx::Error> for RecommendError {
-    fn from(err: sqlx::Error) -> Self {
-        Self::Internal(err.into())
-    }
-}
-
-impl From<anyhow::Error> for RecommendError {
-    fn from(err: anyhow::Error) -> Self {
-        Self::Internal(err)
-    }
-}
-
-impl From<FieldErrors> for RecommendError {
-    fn from(errors: FieldErrors) -> Self {
-        Self::Invalid(errors)
-    }
-}
-
-/// What a request got.
-pub enum Outcome {
-    /// Answered (from the cache, or by the worker within the wait).
-    Done(Box<Stored>),
-    /// Still with the worker: poll `GET /api/recommendations/{id}/`.
-    Pending(i64),
-}
+mod grounding;
+mod outcome;
 
 /// This process's recommendation service: settings, the in-memory answers in front of the
 /// shared cache table, and the requests waiting for their answers.
@@ -119,53 +74,12 @@ impl Recommender {
         patient_info: Option<&serde_json::Value>,
     ) -> Result<Outcome, RecommendError> {
         let started = Instant::now();
-        let typed = model::normalize(medicine_name);
-        let mut errors = FieldErrors::new();
-        if typed.is_empty() {
-            errors.add("medicine_name", "This field may not be blank.");
-        } else if typed.chars().count() > 255 {
-            errors.add("medicine_name", "Ensure this field has no more than 255 characters.");
-        }
-        let facts = match PatientFacts::parse(patient_info) {
-            Ok(facts) => facts,
-            Err(more) => {
-                for (field, messages) in more.fields() {
-                    for message in messages {
-                        errors.add(field, message.clone());
-                    }
-                }
-                PatientFacts::default()
-            }
-        };
-        errors.into_result()?;
-        let mut conn = db.acquire().await?;
-        // "Amoxicillin 500 mg": the strength is not part of the name.
-        let name: String =
-            typed.split(' ').take_while(|w| !w.starts_with(|c: char| c.is_ascii_digit())).collect::<Vec<_>>().join(" ");
-        let Some(medicine) = formulary::resolve(&mut conn, if name.is_empty() { &typed } else { &name }).await? else {
-            let suggestions = formulary::suggestions(&mut conn, &typed).await?;
-            let message = if suggestions.is_empty() {
-                format!("\"{typed}\" is not in the formulary.")
-            } else {
-                format!("\"{typed}\" is not in the formulary. Did you mean: {}?", suggestions.join(", "))
-            };
-            return Err(FieldErrors::single("medicine_name", message).into());
-        };
-        let allergy_classes = formulary::allergy_classes(&mut conn, &facts.allergies).await?;
-        let interactions = formulary::interactions(&mut conn, medicine.id, &facts.current_medications).await?;
-        let unknown = formulary::unknown_names(&mut conn, &facts.current_medications).await?;
-        drop(conn);
-        let warnings = model::warnings(&medicine, &facts, &allergy_classes, &interactions);
-        let notes = if unknown.is_empty() {
-            String::new()
-        } else {
-            format!("Not checked for interactions (not in the formulary): {}.", unknown.join(", "))
-        };
+        let Grounded { typed, facts, medicine, warnings, notes } = ground(db, medicine_name, patient_info).await?;
         let key = cache_key(medicine.id, &facts, &self.provider, &self.model);
         let patient_info = serde_json::to_value(&facts).unwrap_or_default();
         let warnings = serde_json::to_value(&warnings).unwrap_or_default();
         let new = NewRecommendation {
-            user_id: caller.user_id.0,
+            user_id: UserId(caller.user_id.0),
             medicine_id: medicine.id,
             medicine_name: &typed,
             patient_info: &patient_info,
@@ -191,8 +105,8 @@ impl Recommender {
             tx.commit().await?;
             return Ok(Outcome::Done(Box::new(row)));
         }
-        repo::lock_doctor(&mut tx, caller.user_id.0).await?;
-        let (recent, until) = repo::recent(&mut tx, caller.user_id.0).await?;
+        repo::lock_doctor(&mut tx, UserId(caller.user_id.0)).await?;
+        let (recent, until) = repo::recent(&mut tx, UserId(caller.user_id.0)).await?;
         if recent >= self.settings.per_hour {
             let retry = crate::errors::retry_after_secs(until);
             return Err(RecommendError::Throttled { retry_after_secs: retry });

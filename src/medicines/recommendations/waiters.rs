@@ -66,13 +66,13 @@ async fn listen_forever(
         let mut listener = match PgListener::connect_with(&db).await {
             Ok(listener) => listener,
             Err(err) => {
-                tracing::warn!(error = %crate::http::error::Redacted(&anyhow::Error::from(err)), "recommendation listener: cannot connect");
+                tracing::warn!(error = %carehub_workers::redact::Redacted(&anyhow::Error::from(err)), "recommendation listener: cannot connect");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
         if let Err(err) = listener.listen(CHANNEL).await {
-            tracing::warn!(error = %crate::http::error::Redacted(&anyhow::Error::from(err)), "recommendation listener: LISTEN failed");
+            tracing::warn!(error = %carehub_workers::redact::Redacted(&anyhow::Error::from(err)), "recommendation listener: LISTEN failed");
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
@@ -95,7 +95,7 @@ async fn listen_forever(
                     }
                 }
                 Err(err) => {
-                    tracing::warn!(error = %crate::http::error::Redacted(&anyhow::Error::from(err)), "recommendation listener lost its connection");
+                    tracing::warn!(error = %carehub_workers::redact::Redacted(&anyhow::Error::from(err)), "recommendation listener lost its connection");
                     break;
                 }
             }

@@ -1,10 +1,16 @@
-//! Appointment types, the status machine, and who may do what (the one place these rules live).
+//! Appointment types and the status machine (who may do what is in [`policy`](super::policy);
+//! the request and response bodies in [`requests`]).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::accounts::model::{Principal, UserType};
+use crate::{
+    accounts::model::UserType,
+    ids::{AppointmentId, DoctorId, HospitalId, PatientId, UserId},
+};
+
+pub mod requests;
 
 /// `REQUESTED → CONFIRMED | CANCELLED`, `CONFIRMED → COMPLETED | CANCELLED`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -57,16 +63,16 @@ impl TryFrom<String> for Status {
 /// `DoctorAppointment` is a subset of, plus `patient_email`).
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Appointment {
-    pub id: i64,
-    pub patient: i64,
+    pub id: AppointmentId,
+    pub patient: PatientId,
     pub patient_name: String,
     pub patient_phone: String,
     pub patient_email: String,
-    pub hospital: i64,
+    pub hospital: HospitalId,
     pub hospital_name: String,
     pub department: i64,
     pub department_name: String,
-    pub assigned_doctor: Option<i64>,
+    pub assigned_doctor: Option<DoctorId>,
     pub doctor_name: String,
     pub requested_time: DateTime<Utc>,
     pub confirmed_time: Option<DateTime<Utc>>,
@@ -78,7 +84,7 @@ pub struct Appointment {
     pub notes: String,
     /// Why the appointment was cancelled, as whoever cancelled it wrote it (empty otherwise).
     pub cancellation_reason: String,
-    pub assigned_by: Option<i64>,
+    pub assigned_by: Option<UserId>,
     pub assigned_by_name: String,
     pub assigned_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -87,7 +93,7 @@ pub struct Appointment {
     #[serde(skip)]
     pub hospital_time_zone: String,
     #[serde(skip)]
-    pub doctor_user: Option<i64>,
+    pub doctor_user: Option<UserId>,
 }
 
 /// The free text of a status change, sorted to where it belongs.
@@ -113,39 +119,6 @@ impl StatusText {
                 Self { notes, cancellation_reason: cancellation_reason.filter(|_| cancelling) }
             }
         }
-    }
-}
-
-/// Who may do what with appointments.
-pub mod policy {
-    use super::{Appointment, Principal, Status, UserType};
-
-    /// Parties of an appointment see it; everyone else gets a 404.
-    pub fn may_see(principal: &Principal, appointment: &Appointment) -> bool {
-        match principal.user_type {
-            UserType::Admin => true,
-            UserType::Patient => appointment.patient == principal.user_id.0,
-            UserType::Hospital => principal.hospital_id == Some(appointment.hospital),
-            UserType::Doctor => appointment.doctor_user == Some(principal.user_id.0),
-        }
-    }
-
-    /// Who may move an appointment to `to` (beyond seeing it): the hospital any allowed move,
-    /// the patient only cancel, the assigned doctor only complete.
-    pub fn may_set(principal: &Principal, appointment: &Appointment, to: Status) -> bool {
-        if !may_see(principal, appointment) {
-            return false;
-        }
-        match principal.user_type {
-            UserType::Hospital => true,
-            UserType::Patient => to == Status::Cancelled,
-            UserType::Doctor => to == Status::Completed,
-            UserType::Admin => false,
-        }
-    }
-
-    pub fn may_book(principal: &Principal) -> bool {
-        principal.user_type == UserType::Patient
     }
 }
 
