@@ -185,7 +185,7 @@ pub async fn hospital_appointments(
     let Some(hospital_id) = crate::hospitals::model::policy::own_hospital(&caller) else {
         return Err(ApiError::Forbidden("Only a hospital account has hospital appointments."));
     };
-    list_for(&state, Owner::Hospital(hospital_id), &page, &query).await
+    list_for(&state, Owner::Hospital(hospital_id.into()), &page, &query).await
 }
 
 /// The appointments assigned to the calling doctor, newest first.
