@@ -75,8 +75,7 @@ pub async fn detail(
     repo::get_doctor(&state.db, hospital_id, id.into_inner()).await?.map(web::Json).ok_or(ApiError::NotFound)
 }
 
-/// Replace a doctor's profile (PUT), or change some of its fields (PATCH): `is_active`, timings,
-/// department, specialization, … (the caller's hospital's doctor).
+/// Replace a doctor's profile (PUT), or change some fields (PATCH): `is_active`, timings, ….
 #[utoipa::path(method(put, patch), path = "/api/hospitals/doctors/{id}/", tag = "doctors", security(("jwtAuth" = [])),
     params(("id" = i64, Path)), request_body = DoctorRequest,
     responses((status = 200, body = Doctor), (status = 400), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
