@@ -35,8 +35,8 @@ pub struct AppState {
     /// The state of logins, cached and emptied on every change (see `accounts::sessions`).
     pub sessions: Arc<crate::accounts::sessions::SessionCache>,
     /// The public directory's pages, cached and emptied on every change (see
-    /// `hospitals::directory`).
-    pub directory: Arc<crate::hospitals::directory::DirectoryCache>,
+    /// `hospitals::cache`).
+    pub directory: Arc<crate::hospitals::cache::DirectoryCache>,
 }
 
 impl AppState {
@@ -62,7 +62,7 @@ impl AppState {
             sessions: crate::accounts::sessions::SessionCache::new(std::time::Duration::from_secs(
                 settings.auth.session_cache_seconds,
             )),
-            directory: crate::hospitals::directory::DirectoryCache::new(std::time::Duration::from_secs(
+            directory: crate::hospitals::cache::DirectoryCache::new(std::time::Duration::from_secs(
                 settings.hospitals.directory_cache_seconds,
             )),
             db,

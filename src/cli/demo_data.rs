@@ -17,8 +17,8 @@ use crate::{
     },
     audit::{self, AuditEvent},
     hospitals::{
-        model::doctor_username_base,
-        repo::{self as hospitals, DoctorFields, HospitalFields},
+        model::{DoctorFields, HospitalFields, doctor_username_base},
+        repo as hospitals,
     },
     records::prescriptions::{
         model::{Content, Medicine},
@@ -212,14 +212,14 @@ async fn demo_hospital(
         },
     )
     .await?;
-    let id = hospitals::insert_hospital(&mut *conn, user.id, fields, true).await?;
+    let id = hospitals::insert_hospital(&mut *conn, user.id.into(), fields, true).await?;
     if approved {
         sqlx::query("update hospitals set is_approved = true, approved_at = now() where id = $1")
             .bind(id)
             .execute(&mut *conn)
             .await?;
     }
-    Ok(id)
+    Ok(id.get())
 }
 
 /// An approved hospital with three departments and a doctor, and a hospital awaiting approval.
@@ -264,7 +264,7 @@ async fn seed_hospitals(
         ("Neurology", "Brain, spine and nerves"),
         ("General Medicine", "Diagnosis and treatment of adult illnesses"),
     ] {
-        let id = hospitals::insert_department(&mut *conn, hospital_id, name, description).await?;
+        let id = hospitals::insert_department(&mut *conn, hospital_id.into(), name, description).await?;
         if name == "Cardiology" {
             cardiology = id;
         }
@@ -300,7 +300,7 @@ async fn seed_hospitals(
         available_timings: json!({ "monday": ["09:00-13:00"], "wednesday": ["14:00-18:00"] }),
         is_active: true,
     };
-    let doctor_id = hospitals::insert_doctor_profile(&mut *conn, user.id, hospital_id, &fields).await?;
+    let doctor_id = hospitals::insert_doctor_profile(&mut *conn, user.id.into(), hospital_id.into(), &fields).await?;
     // The demo patient's appointments: one requested, one confirmed with the demo doctor.
     sqlx::query(
         "with patient as (select id from users where username = 'demo_patient') \
@@ -332,7 +332,7 @@ async fn seed_hospitals(
         AuditEvent::new("demo_hospitals_prepared").target("hospital", hospital_id),
     )
     .await?;
-    seed_prescription(conn, doctor_id, hospital_id).await
+    seed_prescription(conn, doctor_id.into(), hospital_id).await
 }
 
 /// The demo patient's prescription from the demo doctor, at the confirmed appointment, in two

@@ -1,14 +1,11 @@
-//! The hospital fields of a request and their checks, shared by registration (`registration`)
-//! and the owner's changes (`directory`).
+//! The hospital fields of a request and their checks, shared by registration and the owner's
+//! changes (PUT and PATCH `/api/hospitals/{id}/`).
 
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{
-    model::{Hospital, parse_coordinate},
-    repo::HospitalFields,
-};
+use super::hospital::{Hospital, HospitalFields, parse_coordinate};
 use crate::{
     accounts::{
         dto::required,

@@ -1,12 +1,18 @@
 //! Every route of the hospitals context, mounted in one place and in an order that matters: the
 //! literal paths (`register`, `nearby`, `departments`, `doctors`) before `/api/hospitals/{id}/`,
-//! which would otherwise take them for an id. The handlers live by what they do: `registration`
-//! (registration and approval), `directory` (list, detail, changes, nearby), `departments`,
-//! `doctors` and `doctor_accounts`; none of them imports this file.
+//! which would otherwise take them for an id. One file per resource: `hospitals` (the directory:
+//! list, detail, changes, nearby), `registration` (registration and approval), `departments`,
+//! `doctors` and `doctor_accounts`; none of them imports this file. PUT and PATCH of a resource
+//! are one handler (`update`), partial for PATCH.
 
 use actix_web::web;
 
-use super::{departments, directory, doctor_accounts, doctors, registration};
+mod departments;
+mod doctor_accounts;
+mod doctors;
+mod hospitals;
+mod registration;
+
 use crate::http::routing::resource;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -14,23 +20,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/api/hospitals/departments/{id}/")
                 .get(departments::detail)
-                .put(departments::replace)
-                .patch(departments::patch)
+                .put(departments::update)
+                .patch(departments::update)
                 .delete(departments::delete),
         )
         .service(resource("/api/hospitals/{id}/departments/").get(departments::of_hospital))
         .service(resource("/api/hospitals/doctors/create/").post(doctor_accounts::create))
         .service(resource("/api/hospitals/doctors/").get(doctors::list))
         .service(
-            resource("/api/hospitals/doctors/{id}/").get(doctors::detail).put(doctors::replace).patch(doctors::patch),
+            resource("/api/hospitals/doctors/{id}/").get(doctors::detail).put(doctors::update).patch(doctors::update),
         )
         .service(resource("/api/hospitals/doctors/{id}/reset-password/").post(doctor_accounts::reset_password))
         .service(resource("/api/hospitals/{id}/doctors/").get(doctors::of_hospital))
         .service(resource("/api/hospitals/register/").post(registration::register))
-        .service(resource("/api/hospitals/nearby/").get(directory::nearby))
-        .service(resource("/api/hospitals/").get(directory::list))
+        .service(resource("/api/hospitals/nearby/").get(hospitals::nearby))
+        .service(resource("/api/hospitals/").get(hospitals::list))
         .service(
-            resource("/api/hospitals/{id}/").get(directory::detail).put(directory::replace).patch(directory::patch),
+            resource("/api/hospitals/{id}/").get(hospitals::detail).put(hospitals::update).patch(hospitals::update),
         )
         .service(resource("/api/hospitals/{id}/approve/").patch(registration::approve));
 }
@@ -39,24 +45,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     registration::register,
-    directory::list,
-    directory::detail,
-    directory::replace,
-    directory::patch,
+    hospitals::list,
+    hospitals::detail,
+    hospitals::update,
     registration::approve,
-    directory::nearby,
+    hospitals::nearby,
     departments::list,
     departments::create,
     departments::detail,
-    departments::replace,
-    departments::patch,
+    departments::update,
     departments::delete,
     departments::of_hospital,
     doctor_accounts::create,
     doctors::list,
     doctors::detail,
-    doctors::replace,
-    doctors::patch,
+    doctors::update,
     doctors::of_hospital,
     doctor_accounts::reset_password,
 ))]
