@@ -153,9 +153,9 @@ pub async fn register(
     .map_err(from_database)?;
     let hospital_id = repo::insert_hospital(&mut *tx, user.id, &fields, false).await.map_err(from_database)?;
     let event = AuditEvent {
-        actor_id: Some(user.id),
+        actor_id: Some(user.id.into()),
         actor_type: Some(UserType::Hospital.as_str()),
-        hospital_id: Some(hospital_id),
+        hospital_id: Some(hospital_id.into()),
         ..AuditEvent::new("hospital_registered").target("hospital", hospital_id)
     };
     audit::record(&mut tx, &meta, event).await?;
@@ -233,7 +233,8 @@ pub async fn approve(
         queue_sms(&mut tx, &hospital.phone, &text, Purpose::HospitalApproval).await?;
     }
     let action = if approved { "hospital_approved" } else { "hospital_rejected" };
-    let event = AuditEvent { hospital_id: Some(id), ..AuditEvent::new(action).by(&caller).target("hospital", id) };
+    let event =
+        AuditEvent { hospital_id: Some(id.into()), ..AuditEvent::new(action).by(&caller).target("hospital", id) };
     audit::record(&mut tx, &meta, event.details(json!({ "is_approved": approved }))).await?;
     tx.commit().await?;
     // Logins were revoked or an account changed, and the directory with the hospital: this
