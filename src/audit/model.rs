@@ -1,12 +1,15 @@
 //! The audit trail's types: what a request tells the trail ([`RequestMeta`]), one thing worth
 //! recording ([`AuditEvent`]), a row as operators read it ([`AuditLogEntry`]) and which rows a
-//! reader asks for ([`LogFilter`]).
+//! reader asks for ([`LogFilter`]); how the sealer runs and what a round did.
+
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::{chain::AuditKey, head::ChainHead};
 use crate::{
     accounts::model::Principal,
     ids::{HospitalId, UserId},
@@ -95,4 +98,25 @@ pub struct LogFilter<'a> {
     pub action: Option<&'a str>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+}
+
+/// How the sealer runs (built by the `carehub` binary from its configuration).
+#[derive(Debug, Clone)]
+pub struct SealerSettings {
+    pub key: AuditKey,
+    /// Pause between rounds that found nothing more to seal.
+    pub interval: Duration,
+    /// Most rows sealed per transaction.
+    pub batch: i64,
+}
+
+/// What one sealing round did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Round {
+    /// Another sealer holds the lock.
+    Busy,
+    /// Nothing committed is waiting.
+    Idle,
+    /// Sealed `rows` rows; `head` is the new last one.
+    Sealed { rows: usize, head: ChainHead },
 }

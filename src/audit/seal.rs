@@ -22,33 +22,13 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 pub use super::floor::Floor;
+pub use super::model::{Round, SealerSettings};
 use super::{
     chain::{AuditKey, GENESIS},
     head::ChainHead,
     repo::seals,
 };
 use crate::locks::{self, LockSpace};
-
-/// How the sealer runs (built by the `carehub` binary from its configuration).
-#[derive(Debug, Clone)]
-pub struct SealerSettings {
-    pub key: AuditKey,
-    /// Pause between rounds that found nothing more to seal.
-    pub interval: Duration,
-    /// Most rows sealed per transaction.
-    pub batch: i64,
-}
-
-/// What one sealing round did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Round {
-    /// Another sealer holds the lock.
-    Busy,
-    /// Nothing committed is waiting.
-    Idle,
-    /// Sealed `rows` rows; `head` is the new last one.
-    Sealed { rows: usize, head: ChainHead },
-}
 
 /// The last sealed row, if any.
 pub async fn head(db: &PgPool) -> anyhow::Result<Option<ChainHead>> {
