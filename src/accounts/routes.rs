@@ -209,9 +209,9 @@ pub async fn change_password(
     let actor = match &caller {
         Some(caller) => AuditEvent::new("password_changed").by(caller),
         None => AuditEvent {
-            actor_id: Some(user.id),
+            actor_id: Some(user.id.into()),
             actor_type: Some(user.user_type.as_str()),
-            hospital_id: repo::hospital_of_user(&mut *tx, user.id).await?,
+            hospital_id: repo::hospital_of_user(&mut *tx, user.id).await?.map(Into::into),
             ..AuditEvent::new("password_changed")
         },
     };

@@ -3,41 +3,27 @@
 
 use actix_web::web;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
+use super::{
+    model::{AuditLogEntry, LogFilter},
+    repo,
+};
 use crate::{
     accounts::model::{Principal, UserType},
+    errors::FieldErrors,
     http::{
-        error::{ApiError, ErrorBody, FieldErrors},
+        error::{ApiError, ErrorBody},
         pagination::{Page, PageParams, PageRequest},
         routing::resource,
     },
+    ids::UserId,
     state::AppState,
 };
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/audit-logs/").get(list));
-}
-
-/// One audit row as operators read it.
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
-pub struct AuditLogEntry {
-    pub id: i64,
-    pub occurred_at: DateTime<Utc>,
-    pub action: String,
-    /// The acting user's id (null: nobody signed in, e.g. a failed login).
-    pub actor: Option<i64>,
-    pub actor_username: Option<String>,
-    pub actor_type: Option<String>,
-    pub hospital: Option<i64>,
-    pub target_type: Option<String>,
-    pub target_id: Option<String>,
-    pub ip: Option<String>,
-    pub request_id: Option<String>,
-    #[schema(value_type = Object)]
-    pub details: Value,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -67,17 +53,18 @@ pub async fn list(
 ) -> Result<web::Json<Page<AuditLogEntry>>, ApiError> {
     let hospital = match caller.user_type {
         UserType::Admin => None,
-        UserType::Hospital => Some(caller.hospital_id.ok_or(ApiError::Forbidden("This account has no hospital."))?),
+        UserType::Hospital => {
+            Some(caller.hospital_id.ok_or(ApiError::Forbidden("This account has no hospital."))?.into())
+        }
         _ => return Err(ApiError::Forbidden("Only admins and hospitals read the audit log.")),
     };
     let action = query.action.as_deref().map(str::trim).filter(|a| !a.is_empty());
     if action.is_some_and(|a| a.chars().count() > 100) {
         return Err(FieldErrors::single("action", "Ensure this field has no more than 100 characters.").into());
     }
-    let filter =
-        super::repo::LogFilter { hospital, actor: query.actor, action, since: query.since, until: query.until };
+    let filter = LogFilter { hospital, actor: query.actor.map(UserId), action, since: query.since, until: query.until };
     let mut conn = state.db.acquire().await?;
-    let (count, rows) = super::repo::list(&mut conn, &filter, page.limit(), page.offset()).await?;
+    let (count, rows) = repo::list(&mut conn, &filter, page.limit(), page.offset()).await?;
     Ok(web::Json(page.respond(count, rows)?))
 }
 

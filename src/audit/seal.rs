@@ -1,5 +1,6 @@
-//! The sealer: gives committed, unsealed audit rows their position in the chain and their keyed
-//! hash, in batches, and publishes each new chain head (an INFO log line with the whole head,
+//! The sealer: gives committed audit rows their position in the chain and their keyed hash, in
+//! batches, written beside them into `audit_seals` (the audit rows themselves are never
+//! touched), and publishes each new chain head (an INFO log line with the whole head,
 //! `POSITION:HASH`, and two `/metrics` gauges) for witnesses outside the database.
 //!
 //! It lives here, in the audit context, rather than in `carehub-workers`: the SQL over
@@ -9,72 +10,50 @@
 //! [`run`] beside the workers with the same shutdown token.
 //!
 //! Order: a row is sealed once its transaction has committed, since only then can the sealer see
-//! it. Each round takes the visible unsealed rows by id and numbers them after the current head,
-//! so a transaction that began early (low id) and committed late is sealed in a later round at a
-//! later position; positions, not ids, are the chain's order. One sealer at a time: each round
-//! holds an advisory lock for its transaction, and a sealer that finds it taken skips the round.
+//! it. Each round takes the visible rows without a seal by id (above the [`Floor`]) and numbers
+//! them after the current head, so a transaction that began early (low id) and committed late is
+//! sealed in a later round at a later position; positions, not ids, are the chain's order. One
+//! sealer at a time: each round holds an advisory lock for its transaction, and a sealer that
+//! finds it taken skips the round.
 
 use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use super::chain::{AuditKey, ChainHead, GENESIS, StoredRow, row_columns};
+pub use super::floor::Floor;
+pub use super::model::{Round, SealerSettings};
+use super::{
+    chain::{AuditKey, GENESIS},
+    head::ChainHead,
+    repo::seals,
+};
 use crate::locks::{self, LockSpace};
-
-/// How the sealer runs (built by the `carehub` binary from its configuration).
-#[derive(Debug, Clone)]
-pub struct SealerSettings {
-    pub key: AuditKey,
-    /// Pause between rounds that found nothing more to seal.
-    pub interval: Duration,
-    /// Most rows sealed per transaction.
-    pub batch: i64,
-}
-
-/// What one sealing round did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Round {
-    /// Another sealer holds the lock.
-    Busy,
-    /// Nothing committed is waiting.
-    Idle,
-    /// Sealed `rows` rows; `head` is the new last one.
-    Sealed { rows: usize, head: ChainHead },
-}
 
 /// The last sealed row, if any.
 pub async fn head(db: &PgPool) -> anyhow::Result<Option<ChainHead>> {
-    let row: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("select seq, hash from audit_log where seq is not null order by seq desc limit 1")
-            .fetch_optional(db)
-            .await?;
-    Ok(row.map(|(position, hash)| ChainHead { position, hash }))
+    Ok(seals::head(&mut *db.acquire().await?).await?)
 }
 
-/// Seals up to `batch` committed rows in one transaction, oldest id first.
-pub async fn seal_batch(db: &PgPool, key: &AuditKey, batch: i64) -> anyhow::Result<Round> {
+/// Seals up to `batch` committed rows above `floor` in one transaction, oldest id first, and
+/// moves the floor up when it may.
+pub async fn seal_batch(db: &PgPool, key: &AuditKey, batch: i64, floor: &mut Floor) -> anyhow::Result<Round> {
     let mut tx = db.begin().await?;
     // Held by the sealing transaction only; appending takes no lock at all.
     let locked = locks::try_xact_lock(&mut tx, LockSpace::AuditSealer, locks::Key::Id(0)).await?;
     if !locked {
         return Ok(Round::Busy);
     }
+    floor.start_round(&mut tx).await?;
     // Each statement reads a fresh snapshot taken after the lock was granted, so the previous
     // sealer's batch (committed before it let go of the lock) is visible here.
-    let rows: Vec<StoredRow> =
-        sqlx::query_as(concat!("select ", row_columns!(), " from audit_log where seq is null order by id limit $1"))
-            .bind(batch)
-            .fetch_all(&mut *tx)
-            .await?;
+    let rows = seals::unsealed(&mut tx, floor.below, batch).await?;
     if rows.is_empty() {
+        floor.end_round(&mut tx, true, None).await?;
         return Ok(Round::Idle);
     }
-    let previous: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("select seq, hash from audit_log where seq is not null order by seq desc limit 1")
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (mut position, mut prev_hash) = previous.unwrap_or((0, GENESIS.to_vec()));
+    let previous = seals::head(&mut tx).await?;
+    let (mut position, mut prev_hash) = previous.map_or((0, GENESIS.to_vec()), |head| (head.position, head.hash));
     let (mut ids, mut positions, mut prevs, mut hashes) = (vec![], vec![], vec![], vec![]);
     for row in &rows {
         position += 1;
@@ -84,28 +63,21 @@ pub async fn seal_batch(db: &PgPool, key: &AuditKey, batch: i64) -> anyhow::Resu
         prevs.push(std::mem::replace(&mut prev_hash, hash.clone()));
         hashes.push(hash);
     }
-    let updated = sqlx::query(
-        "update audit_log a set seq = v.seq, prev_hash = v.prev_hash, hash = v.hash \
-         from unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bytea[]) as v(id, seq, prev_hash, hash) \
-         where a.id = v.id and a.seq is null",
-    )
-    .bind(&ids)
-    .bind(&positions)
-    .bind(&prevs)
-    .bind(&hashes)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    anyhow::ensure!(updated == rows.len() as u64, "sealed {updated} of {} audit rows; rolled back", rows.len());
+    let written = seals::append(&mut tx, &ids, &positions, &prevs, &hashes).await?;
+    anyhow::ensure!(written == rows.len() as u64, "sealed {written} of {} audit rows; rolled back", rows.len());
     tx.commit().await?;
+    let drained = (rows.len() as i64) < batch;
+    floor.end_round(&mut *db.acquire().await?, drained, ids.last().copied()).await?;
     Ok(Round::Sealed { rows: rows.len(), head: ChainHead { position, hash: prev_hash } })
 }
 
 /// Seals every row committed before the call (waiting for another sealer's round if one is
-/// running) and returns the head. For tests and tools; the worker process runs [`run`].
+/// running) and returns the head. For tests and tools; the worker process runs [`run`]. It
+/// starts from a floor of 0, so it also finds rows a running sealer has not reached.
 pub async fn seal_pending(db: &PgPool, key: &AuditKey) -> anyhow::Result<Option<ChainHead>> {
+    let mut floor = Floor::default();
     loop {
-        match seal_batch(db, key, 1000).await? {
+        match seal_batch(db, key, 1000, &mut floor).await? {
             Round::Busy => tokio::time::sleep(Duration::from_millis(20)).await,
             Round::Idle => return head(db).await,
             Round::Sealed { rows, head } => publish(&head, rows),
@@ -138,9 +110,10 @@ pub async fn run(db: PgPool, settings: SealerSettings, shutdown: CancellationTok
     if let Ok(Some(head)) = head(&db).await {
         publish(&head, 0);
     }
+    let mut floor = Floor::default();
     let mut backoff = Duration::from_millis(250);
     while !shutdown.is_cancelled() {
-        let pause = match seal_batch(&db, &settings.key, settings.batch).await {
+        let pause = match seal_batch(&db, &settings.key, settings.batch, &mut floor).await {
             Ok(Round::Sealed { rows, head }) => {
                 publish(&head, rows);
                 backoff = Duration::from_millis(250);

@@ -4,9 +4,14 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt as _;
 use sqlx::PgPool;
 
-use super::chain::{AuditKey, ChainHead, GENESIS, StoredRow, WitnessedHead, legacy_hash, row_columns};
+use super::{
+    chain::{AuditKey, GENESIS, SealedRow, legacy_hash},
+    head::{ChainHead, WitnessedHead},
+    repo::seals,
+};
 
 /// What `verify_chain` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,40 +22,25 @@ pub enum ChainReport {
     Broken { row_id: i64, position: i64, rows_checked: u64, reason: &'static str },
 }
 
-/// Recomputes the sealed chain, position 1 first, streaming (constant memory). Rows chained
+/// Recomputes the sealed chain from `audit_seals` joined to the rows they seal, position 1 first,
+/// streaming (constant memory). A removed row or a removed seal leaves a gap in the positions. Rows chained
 /// before sealing existed (those with legacy hashes, sealed first in id order) are also checked
 /// against their old SHA-256 links, so an edit made before the change is still found.
 pub async fn verify_chain(db: &PgPool, key: &AuditKey) -> anyhow::Result<ChainReport> {
-    use futures::TryStreamExt as _;
-
-    let mut rows = sqlx::query_as::<_, StoredRow>(concat!(
-        "select ",
-        row_columns!(),
-        " from audit_log where seq is not null order by seq"
-    ))
-    .fetch(db);
+    let mut rows = std::pin::pin!(seals::sealed_rows(db));
     let mut expected_prev = GENESIS.to_vec();
     let mut legacy_prev = Some(GENESIS.to_vec());
     let mut checked = 0u64;
     let mut head = None;
-    while let Some(row) = rows.try_next().await? {
-        let broken = |reason| ChainReport::Broken {
-            row_id: row.id,
-            position: row.seq.unwrap_or_default(),
-            rows_checked: checked,
-            reason,
-        };
-        let (Some(position), Some(prev_hash), Some(hash)) = (row.seq, row.prev_hash.as_deref(), row.hash.as_deref())
-        else {
-            return Ok(broken("the row has a position but no hash"));
-        };
+    while let Some(SealedRow { seq: position, prev_hash, hash, row }) = rows.try_next().await? {
+        let broken = |reason| ChainReport::Broken { row_id: row.id, position, rows_checked: checked, reason };
         if position != i64::try_from(checked)? + 1 {
-            return Ok(broken("the position before this row is empty (a row was removed)"));
+            return Ok(broken("the position before this row is empty (a row or its seal was removed)"));
         }
         if prev_hash != expected_prev {
             return Ok(broken("prev_hash does not match the row before it (a row was removed or reordered)"));
         }
-        if key.seal(prev_hash, &row.canonical(Some(position))?) != hash {
+        if key.seal(&prev_hash, &row.canonical(Some(position))?) != hash {
             return Ok(broken("the row's content does not match its hash (the row was edited or moved)"));
         }
         match (&row.legacy_hash, legacy_prev.take()) {
@@ -68,8 +58,8 @@ pub async fn verify_chain(db: &PgPool, key: &AuditKey) -> anyhow::Result<ChainRe
             // The rows from before sealing have ended; none may follow.
             (None, _) => {}
         }
-        expected_prev = hash.to_vec();
-        head = Some(ChainHead { position, hash: hash.to_vec() });
+        head = Some(ChainHead { position, hash: hash.clone() });
+        expected_prev = hash;
         checked += 1;
     }
     Ok(ChainReport::Intact { rows: checked, head })
@@ -86,25 +76,14 @@ pub struct Unsealed {
 /// The unsealed rows that occurred more than `age` ago (committed rows are sealed within about a
 /// second, so these mean the sealer is not running or is failing); `rows` is 0 when there are none.
 pub async fn unsealed_older_than(db: &PgPool, age: Duration) -> anyhow::Result<Unsealed> {
-    let (rows, oldest_id, oldest_at): (i64, Option<i64>, Option<DateTime<Utc>>) = sqlx::query_as(
-        "select count(*), min(id), min(occurred_at) from audit_log \
-         where seq is null and occurred_at < now() - make_interval(secs => $1)",
-    )
-    .bind(age.as_secs_f64())
-    .fetch_one(db)
-    .await?;
+    let (rows, oldest_id, oldest_at) = seals::unsealed_older_than(db, age).await?;
     Ok(Unsealed { rows, oldest_id, oldest_at })
 }
 
 /// How many rows await the sealer and the age of the oldest, in seconds (for `/metrics`: a
 /// growing age means the sealer is down).
 pub async fn unsealed_backlog(db: &PgPool) -> anyhow::Result<(i64, f64)> {
-    Ok(sqlx::query_as(
-        "select count(*), coalesce(extract(epoch from now() - min(occurred_at))::float8, 0) \
-         from audit_log where seq is null",
-    )
-    .fetch_one(db)
-    .await?)
+    Ok(seals::backlog(db).await?)
 }
 
 /// Whether a head witnessed earlier is still in the chain.
@@ -122,11 +101,7 @@ pub enum HeadCheck {
 /// [`verify_chain`]: each hash covers every row before it, so an unchanged hash at the witnessed
 /// position means nothing up to it was edited, removed or reordered, even by someone holding the key.
 pub async fn check_head(db: &PgPool, witnessed: &WitnessedHead) -> anyhow::Result<HeadCheck> {
-    let hash: Option<Vec<u8>> = sqlx::query_scalar("select hash from audit_log where seq = $1")
-        .bind(witnessed.position)
-        .fetch_optional(db)
-        .await?
-        .flatten();
+    let hash = seals::hash_at(db, witnessed.position).await?;
     Ok(match hash {
         None => HeadCheck::Missing,
         Some(hash) => {

@@ -96,7 +96,7 @@ async fn the_chain_of_a_busy_log_verifies(db: PgPool) {
 }
 
 #[sqlx::test]
-async fn the_application_cannot_update_delete_or_truncate_sealed_audit_rows(db: PgPool) {
+async fn the_application_cannot_update_delete_or_truncate_sealed_audit_rows_or_their_seals(db: PgPool) {
     let app = TestApp::spawn(&db).await;
     some_activity(&app).await;
     app.seal_audit().await;
@@ -105,48 +105,47 @@ async fn the_application_cannot_update_delete_or_truncate_sealed_audit_rows(db: 
     let delete = sqlx::query("delete from audit_log").execute(&db).await;
     let truncate = sqlx::query("truncate audit_log").execute(&db).await;
     let reseal =
-        sqlx::query("update audit_log set seq = seq + 100, prev_hash = hash, hash = prev_hash").execute(&db).await;
-    let rehash = sqlx::query("update audit_log set hash = sha256(hash) where seq = 1").execute(&db).await;
+        sqlx::query("update audit_seals set seq = seq + 100, prev_hash = hash, hash = prev_hash").execute(&db).await;
+    let rehash = sqlx::query("update audit_seals set hash = sha256(hash) where seq = 1").execute(&db).await;
+    let unseal = sqlx::query("delete from audit_seals where seq = 2").execute(&db).await;
+    let truncate_seals = sqlx::query("truncate audit_seals").execute(&db).await;
 
-    for result in [update, delete, truncate, reseal, rehash] {
+    for result in [update, delete, truncate, reseal, rehash, unseal, truncate_seals] {
         let err = result.expect_err("refused");
         assert!(err.to_string().contains("append-only"), "{err}");
     }
     assert!(matches!(verify_chain(&db, &audit_key()).await.expect("verify"), ChainReport::Intact { rows: 4, .. }));
 }
 
+/// Each audit row's version: `xmin` changes with any UPDATE, even one a trigger let through.
+async fn row_versions(db: &PgPool) -> Vec<(i64, String)> {
+    sqlx::query_as("select id, xmin::text from audit_log order by id").fetch_all(db).await.expect("versions")
+}
+
 #[sqlx::test]
-async fn an_unsealed_row_can_only_be_sealed_once_and_with_nothing_else_changed(db: PgPool) {
+async fn an_audit_row_is_written_once_and_sealing_never_touches_it(db: PgPool) {
     let app = TestApp::spawn(&db).await;
     some_activity(&app).await;
+    let before = row_versions(&db).await;
 
-    let edit = sqlx::query("update audit_log set action = 'nothing_happened' where seq is null").execute(&db).await;
-    let edit_while_sealing = sqlx::query(
-        "update audit_log set seq = id, prev_hash = '\\x00', hash = '\\x01', actor_id = 999 where seq is null",
-    )
-    .execute(&db)
-    .await;
-    let half_sealing = sqlx::query("update audit_log set seq = id where seq is null").execute(&db).await;
-    let delete = sqlx::query("delete from audit_log where seq is null").execute(&db).await;
-    let born_sealed = sqlx::query(
-        "insert into audit_log (occurred_at, action, seq, prev_hash, hash) values (now(), 'forged', 99, '\\x00', '\\x01')",
-    )
-    .execute(&db)
-    .await;
+    let edit = sqlx::query("update audit_log set action = 'nothing_happened'").execute(&db).await;
+    let delete = sqlx::query("delete from audit_log").execute(&db).await;
     let born_with_a_legacy_hash =
         sqlx::query("insert into audit_log (occurred_at, action, legacy_hash) values (now(), 'forged', '\\x02')")
             .execute(&db)
             .await;
-    for result in [edit, edit_while_sealing, half_sealing, delete, born_sealed, born_with_a_legacy_hash] {
+    for result in [edit, delete, born_with_a_legacy_hash] {
         let err = result.expect_err("refused");
         assert!(err.to_string().contains("audit_log"), "{err}");
     }
 
-    let head = app.seal_audit().await.expect("sealed once");
-    let again =
-        sqlx::query("update audit_log set seq = seq + 100, prev_hash = '\\x00', hash = '\\x01'").execute(&db).await;
+    let head = app.seal_audit().await.expect("sealed");
+    let again = sqlx::query("insert into audit_seals select audit_id, seq + 100, prev_hash, hash from audit_seals")
+        .execute(&db)
+        .await;
 
-    assert!(again.expect_err("a second sealing is refused").to_string().contains("append-only"));
+    assert_eq!(row_versions(&db).await, before, "sealing wrote beside the rows, not to them");
+    assert!(again.expect_err("a second seal of a row is refused").to_string().contains("audit_seals"));
     assert_eq!(head.position, 4);
     assert!(matches!(verify_chain(&db, &audit_key()).await.expect("verify"), ChainReport::Intact { rows: 4, .. }));
 }
@@ -182,7 +181,8 @@ async fn a_deleted_audit_row_is_detected_at_its_successor(db: PgPool) {
     let app = TestApp::spawn(&db).await;
     some_activity(&app).await;
     app.seal_audit().await;
-    let ids: Vec<i64> = sqlx::query_scalar("select id from audit_log order by seq").fetch_all(&db).await.expect("ids");
+    let ids: Vec<i64> =
+        sqlx::query_scalar("select audit_id from audit_seals order by seq").fetch_all(&db).await.expect("ids");
 
     let mut conn = db.acquire().await.expect("conn");
     sqlx::query("set session_replication_role = replica").execute(&mut *conn).await.expect("bypass");
@@ -203,15 +203,16 @@ async fn a_reordered_audit_row_is_detected_at_the_first_moved_position(db: PgPoo
     let app = TestApp::spawn(&db).await;
     some_activity(&app).await;
     app.seal_audit().await;
-    let ids: Vec<i64> = sqlx::query_scalar("select id from audit_log order by seq").fetch_all(&db).await.expect("ids");
+    let ids: Vec<i64> =
+        sqlx::query_scalar("select audit_id from audit_seals order by seq").fetch_all(&db).await.expect("ids");
 
-    // The second and third rows trade places.
+    // The second and third rows trade places (their seals trade positions).
     tamper(
         &db,
         &[
-            "update audit_log set seq = 1000 where seq = 2",
-            "update audit_log set seq = 2 where seq = 3",
-            "update audit_log set seq = 3 where seq = 1000",
+            "update audit_seals set seq = 1000 where seq = 2",
+            "update audit_seals set seq = 2 where seq = 3",
+            "update audit_seals set seq = 3 where seq = 1000",
         ],
     )
     .await;
@@ -261,4 +262,21 @@ async fn the_cli_creates_an_admin_and_verifies_the_chain(db: PgPool) {
     let broken = carehub(&["audit-verify"]);
     assert!(!broken.status.success());
     assert!(String::from_utf8_lossy(&broken.stdout).contains("BROKEN"));
+}
+
+#[sqlx::test]
+async fn a_removed_seal_is_detected_at_the_next_position(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    some_activity(&app).await;
+    app.seal_audit().await;
+    let ids: Vec<i64> =
+        sqlx::query_scalar("select audit_id from audit_seals order by seq").fetch_all(&db).await.expect("ids");
+
+    tamper(&db, &["delete from audit_seals where seq = 2"]).await;
+
+    let report = verify_chain(&db, &audit_key()).await.expect("verify");
+    assert!(
+        matches!(report, ChainReport::Broken { row_id, position: 3, rows_checked: 1, .. } if row_id == ids[2]),
+        "{report:?}"
+    );
 }

@@ -24,7 +24,12 @@ async fn another_pool(db: &PgPool) -> PgPool {
 }
 
 async fn unsealed(db: &PgPool) -> i64 {
-    sqlx::query_scalar("select count(*) from audit_log where seq is null").fetch_one(db).await.expect("count")
+    sqlx::query_scalar(
+        "select count(*) from audit_log a where not exists (select 1 from audit_seals s where s.audit_id = a.id)",
+    )
+    .fetch_one(db)
+    .await
+    .expect("count")
 }
 
 #[sqlx::test]
@@ -62,7 +67,7 @@ async fn two_processes_appending_while_two_sealers_run_leave_one_chain_sealed_wi
         "{report:?}"
     );
     let positions: Vec<i64> =
-        sqlx::query_scalar("select seq from audit_log order by seq").fetch_all(&db).await.expect("positions");
+        sqlx::query_scalar("select seq from audit_seals order by seq").fetch_all(&db).await.expect("positions");
     assert_eq!(positions, (1..=24).collect::<Vec<_>>(), "one gapless chain");
 }
 
@@ -88,8 +93,12 @@ async fn a_row_committed_late_with_a_lower_id_is_sealed_at_a_later_position(db: 
     let head = audit::seal_pending(&db, &key).await.expect("seal").expect("head");
 
     assert_eq!(head.position, 4);
-    let (late_id, late_seq): (i64, i64) =
-        sqlx::query_as("select id, seq from audit_log where action = 'late_commit'").fetch_one(&db).await.expect("row");
+    let (late_id, late_seq): (i64, i64) = sqlx::query_as(
+        "select a.id, s.seq from audit_log a join audit_seals s on s.audit_id = a.id where a.action = 'late_commit'",
+    )
+    .fetch_one(&db)
+    .await
+    .expect("row");
     let min_id: i64 = sqlx::query_scalar("select min(id) from audit_log").fetch_one(&db).await.expect("min");
     assert_eq!((late_id, late_seq), (min_id, 4), "lowest id, last position");
     assert_eq!(verify_chain(&db, &key).await.expect("verify"), ChainReport::Intact { rows: 4, head: Some(head) });
@@ -112,8 +121,9 @@ async fn a_head_witnessed_before_a_rewrite_no_longer_verifies_after_it(db: PgPoo
     tamper(
         &db,
         &[
-            "update audit_log set details = '{\"username\": \"someone-else\"}' where seq = 2",
-            "update audit_log set seq = null, prev_hash = null, hash = null where seq >= 2",
+            "update audit_log set details = '{\"username\": \"someone-else\"}' \
+             where id = (select audit_id from audit_seals where seq = 2)",
+            "delete from audit_seals where seq >= 2",
         ],
     )
     .await;
@@ -171,8 +181,8 @@ async fn the_cli_confirms_a_witnessed_head_and_reports_a_rewrite_and_unsealed_ro
     tamper(
         &db,
         &[
-            "update audit_log set actor_id = 999 where seq = 1",
-            "update audit_log set seq = null, prev_hash = null, hash = null",
+            "update audit_log set actor_id = 999 where id = (select audit_id from audit_seals where seq = 1)",
+            "delete from audit_seals",
         ],
     )
     .await;
@@ -269,7 +279,7 @@ async fn rows_chained_before_sealing_are_resealed_and_still_checked_against_thei
     let head = audit::seal_pending(&db, &key).await.expect("seal").expect("head");
     assert_eq!(head.position, 6);
     let order: Vec<i64> =
-        sqlx::query_scalar("select id from audit_log order by seq").fetch_all(&db).await.expect("ids");
+        sqlx::query_scalar("select audit_id from audit_seals order by seq").fetch_all(&db).await.expect("ids");
     assert_eq!(order, [1, 2, 3, 4, 5, 6], "old rows first, in id order");
 
     let report = verify_chain(&db, &key).await.expect("verify");
@@ -279,7 +289,7 @@ async fn rows_chained_before_sealing_are_resealed_and_still_checked_against_thei
     // Without the old edit, the same history verifies.
     tamper(&db, &["update audit_log set ip = '127.0.0.1' where id = 4"]).await;
     // (The edit undone changes the row the HMAC covers too: re-seal from there, as a test only can.)
-    tamper(&db, &["update audit_log set seq = null, prev_hash = null, hash = null where seq >= 4"]).await;
+    tamper(&db, &["delete from audit_seals where seq >= 4"]).await;
     audit::seal_pending(&db, &key).await.expect("seal");
     assert!(matches!(verify_chain(&db, &key).await.expect("verify"), ChainReport::Intact { rows: 6, .. }));
 }

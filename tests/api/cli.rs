@@ -242,10 +242,7 @@ async fn the_worker_process_seals_committed_audit_rows_within_a_second_and_stops
     let committed = Instant::now();
     let mut sealed: i64 = 0;
     while committed.elapsed() < Duration::from_secs(10) {
-        sealed = sqlx::query_scalar("select count(*) from audit_log where seq is not null")
-            .fetch_one(&db)
-            .await
-            .expect("count");
+        sealed = sqlx::query_scalar("select count(*) from audit_seals").fetch_one(&db).await.expect("count");
         if sealed == 3 {
             break;
         }
@@ -558,7 +555,10 @@ async fn the_sealers_log_line_carries_the_whole_head_that_audit_verify_confirms_
     // The newest row removed: the chain alone still verifies; the witnessed head does not.
     let mut conn = db.acquire().await.expect("conn");
     sqlx::query("set session_replication_role = replica").execute(&mut *conn).await.expect("bypass");
-    sqlx::query("delete from audit_log where seq = 3").execute(&mut *conn).await.expect("remove the tail");
+    sqlx::query("delete from audit_log where id = (select audit_id from audit_seals where seq = 3)")
+        .execute(&mut *conn)
+        .await
+        .expect("remove the tail");
     drop(conn);
     let (ok, out) = verify(&[]);
     assert!(ok, "a removed tail leaves an intact chain: {out}");
