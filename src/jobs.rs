@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     access::{
         jobs::{AccessSweep, SendOtp},
-        model::OtpKey,
+        otp::code::OtpKey,
     },
     appointments::jobs::ReminderSweep,
     config::Settings,

@@ -55,7 +55,7 @@ impl AppState {
                 db.clone(),
                 std::sync::Arc::new(crate::access::service::AccessRules {
                     settings: settings.access.clone(),
-                    key: crate::access::model::OtpKey::new(&settings.otp_secret),
+                    key: crate::access::otp::code::OtpKey::new(&settings.otp_secret),
                 }),
             ),
             storage: Arc::new(crate::records::storage::Storage::from_url(&settings.storage_url)?),

@@ -1,19 +1,25 @@
 //! `PatientDesk`: one actor per patient serializes, inside this process, the issuing and
 //! verification of that patient's codes and changes to their grants. The guarantee across
 //! processes is the database: each message is one transaction under the patient's advisory lock
-//! that counts from rows ([`super::service`]).
+//! that counts from rows ([`super::otp`], [`super::grants`]).
 
 use actix::{Actor, ActorFutureExt as _, AtomicResponse, Context, Handler, Message, WrapFuture as _};
 use sqlx::PgPool;
 
 use super::{
-    model::OtpCode,
-    service::{self, AccessError, AccessRules, Issued, Requester, Rules, Verified, Verifier},
+    grants,
+    otp::{
+        code::OtpCode,
+        issue::{self, Issued, Requester},
+        verify::{self, Verified, Verifier},
+    },
+    service::{AccessError, AccessRules, Rules},
 };
 use crate::{
     accounts::model::Principal,
     actors::{Desk, Desks, IdleWatch},
     audit::RequestMeta,
+    ids::PatientId,
 };
 
 pub struct PatientDesk {
@@ -60,7 +66,7 @@ pub struct Apply {
     pub rules: Rules,
     pub caller: Principal,
     pub meta: RequestMeta,
-    pub patient_id: i64,
+    pub patient_id: PatientId,
     pub command: Command,
 }
 
@@ -79,15 +85,15 @@ impl Handler<Apply> for PatientDesk {
                 let Apply { rules, caller, meta, patient_id, command } = msg;
                 match command {
                     Command::Issue(requester) => {
-                        service::issue(&db, &rules, &caller, &meta, patient_id, requester).await.map(Outcome::Issued)
+                        issue::issue(&db, &rules, &caller, &meta, patient_id, requester).await.map(Outcome::Issued)
                     }
                     Command::Verify(verifier, code) => {
-                        service::verify(&db, &rules, &caller, &meta, patient_id, verifier, &code)
+                        verify::verify(&db, &rules, &caller, &meta, patient_id, verifier, &code)
                             .await
                             .map(Outcome::Verified)
                     }
                     Command::Revoke { grant_id } => {
-                        service::revoke(&db, &caller, &meta, patient_id, grant_id).await.map(|()| Outcome::Revoked)
+                        grants::revoke(&db, &caller, &meta, patient_id, grant_id).await.map(|()| Outcome::Revoked)
                     }
                 }
             }
@@ -121,11 +127,11 @@ impl PatientDesks {
         &self,
         caller: &Principal,
         meta: &RequestMeta,
-        patient_id: i64,
+        patient_id: PatientId,
         command: Command,
     ) -> Result<Outcome, AccessError> {
         self.desks
-            .send(patient_id, || Apply {
+            .send(patient_id.get(), || Apply {
                 rules: self.rules.clone(),
                 caller: *caller,
                 meta: meta.clone(),

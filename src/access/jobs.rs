@@ -11,9 +11,14 @@ use carehub_workers::{
     sms::{SmsError, sms_name},
 };
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
 
-use super::model::{OtpCode, OtpKey};
+use super::{
+    otp::code::{OtpCode, OtpKey},
+    repo::{
+        delivery::{self, Claimed, claim, delivery_of, mark},
+        failures, unmatched,
+    },
+};
 
 /// Send the code of one doctor-requested code request.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -24,68 +29,6 @@ pub struct SendOtp {
 impl Job for SendOtp {
     const QUEUE: Queue = Queue::new("carehub:otp");
     const NAME: &'static str = "SendOtp";
-}
-
-/// A request claimed for sending, with its freshly made code sealed in.
-#[derive(sqlx::FromRow)]
-struct Claimed {
-    phone_number: Option<String>,
-    doctor_name: String,
-    ttl_minutes: i64,
-}
-
-/// Claims the request (QUEUED or RETRY, still pending and unexpired) and seals `code` into it.
-async fn claim(db: &PgPool, request_id: i64, sealed: &[u8]) -> sqlx::Result<Option<Claimed>> {
-    sqlx::query_as(
-        "with claimed as ( \
-             update otp_requests set delivery = 'SENDING', delivery_attempts = delivery_attempts + 1, code_hmac = $2 \
-             where id = $1 and channel = 'SMS' and status = 'PENDING' and delivery in ('QUEUED', 'RETRY') \
-                   and expires_at > now() \
-             returning patient_id, doctor_id, expires_at) \
-         select u.phone_number, trim(du.first_name || ' ' || du.last_name) as doctor_name, \
-                greatest(1, ceil(extract(epoch from c.expires_at - now()) / 60))::bigint as ttl_minutes \
-         from claimed c join users u on u.id = c.patient_id \
-              join doctor_profiles d on d.id = c.doctor_id join users du on du.id = d.user_id",
-    )
-    .bind(request_id)
-    .bind(sealed)
-    .fetch_optional(db)
-    .await
-}
-
-/// After a claim found nothing: an unsent request that expired meanwhile is marked so.
-async fn delivery_of(db: &PgPool, request_id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(
-        "update otp_requests set delivery = case when delivery in ('QUEUED', 'RETRY') and expires_at <= now() \
-                                               then 'EXPIRED' else delivery end \
-         where id = $1 returning delivery",
-    )
-    .bind(request_id)
-    .fetch_optional(db)
-    .await
-}
-
-async fn mark(
-    db: &PgPool,
-    request_id: i64,
-    delivery: &str,
-    provider_id: Option<&str>,
-    error: Option<&str>,
-) -> sqlx::Result<()> {
-    // A code that did not reach the provider is dropped: the hash goes with it.
-    sqlx::query(
-        "update otp_requests set delivery = $2, provider_message_id = coalesce($3, provider_message_id), \
-                last_error = $4, sent_at = case when $2 = 'SENT' then now() else sent_at end, \
-                code_hmac = case when $2 = 'SENT' then code_hmac else null end \
-         where id = $1",
-    )
-    .bind(request_id)
-    .bind(delivery)
-    .bind(provider_id)
-    .bind(error)
-    .execute(db)
-    .await?;
-    Ok(())
 }
 
 /// The SMS. The doctor's name is one they edit themselves: only what [`sms_name`] keeps of it
@@ -167,29 +110,11 @@ impl carehub_workers::jobs::Scheduled for AccessSweep {
 
 /// Handles [`AccessSweep`].
 pub async fn access_sweep(job: AccessSweep, ctx: JobContext) -> JobResult {
-    let forgotten = sqlx::query(
-        "update otp_requests set code_hmac = null \
-         where code_hmac is not null and created_at < now() - interval '1 day'",
-    )
-    .execute(&ctx.db)
-    .await?
-    .rows_affected();
-    let undelivered = sqlx::query(
-        "update otp_requests set delivery = 'EXPIRED' \
-         where delivery in ('QUEUED', 'RETRY') and expires_at <= now()",
-    )
-    .execute(&ctx.db)
-    .await?
-    .rows_affected();
+    let forgotten = delivery::forget_old_codes(&ctx.db).await?;
+    let undelivered = delivery::expire_undelivered(&ctx.db).await?;
     // Requests that named nobody count only within the limits' windows (minutes to an hour).
-    let unmatched = sqlx::query("delete from otp_unmatched_requests where created_at < now() - interval '1 day'")
-        .execute(&ctx.db)
-        .await?
-        .rows_affected();
-    let failed_tries = sqlx::query("delete from otp_failed_verifications where created_at < now() - interval '1 day'")
-        .execute(&ctx.db)
-        .await?
-        .rows_affected();
+    let unmatched = unmatched::delete_old(&ctx.db).await?;
+    let failed_tries = failures::delete_old(&ctx.db).await?;
     tracing::info!(tick = %job.tick, forgotten, undelivered, unmatched, failed_tries, "access sweep");
     Ok(())
 }

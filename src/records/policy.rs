@@ -70,17 +70,7 @@ pub async fn live_grant(
     doctor_id: i64,
     patient_id: i64,
 ) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "select id from access_grants \
-         where doctor_id = $1 and patient_id = $2 and session_id = $3 and revoked_at is null \
-               and expires_at > now() \
-         order by expires_at desc limit 1",
-    )
-    .bind(doctor_id)
-    .bind(patient_id)
-    .bind(caller.session_id)
-    .fetch_optional(conn)
-    .await
+    crate::access::grants::live_grant(conn, caller, doctor_id.into(), patient_id.into()).await
 }
 
 async fn is_patient(conn: &mut PgConnection, patient_id: i64) -> sqlx::Result<bool> {

@@ -414,7 +414,9 @@ async fn every_kind_of_advisory_lock_has_a_key_space_of_its_own(db: PgPool) {
         .expect("recommendations lock");
     let mut other = db.begin().await.expect("tx");
     sqlx::query("set local lock_timeout = '300ms'").execute(&mut *other).await.expect("timeout");
-    carehub::access::repo::lock_doctor(&mut other, 7).await.expect("the codes' doctor lock does not wait");
+    carehub::access::repo::lock_doctor(&mut other, carehub::ids::DoctorId(7))
+        .await
+        .expect("the codes' doctor lock does not wait");
     other.rollback().await.expect("rollback");
 
     // One lock of every space on the same key, listed by Postgres under distinct spaces.
