@@ -125,7 +125,7 @@ pub mod policy {
         match principal.user_type {
             UserType::Admin => true,
             UserType::Patient => appointment.patient == principal.user_id.0,
-            UserType::Hospital => principal.hospital_id == Some(appointment.hospital),
+            UserType::Hospital => principal.hospital_id.map(crate::ids::HospitalId::get) == Some(appointment.hospital),
             UserType::Doctor => appointment.doctor_user == Some(principal.user_id.0),
         }
     }

@@ -238,7 +238,7 @@ async fn change(
     // A hospital's changes go to its own desk, which finds no other hospital's appointment (the
     // desk reads it and checks the caller's right to it); anyone else's, to the desk of the
     // appointment's hospital.
-    let hospital = match (caller.user_type, caller.hospital_id) {
+    let hospital = match (caller.user_type, caller.hospital_id.map(crate::ids::HospitalId::get)) {
         (UserType::Hospital, Some(hospital)) => hospital,
         _ => repo::hospital_of(&state.db, id).await?.ok_or(ApiError::NotFound)?,
     };

@@ -89,7 +89,7 @@ impl AuditEvent {
     pub fn by(mut self, principal: &Principal) -> Self {
         self.actor_id = Some(principal.user_id.0);
         self.actor_type = Some(principal.user_type.as_str());
-        self.hospital_id = principal.hospital_id;
+        self.hospital_id = principal.hospital_id.map(crate::ids::HospitalId::get);
         self
     }
 

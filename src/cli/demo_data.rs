@@ -161,9 +161,9 @@ async fn prepare(
                     allergies: vec!["Penicillin".into()],
                     chronic_conditions: vec!["Asthma".into()],
                 };
-                repo::insert_patient_profile(&mut *tx, crate::accounts::model::UserId(user.id), &profile).await?;
+                repo::insert_patient_profile(&mut *tx, user.id, &profile).await?;
             }
-            user.id
+            user.id.get()
         };
         if demo.user_type == UserType::Patient {
             patient_id = Some(id);
@@ -212,7 +212,7 @@ async fn demo_hospital(
         },
     )
     .await?;
-    let id = hospitals::insert_hospital(&mut *conn, user.id, fields, true).await?;
+    let id = hospitals::insert_hospital(&mut *conn, user.id.get(), fields, true).await?;
     if approved {
         sqlx::query("update hospitals set is_approved = true, approved_at = now() where id = $1")
             .bind(id)
@@ -300,7 +300,7 @@ async fn seed_hospitals(
         available_timings: json!({ "monday": ["09:00-13:00"], "wednesday": ["14:00-18:00"] }),
         is_active: true,
     };
-    let doctor_id = hospitals::insert_doctor_profile(&mut *conn, user.id, hospital_id, &fields).await?;
+    let doctor_id = hospitals::insert_doctor_profile(&mut *conn, user.id.get(), hospital_id, &fields).await?;
     // The demo patient's appointments: one requested, one confirmed with the demo doctor.
     sqlx::query(
         "with patient as (select id from users where username = 'demo_patient') \

@@ -12,7 +12,7 @@ use super::{
     repo, service,
 };
 use crate::{
-    accounts::{dto::required, model::Principal},
+    accounts::model::{Principal, required},
     audit::{self, AuditEvent, RequestMeta},
     http::{
         error::{ApiError, ErrorBody, FieldErrors, from_database},

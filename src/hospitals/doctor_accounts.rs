@@ -15,9 +15,9 @@ use super::{
 use crate::{
     access::model::mask_phone,
     accounts::{
-        dto::required,
-        model::{Principal, UserId, UserType, generate_password, validate_email},
-        password_reset, repo as accounts_repo,
+        model::{Principal, UserType, generate_password, required, validate_email},
+        repo as accounts_repo,
+        service::password_reset,
     },
     audit::{self, AuditEvent, RequestMeta},
     errors::{Conflict, Duplicate, Violation, violation},
@@ -119,7 +119,7 @@ pub async fn create(
             Err(err) if violation(&err) == Some(Violation::Duplicate(Duplicate::Username)) => continue,
             Err(err) => return Err(err.into()),
         };
-        let id = repo::insert_doctor_profile(&mut *tx, user.id, hospital_id, &fields).await?;
+        let id = repo::insert_doctor_profile(&mut *tx, user.id.get(), hospital_id, &fields).await?;
         let event =
             AuditEvent::new("doctor_created").by(&caller).target("doctor", id).details(json!({ "user_id": user.id }));
         audit::record(&mut tx, &meta, event).await?;
@@ -169,7 +169,7 @@ pub async fn reset_password(
     let id = id.into_inner();
     let mut tx = state.db.begin().await?;
     let doctor = repo::lock_doctor(&mut tx, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
-    let user = UserId(doctor.user);
+    let user = crate::ids::UserId(doctor.user);
     let phone = accounts_repo::get_user(&mut *tx, user).await?.map(|u| u.phone_number.0).filter(|p| !p.is_empty());
     let Some(phone) = phone else {
         return Err(FieldErrors::single(

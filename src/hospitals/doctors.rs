@@ -13,10 +13,7 @@ use super::{
     service,
 };
 use crate::{
-    accounts::{
-        dto::{bounded, required},
-        model::{PhoneNumber, Principal},
-    },
+    accounts::model::{PhoneNumber, Principal, bounded, required},
     audit::{self, AuditEvent, RequestMeta},
     http::{
         error::{ApiError, ErrorBody, FieldErrors},

@@ -10,10 +10,7 @@ use super::{
     repo::HospitalFields,
 };
 use crate::{
-    accounts::{
-        dto::required,
-        model::{PhoneNumber, validate_email},
-    },
+    accounts::model::{PhoneNumber, required, validate_email},
     errors::FieldErrors,
 };
 

@@ -205,7 +205,10 @@ pub mod policy {
 
     /// The hospital whose data the caller owns, if the caller is a hospital account.
     pub fn own_hospital(principal: &Principal) -> Option<i64> {
-        (principal.user_type == UserType::Hospital).then_some(principal.hospital_id).flatten()
+        (principal.user_type == UserType::Hospital)
+            .then_some(principal.hospital_id)
+            .flatten()
+            .map(crate::ids::HospitalId::get)
     }
 
     /// Sees unapproved hospitals and every approval state.

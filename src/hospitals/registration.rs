@@ -14,9 +14,9 @@ use super::{
 };
 use crate::{
     accounts::{
-        model::{PhoneNumber, Principal, UserType},
+        model::{PhoneNumber, Principal, UserType, account_fields},
         repo as accounts_repo,
-        signup::{AccountFields, check_account},
+        service::registration::check_account,
     },
     audit::{self, AuditEvent, RequestMeta},
     http::{
@@ -93,22 +93,7 @@ pub async fn register(
 ) -> Result<HttpResponse, ApiError> {
     let region = state.settings.accounts.default_phone_region.clone();
     let mut errors = FieldErrors::new();
-    let account = check_account(
-        &state.db,
-        &region,
-        &mut errors,
-        AccountFields {
-            username: body.username,
-            email: body.email,
-            password: body.password,
-            password_confirm: body.password_confirm,
-            first_name: body.first_name,
-            last_name: body.last_name,
-            phone_number: body.phone_number,
-        },
-        true,
-    )
-    .await?;
+    let account = check_account(&state.db, &region, &mut errors, account_fields!(body), true).await?;
     let fields = hospital_fields(
         &mut errors,
         HospitalRequest {
@@ -151,9 +136,9 @@ pub async fn register(
     )
     .await
     .map_err(from_database)?;
-    let hospital_id = repo::insert_hospital(&mut *tx, user.id, &fields, false).await.map_err(from_database)?;
+    let hospital_id = repo::insert_hospital(&mut *tx, user.id.get(), &fields, false).await.map_err(from_database)?;
     let event = AuditEvent {
-        actor_id: Some(user.id),
+        actor_id: Some(user.id.get()),
         actor_type: Some(UserType::Hospital.as_str()),
         hospital_id: Some(hospital_id),
         ..AuditEvent::new("hospital_registered").target("hospital", hospital_id)
@@ -215,13 +200,7 @@ pub async fn approve(
     let mut tx = state.db.begin().await?;
     let user_id = repo::set_approval(&mut tx, id, approved, caller.user_id.0).await?.ok_or(ApiError::NotFound)?;
     if !approved {
-        accounts_repo::revoke_other_families(
-            &mut *tx,
-            crate::accounts::model::UserId(user_id),
-            None,
-            "hospital_rejected",
-        )
-        .await?;
+        accounts_repo::revoke_other_families(&mut *tx, crate::ids::UserId(user_id), None, "hospital_rejected").await?;
     }
     let hospital = repo::get_hospital(&mut *tx, id).await?.ok_or(ApiError::NotFound)?;
     if !hospital.phone.is_empty() {
