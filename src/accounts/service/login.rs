@@ -32,8 +32,7 @@ async fn principal_for(
     Ok(Principal { user_id, user_type, hospital_id, session_id })
 }
 
-/// A login's answer: the token pair (with the device token) and the account's name, which the
-/// device token was issued to.
+/// A login's answer: the token pair, and the device token again for the cookie.
 pub struct LoggedIn {
     pub pair: TokenPair,
     pub device_token: String,
