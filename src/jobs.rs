@@ -39,8 +39,8 @@ pub fn registry(settings: &Settings) -> Registry {
                 .concurrency(jobs.sms_concurrency),
         )
         .register(
-            JobKind::<crate::accounts::password_reset::SendTemporaryPassword>::new(
-                crate::accounts::password_reset::send_temporary_password(settings.auth.generated_password_hours),
+            JobKind::<crate::accounts::jobs::SendTemporaryPassword>::new(
+                crate::accounts::jobs::send_temporary_password(settings.auth.generated_password_hours),
             )
             .concurrency(jobs.sms_concurrency),
         )

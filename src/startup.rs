@@ -49,7 +49,7 @@ impl Application {
                 .configure(http::configure)
                 .default_service(web::to(http::routing::not_found))
                 .wrap(from_fn(http::nul::refuse_nul))
-                .wrap(from_fn(http::password_change::flag))
+                .wrap(from_fn(crate::accounts::password_change::flag))
                 .wrap(from_fn(middleware::security_headers))
                 .wrap(from_fn(middleware::observe))
                 .wrap(TracingLogger::<middleware::CareHubRootSpan>::new())

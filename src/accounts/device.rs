@@ -6,12 +6,11 @@
 //! and the account's instead.
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use hmac::{Hmac, KeyInit as _, Mac as _};
+use hmac::Mac as _;
 use rand::Rng as _;
-use secrecy::{ExposeSecret as _, SecretString};
-use sha2::Sha256;
+use secrecy::SecretString;
 
-type HmacSha256 = Hmac<Sha256>;
+use crate::signing::{self, HmacSha256};
 
 /// The cookie's name.
 pub const COOKIE: &str = "carehub_device";
@@ -38,14 +37,11 @@ fn normalized(username: &str) -> String {
 
 impl DeviceCookies {
     pub fn new(server_secret: &SecretString) -> Self {
-        let mut mac = HmacSha256::new_from_slice(server_secret.expose_secret().as_bytes())
-            .expect("HMAC takes a key of any length");
-        mac.update(b"carehub device cookie key v1");
-        Self { key: mac.finalize().into_bytes().into() }
+        Self { key: signing::derive_key(server_secret, b"carehub device cookie key v1") }
     }
 
     fn mac(&self, account: &str, device: &str) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes a key of any length");
+        let mut mac = signing::mac(&self.key);
         mac.update(VERSION.as_bytes());
         mac.update(b"\0");
         mac.update(account.as_bytes());

@@ -12,40 +12,17 @@
 
 use std::{sync::Arc, time::Duration};
 
-use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{
-    model::{User, UserId, UserType},
+    model::{SessionState, User},
     repo,
 };
-use crate::notified::Watch;
+use crate::{ids::UserId, notified::Watch};
 
 /// The channel the triggers notify.
 pub const CHANNEL: &str = "carehub_sessions";
-
-/// A login's state as stored; whether it is live is decided at each use, against the clock. The
-/// account's role and hospital are read here too: they, not the token's claims, are what a
-/// request acts as (a token whose claims disagree is refused).
-#[derive(Debug, Clone, Copy, sqlx::FromRow)]
-pub struct SessionState {
-    #[sqlx(try_from = "String")]
-    pub user_type: UserType,
-    pub hospital_id: Option<i64>,
-    pub is_active: bool,
-    pub must_change_password: bool,
-    pub password_changed_at: DateTime<Utc>,
-    pub revoked: bool,
-    pub expires_at: DateTime<Utc>,
-}
-
-impl SessionState {
-    /// Not revoked, not expired, its account active.
-    pub fn live(&self, now: DateTime<Utc>) -> bool {
-        !self.revoked && self.expires_at > now && self.is_active
-    }
-}
 
 /// This process's cache of login states, and of the accounts' profiles `GET /api/accounts/me/`
 /// answers with, kept by a [`Watch`] of [`CHANNEL`]. Cheap to share (`Arc`).
@@ -66,13 +43,13 @@ impl SessionCache {
 
     /// The state of login `session` of `user`, from the cache when it can be trusted.
     pub async fn state(&self, db: &PgPool, session: Uuid, user: UserId) -> sqlx::Result<Option<SessionState>> {
-        self.watch.cached(db, &self.entries, (session, user.0), repo::session_state(db, session, user)).await
+        self.watch.cached(db, &self.entries, (session, user.get()), repo::session_state(db, session, user)).await
     }
 
     /// The profile of account `user`, from the cache when it can be trusted. The triggers notify on
     /// every change of the fields it holds.
     pub async fn profile(&self, db: &PgPool, user: UserId) -> sqlx::Result<Option<User>> {
-        self.watch.cached(db, &self.profiles, user.0, repo::get_user(db, user)).await
+        self.watch.cached(db, &self.profiles, user.get(), repo::get_user(db, user)).await
     }
 
     /// Something about logins or accounts changed: forget every cached state.

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::model::{Principal, UserId, UserType};
+use super::model::{Principal, UserType};
+use crate::ids::{HospitalId, UserId};
 
 /// The claims of an access token. `token_type` and `user_id` are the names simplejwt uses, so
 /// frontends that decode the token keep working.
@@ -21,16 +22,16 @@ pub struct AccessClaims {
     pub exp: i64,
     pub iat: i64,
     pub jti: Uuid,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub user_type: UserType,
-    pub hospital_id: Option<i64>,
+    pub hospital_id: Option<HospitalId>,
     pub sid: Uuid,
 }
 
 impl AccessClaims {
     pub fn principal(&self) -> Principal {
         Principal {
-            user_id: UserId(self.user_id),
+            user_id: self.user_id,
             user_type: self.user_type,
             hospital_id: self.hospital_id,
             session_id: self.sid,
@@ -69,7 +70,7 @@ impl TokenKeys {
             exp: (now + self.access_ttl).timestamp(),
             iat: now.timestamp(),
             jti: Uuid::new_v4(),
-            user_id: principal.user_id.0,
+            user_id: principal.user_id,
             user_type: principal.user_type,
             hospital_id: principal.hospital_id,
             sid: principal.session_id,
@@ -103,7 +104,12 @@ mod tests {
     use super::*;
 
     fn principal() -> Principal {
-        Principal { user_id: UserId(7), user_type: UserType::Doctor, hospital_id: Some(3), session_id: Uuid::new_v4() }
+        Principal {
+            user_id: UserId(7),
+            user_type: UserType::Doctor,
+            hospital_id: Some(HospitalId(3)),
+            session_id: Uuid::new_v4(),
+        }
     }
 
     #[test]
@@ -112,7 +118,7 @@ mod tests {
         let token = keys.issue_access(&principal()).expect("issue");
         let claims = keys.decode_access(&token).expect("valid");
         assert_eq!(claims.principal().user_id, UserId(7));
-        assert_eq!(claims.hospital_id, Some(3));
+        assert_eq!(claims.hospital_id, Some(HospitalId(3)));
         let other = TokenKeys::new(&SecretString::from("b".repeat(40)), 60);
         assert!(other.decode_access(&token).is_none());
         assert!(keys.decode_access("not.a.jwt").is_none());

@@ -161,9 +161,9 @@ async fn prepare(
                     allergies: vec!["Penicillin".into()],
                     chronic_conditions: vec!["Asthma".into()],
                 };
-                repo::insert_patient_profile(&mut *tx, crate::accounts::model::UserId(user.id), &profile).await?;
+                repo::insert_patient_profile(&mut *tx, user.id, &profile).await?;
             }
-            user.id
+            user.id.get()
         };
         if demo.user_type == UserType::Patient {
             patient_id = Some(id);

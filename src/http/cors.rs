@@ -4,7 +4,7 @@
 use actix_cors::Cors;
 use actix_web::http::{Method, header};
 
-use super::password_change;
+use crate::accounts::password_change;
 
 /// CORS from the configured allow-list; every preflight is answered.
 pub fn cors(origins: &[String]) -> Cors {

@@ -11,7 +11,6 @@ pub mod middleware;
 pub mod nul;
 pub mod openapi;
 pub mod pagination;
-pub mod password_change;
 pub mod routing;
 
 use actix_web::web;

@@ -12,12 +12,7 @@ use super::{
     policy::Refusal,
     storage::Storage,
 };
-use crate::{
-    accounts::model::{Principal, UserId},
-    errors::Conflict,
-    http::error::ApiError,
-    state::AppState,
-};
+use crate::{accounts::model::Principal, errors::Conflict, http::error::ApiError, ids::UserId, state::AppState};
 
 /// The links of the files a response to `req` shows (`scheme://host` and, for an authenticated
 /// caller, the signer of their `file_url`s). Named for what it was before links were signed.

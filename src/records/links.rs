@@ -19,8 +19,9 @@ use secrecy::{ExposeSecret as _, SecretString};
 use uuid::Uuid;
 
 use crate::{
-    accounts::model::{PendingPrincipal, Principal, UserId, generated_password_expired},
+    accounts::model::{PendingPrincipal, Principal, generated_password_expired},
     http::error::ApiError,
+    ids::UserId,
     state::AppState,
 };
 

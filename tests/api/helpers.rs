@@ -195,7 +195,7 @@ impl TestApp {
         )
         .await
         .expect("insert user");
-        TestUser { id: user.id, username: username.to_owned(), password: PASSWORD.to_owned() }
+        TestUser { id: user.id.get(), username: username.to_owned(), password: PASSWORD.to_owned() }
     }
 
     /// The app's admin (inserted, as the CLI would, then logged in through the API); the same

@@ -13,7 +13,7 @@ use std::{
 
 use carehub::{
     access::jobs::{AccessSweep, SendOtp},
-    accounts::password_reset::SendTemporaryPassword,
+    accounts::jobs::SendTemporaryPassword,
     appointments::jobs::ReminderSweep,
     config::Settings,
     jobs::PurgeExpiredSessions,

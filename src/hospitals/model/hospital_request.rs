@@ -7,10 +7,7 @@ use utoipa::ToSchema;
 
 use super::hospital::{Hospital, HospitalFields, parse_coordinate};
 use crate::{
-    accounts::{
-        dto::required,
-        model::{PhoneNumber, validate_email},
-    },
+    accounts::model::{PhoneNumber, required, validate_email},
     errors::FieldErrors,
 };
 

@@ -8,9 +8,9 @@ use super::doctors::{owner, profile_fields};
 use crate::{
     access::model::mask_phone,
     accounts::{
-        dto::required,
-        model::{Principal, UserType, generate_password, validate_email},
-        password_reset, repo as accounts_repo,
+        model::{Principal, UserType, generate_password, required, validate_email},
+        repo as accounts_repo,
+        service::password_reset,
     },
     audit::{self, AuditEvent, RequestMeta},
     errors::{Conflict, Duplicate, FieldErrors, Violation, violation},
@@ -123,7 +123,7 @@ pub async fn reset_password(
     let hospital_id = owner(caller)?;
     let mut tx = state.db.begin().await?;
     let doctor = repo::lock_doctor(&mut tx, hospital_id, id).await?.ok_or(ApiError::NotFound)?;
-    let user = crate::accounts::model::UserId(doctor.user.get());
+    let user = doctor.user;
     let phone = accounts_repo::get_user(&mut *tx, user).await?.map(|u| u.phone_number.0).filter(|p| !p.is_empty());
     let Some(phone) = phone else {
         return Err(FieldErrors::single(

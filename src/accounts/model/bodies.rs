@@ -1,4 +1,4 @@
-//! Request and response bodies of the accounts endpoints, with the reference's field names.
+//! Request and response bodies of the accounts endpoints (the old `dto.rs`), with the reference's field names.
 //! Request fields are optional in Rust so that every missing field is reported at once, by
 //! name, as DRF does; the OpenAPI document marks the required ones.
 
@@ -6,31 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::http::error::FieldErrors;
-
-/// Takes a required text field: "required" when absent, "blank" when empty.
-pub fn required(errors: &mut FieldErrors, field: &str, value: Option<String>) -> String {
-    match value {
-        None => {
-            errors.add(field, "This field is required.");
-            String::new()
-        }
-        Some(text) if text.trim().is_empty() => {
-            errors.add(field, "This field may not be blank.");
-            String::new()
-        }
-        Some(text) => text,
-    }
-}
-
-/// Checks an optional free-text field's length.
-pub fn bounded(errors: &mut FieldErrors, field: &str, value: Option<String>, max: usize) -> Option<String> {
-    let text = value?.trim().to_owned();
-    if text.chars().count() > max {
-        errors.add(field, format!("Ensure this field has no more than {max} characters."));
-    }
-    Some(text)
-}
+use crate::ids::UserId;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenObtainPairRequest {
@@ -114,13 +90,13 @@ pub struct PatientRegistrationRequest {
 /// The reference's `PatientRegistration`, plus the new account's id and role.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PatientRegistration {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub email: String,
     pub first_name: String,
     pub last_name: String,
     pub phone_number: String,
-    pub user_type: super::model::UserType,
+    pub user_type: super::UserType,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -1,162 +1,7 @@
-//! Account types and the rules on them: roles, the authenticated principal, and the value types
-//! that parse untrusted input (usernames, passwords, phone numbers, e-mail addresses).
+//! The value types that parse untrusted input: usernames, passwords (chosen and generated),
+//! phone numbers, e-mail addresses.
 
 use std::fmt;
-
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-use uuid::Uuid;
-
-/// A user's id. A newtype so that a user id cannot be passed where another id is expected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
-#[sqlx(transparent)]
-#[serde(transparent)]
-pub struct UserId(pub i64);
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// The four roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum UserType {
-    Admin,
-    Hospital,
-    Doctor,
-    Patient,
-}
-
-impl UserType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Admin => "ADMIN",
-            Self::Hospital => "HOSPITAL",
-            Self::Doctor => "DOCTOR",
-            Self::Patient => "PATIENT",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "ADMIN" => Some(Self::Admin),
-            "HOSPITAL" => Some(Self::Hospital),
-            "DOCTOR" => Some(Self::Doctor),
-            "PATIENT" => Some(Self::Patient),
-            _ => None,
-        }
-    }
-}
-
-impl TryFrom<String> for UserType {
-    type Error = String;
-
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw).ok_or(raw)
-    }
-}
-
-/// Who is calling: read from a verified access token and checked against the live session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Principal {
-    pub user_id: UserId,
-    pub user_type: UserType,
-    pub hospital_id: Option<i64>,
-    pub session_id: Uuid,
-}
-
-impl Principal {
-    pub fn is_admin(&self) -> bool {
-        self.user_type == UserType::Admin
-    }
-}
-
-/// Any authenticated caller, also one whose generated password has expired: accepted only by
-/// the endpoints that let them change it (`GET /api/accounts/me/`,
-/// `POST /api/accounts/change-password/`).
-#[derive(Debug, Clone, Copy)]
-pub struct PendingPrincipal {
-    pub principal: Principal,
-    /// The password was generated for the user (by their hospital) and is still theirs.
-    pub must_change_password: bool,
-    /// ... and its window has ended (`generated_password_expired`).
-    pub password_expired: bool,
-}
-
-/// ASVS 2.3.1: a system-generated password (a doctor's, made by the hospital) works with full
-/// access for `window_hours` after it was issued; after that it opens nothing but a password
-/// change.
-pub fn generated_password_expired(
-    must_change_password: bool,
-    issued_at: DateTime<Utc>,
-    window_hours: i64,
-    now: DateTime<Utc>,
-) -> bool {
-    let deadline = chrono::TimeDelta::try_hours(window_hours).and_then(|window| issued_at.checked_add_signed(window));
-    must_change_password && deadline.is_some_and(|deadline| now >= deadline)
-}
-
-/// The caller of an endpoint that anonymous callers may use too: `None` only without an
-/// `Authorization` header. A bad token is still a 401 (the client should refresh it), and an
-/// expired generated password still a 403: never a silent downgrade to the anonymous view.
-#[derive(Debug, Clone, Copy)]
-pub struct MaybePrincipal(pub Option<Principal>);
-
-/// A user as the API shows it (the reference's `User`).
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
-pub struct User {
-    pub id: i64,
-    pub username: String,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    #[sqlx(skip)]
-    pub full_name: String,
-    /// E.164, or empty.
-    #[sqlx(try_from = "Option<String>")]
-    pub phone_number: PhoneText,
-    #[sqlx(try_from = "String")]
-    pub user_type: UserType,
-    pub is_active: bool,
-    pub must_change_password: bool,
-    pub date_joined: DateTime<Utc>,
-}
-
-impl User {
-    /// Fills the derived fields after a database read.
-    pub fn finish(mut self) -> Self {
-        self.full_name = format!("{} {}", self.first_name, self.last_name).trim().to_owned();
-        self
-    }
-}
-
-/// A stored phone number shown as a string, empty when there is none (as Django shows a blank
-/// `CharField`).
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
-#[serde(transparent)]
-pub struct PhoneText(pub String);
-
-impl From<Option<String>> for PhoneText {
-    fn from(value: Option<String>) -> Self {
-        Self(value.unwrap_or_default())
-    }
-}
-
-/// Admin dashboard counts (the reference's `DashboardStats`).
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
-pub struct DashboardStats {
-    pub total_users: i64,
-    pub total_patients: i64,
-    pub total_doctors: i64,
-    pub total_hospitals: i64,
-    pub approved_hospitals: i64,
-    pub pending_hospitals: i64,
-    pub total_appointments: i64,
-    pub pending_appointments: i64,
-}
 
 /// A username: 1–150 characters of letters, digits and `@ . + - _` (Django's rule).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -295,33 +140,6 @@ pub fn generate_password(length: usize) -> Password {
     Password(chars.into_iter().map(char::from).collect())
 }
 
-/// Who may do what with accounts: the one place these rules live.
-pub mod policy {
-    use super::Principal;
-
-    /// A refusal, with the reason shown to the caller (403).
-    #[derive(Debug, Clone, Copy)]
-    pub struct Denied(pub &'static str);
-
-    /// Admins list every user; anyone else sees only themselves.
-    pub fn may_list_all_users(principal: &Principal) -> bool {
-        principal.is_admin()
-    }
-
-    pub fn may_view_dashboard(principal: &Principal) -> bool {
-        principal.is_admin()
-    }
-
-    /// Queue operations (statistics, re-queueing dead jobs) are the admins'.
-    pub fn may_operate(principal: &Principal) -> bool {
-        principal.is_admin()
-    }
-
-    pub fn require(allowed: bool, reason: &'static str) -> Result<(), Denied> {
-        if allowed { Ok(()) } else { Err(Denied(reason)) }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,17 +181,6 @@ mod tests {
             assert!(Password::parse(text, &[]).is_ok(), "{text}");
         }
         assert_ne!(generate_password(16).expose(), generate_password(16).expose());
-    }
-
-    #[test]
-    fn a_generated_password_expires_after_its_window_and_a_chosen_one_never() {
-        let issued = Utc::now();
-        let hours = |h| issued + chrono::Duration::hours(h);
-        assert!(!generated_password_expired(true, issued, 72, hours(71)));
-        assert!(generated_password_expired(true, issued, 72, hours(72)));
-        assert!(generated_password_expired(true, issued, 0, issued));
-        assert!(!generated_password_expired(false, issued, 72, hours(10_000)));
-        assert!(!generated_password_expired(true, issued, i64::MAX, hours(10_000)), "no overflow");
     }
 
     #[test]

@@ -1,0 +1,9 @@
+//! The accounts' rules and transactions: login, refresh and logout (`login`), password changes
+//! (`password`) and a doctor's password reset (`password_reset`), registration (`registration`),
+//! the caller's profile and the admin's views (`profile`).
+
+pub mod login;
+pub mod password;
+pub mod password_reset;
+pub mod profile;
+pub mod registration;
