@@ -172,7 +172,7 @@ async fn generate_for_doctor(
     body: OtpGenerateRequest,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = state.db.acquire().await?;
-    let Some((doctor_id, _)) = policy::doctor_of(&mut conn, caller).await? else {
+    let Some((doctor_id, _)) = policy::doctor_of(&mut conn, caller).await?.map(|(d, h)| (d.get(), h.get())) else {
         return Err(ApiError::Forbidden("Your doctor profile is not active."));
     };
     drop(conn);
@@ -263,7 +263,8 @@ pub async fn verify(
         return Err(ApiError::Forbidden("Only doctors verify one-time codes."));
     }
     let mut conn = state.db.acquire().await?;
-    let Some((doctor_id, hospital_id)) = policy::doctor_of(&mut conn, &caller).await? else {
+    let Some((doctor_id, hospital_id)) = policy::doctor_of(&mut conn, &caller).await?.map(|(d, h)| (d.get(), h.get()))
+    else {
         return Err(ApiError::Forbidden("Your doctor profile is not active."));
     };
     drop(conn);

@@ -4,9 +4,13 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
 use utoipa::ToSchema;
 
-use crate::errors::FieldErrors;
+use crate::{
+    errors::FieldErrors,
+    ids::{AppointmentId, DoctorId, HospitalId, PatientId},
+};
 
 mod id;
 mod medicines;
@@ -18,27 +22,32 @@ pub const TEXT_MAX: usize = 10_000;
 
 /// One version of a prescription (the reference's `Prescription`). `created_at` is when the
 /// chain began (the same on every version), `updated_at` when this version was written.
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Prescription {
     pub id: i64,
     /// The patient's user id.
-    pub patient: i64,
+    #[schema(value_type = i64)]
+    pub patient: PatientId,
     pub patient_name: String,
     /// The prescribing doctor's profile id.
-    pub doctor: i64,
+    #[schema(value_type = i64)]
+    pub doctor: DoctorId,
     pub doctor_name: String,
     pub doctor_specialization: String,
-    pub hospital: i64,
+    #[schema(value_type = i64)]
+    pub hospital: HospitalId,
     pub hospital_name: String,
     /// The appointment it was written at, if any.
-    pub appointment: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub appointment: Option<AppointmentId>,
     /// The same as `appointment` (the reference names both).
-    pub appointment_id: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub appointment_id: Option<AppointmentId>,
     pub diagnosis: String,
     pub investigations: String,
     pub treatment_plan: String,
-    #[sqlx(json)]
-    pub medicines: Vec<Medicine>,
+    #[schema(value_type = Vec<Medicine>)]
+    pub medicines: Json<Vec<Medicine>>,
     pub follow_up_date: Option<NaiveDate>,
     pub referral_notes: String,
     pub doctor_notes: String,
@@ -60,7 +69,7 @@ pub struct PrescriptionWithAttachments {
     #[serde(flatten)]
     pub prescription: Prescription,
     /// The chain's attachments (`PrescriptionAttachment`), oldest first.
-    pub attachments: Vec<crate::records::attachments::AttachmentView>,
+    pub attachments: Vec<crate::records::attachments::model::AttachmentView>,
 }
 
 /// The answer to a create: `{message, id, prescription}`.
@@ -137,7 +146,7 @@ impl From<&Prescription> for Content {
             diagnosis: p.diagnosis.clone(),
             investigations: p.investigations.clone(),
             treatment_plan: p.treatment_plan.clone(),
-            medicines: p.medicines.clone(),
+            medicines: p.medicines.0.clone(),
             follow_up_date: p.follow_up_date,
             referral_notes: p.referral_notes.clone(),
             doctor_notes: p.doctor_notes.clone(),
@@ -176,7 +185,7 @@ fn follow_up(errors: &mut FieldErrors, date: Option<NaiveDate>, now: DateTime<Ut
 pub fn validate_new(
     request: CreatePrescriptionRequest,
     now: DateTime<Utc>,
-) -> Result<(i64, Option<i64>, Content), FieldErrors> {
+) -> Result<(PatientId, Option<AppointmentId>, Content), FieldErrors> {
     let mut errors = FieldErrors::new();
     if request.patient.is_none() {
         errors.add("patient", "This field is required.");
@@ -191,7 +200,7 @@ pub fn validate_new(
         doctor_notes: text(&mut errors, "doctor_notes", request.doctor_notes, false).unwrap_or_default(),
     };
     errors.into_result()?;
-    Ok((request.patient.unwrap_or_default(), request.appointment, content))
+    Ok((PatientId(request.patient.unwrap_or_default()), request.appointment.map(AppointmentId), content))
 }
 
 /// The content of the next version: `current` with the fields the edit gives, and the names of
@@ -259,7 +268,7 @@ mod tests {
     fn a_new_prescription_is_trimmed_and_keeps_its_medicines() {
         let body = json!({ "patient": 7, "diagnosis": "  Flu ", "medicines": [{ "name": " Paracetamol ", "dosage": "500mg" }] });
         let (patient, appointment, content) = validate_new(request(body), now()).expect("valid");
-        assert_eq!((patient, appointment), (7, None));
+        assert_eq!((patient, appointment), (PatientId(7), None));
         assert_eq!(content.diagnosis, "Flu");
         assert_eq!(content.medicines[0].name, "Paracetamol");
         assert_eq!(content.medicines[0].frequency, "");

@@ -17,14 +17,19 @@ use super::{
 use crate::{
     accounts::model::{Principal, UserType},
     audit::{self, AuditEvent, RequestMeta},
-    errors::Conflict,
+    errors::{Conflict, FieldErrors},
     http::{
-        error::{ApiError, ErrorBody, FieldErrors, from_database},
+        error::{ApiError, ErrorBody, from_database},
         extract::Body,
         pagination::{Page, PageParams, PageRequest},
         routing::resource,
     },
-    records::policy::{self, Access, Reader},
+    ids::{DoctorId, PatientId},
+    records::{
+        attachments::service as attachments,
+        files::download::base_url,
+        policy::{self, Access, Reader},
+    },
     state::AppState,
 };
 
@@ -111,7 +116,7 @@ pub async fn list(
 ) -> Result<web::Json<Page<Prescription>>, ApiError> {
     let mut tx = state.db.begin().await?;
     let scope = match caller.user_type {
-        UserType::Patient => Scope::Patient(caller.user_id.0),
+        UserType::Patient => Scope::Patient(PatientId(caller.user_id.0)),
         UserType::Doctor => match policy::doctor_of(&mut tx, &caller).await? {
             Some((doctor_id, _)) => Scope::Doctor(doctor_id),
             None => return Err(ApiError::Forbidden(INACTIVE_DOCTOR)),
@@ -120,7 +125,7 @@ pub async fn list(
         UserType::Hospital => return Err(ApiError::Forbidden(policy::HOSPITAL_READS_NONE)),
     };
     let (rows, count) = repo::list_latest(&mut tx, scope, page.limit(), page.offset()).await?;
-    let patients: std::collections::BTreeSet<i64> = rows.iter().map(|p| p.patient).collect();
+    let patients: std::collections::BTreeSet<PatientId> = rows.iter().map(|p| p.patient).collect();
     let page = page.respond(count, rows)?;
     // Anyone but the patient reads other people's records here: one row per request, naming
     // whose records the page showed (ids only), as every other records read is audited.
@@ -151,13 +156,14 @@ pub async fn of_patient(
     patient_id: web::Path<i64>,
     page: PageRequest,
 ) -> Result<web::Json<Page<Prescription>>, ApiError> {
-    let patient_id = patient_id.into_inner();
-    let mut tx = state.db.begin().await?;
-    let access = policy::access(&mut tx, &caller, patient_id).await?.map_err(ApiError::from)?;
-    let (rows, count) = repo::list_latest(&mut tx, Scope::Patient(patient_id), page.limit(), page.offset()).await?;
-    let page = page.respond(count, rows)?;
-    access.audit_read(&mut tx, &caller, &meta, "prescriptions", None).await?;
-    tx.commit().await?;
+    let patient_id = PatientId(patient_id.into_inner());
+    let scope = Scope::Patient(patient_id);
+    let read = async |conn: &mut sqlx::PgConnection| {
+        let (rows, count) = repo::list_latest(conn, scope, page.limit(), page.offset()).await?;
+        page.respond(count, rows)
+    };
+    let page =
+        policy::read_patient::<_, ApiError>(&state.db, &caller, &meta, patient_id, "prescriptions", read).await?;
     Ok(web::Json(page))
 }
 
@@ -190,14 +196,13 @@ pub async fn detail(
     let mut tx = state.db.begin().await?;
     let (prescription, access) = readable(&mut tx, &caller, id.into_inner()).await?;
     access.audit_read(&mut tx, &caller, &meta, "prescription", Some(("prescription", prescription.id))).await?;
-    let base_url = crate::records::download::base_url(&req);
-    let attachments = crate::records::attachments::for_chain(&mut tx, prescription.chain_id, &base_url).await?;
+    let attachments = attachments::for_chain(&mut tx, prescription.chain_id, &base_url(&req)).await?;
     tx.commit().await?;
     Ok(web::Json(PrescriptionWithAttachments { prescription, attachments }))
 }
 
 /// Whether the access is the prescription's own doctor's.
-fn is_author(access: &Access, doctor: i64) -> bool {
+fn is_author(access: &Access, doctor: DoctorId) -> bool {
     matches!(access.reader, Reader::Author { doctor_id } | Reader::Doctor { doctor_id, .. } if doctor_id == doctor)
 }
 

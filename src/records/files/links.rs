@@ -14,17 +14,16 @@
 use actix_web::{HttpMessage as _, HttpRequest, web};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use hmac::{KeyInit as _, Mac as _};
-use secrecy::{ExposeSecret as _, SecretString};
+use hmac::Mac as _;
+use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::{
     accounts::model::{PendingPrincipal, Principal, UserId, generated_password_expired},
     http::error::ApiError,
+    signing::{self, HmacSha256},
     state::AppState,
 };
-
-type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 /// What a refused link is told, whatever the reason (forged, altered, expired, login ended, no
 /// access, file not clean): the reason is not the holder's to learn.
@@ -48,14 +47,11 @@ impl LinkKey {
     /// `HMAC-SHA-256(secret, label)`: a key of its own, so a link's signature is never a valid
     /// signature of anything else made with the same secret (tokens, device cookies).
     pub fn new(server_secret: &SecretString) -> Self {
-        let mut mac = HmacSha256::new_from_slice(server_secret.expose_secret().as_bytes())
-            .expect("HMAC takes a key of any length");
-        mac.update(KEY_LABEL);
-        Self(mac.finalize().into_bytes().into())
+        Self(signing::derive_key(server_secret, KEY_LABEL))
     }
 
     fn mac(&self, link: &Link<'_>) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        let mut mac = signing::mac(&self.0);
         let message = format!(
             "{VERSION}\nGET\n{}\n{}\n{}\n{}\n{}",
             link.path,
