@@ -7,8 +7,9 @@ use actix_web::{FromRequest as _, HttpRequest, HttpResponse, http::header};
 use uuid::Uuid;
 
 use super::{
-    links::{self, FileLinks, LINK_REFUSED, LinkKey, Presented},
+    links::{FileLinks, LINK_REFUSED, LinkKey},
     model::{FileForDownload, ScanStatus},
+    presented::{self, Presented},
     repo,
     storage::Storage,
 };
@@ -54,7 +55,7 @@ impl Downloader {
             Self::Link(link) => {
                 let key = LinkKey::new(&state.settings.jwt_secret);
                 let (user, session): (UserId, Uuid) = link.check(&key, path, file_id, chrono::Utc::now())?;
-                links::holder(state, user, session).await
+                presented::holder(state, user, session).await
             }
         }
     }

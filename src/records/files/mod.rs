@@ -8,8 +8,8 @@
 //! - [`jobs`] and [`scan`]: each stored file is scanned by clamd once (a job queued with the
 //!   upload's transaction, a schedule for files left PENDING); the verdict is a
 //!   [`model::ScanStatus`], written once.
-//! - [`download`] and [`links`]: a CLEAN file served as an attachment, with a bearer token or
-//!   through a signed link.
+//! - [`download`], [`links`] and [`presented`]: a CLEAN file served as an attachment, with a
+//!   bearer token or through a signed link (made by `links`, checked by `presented`).
 //! - [`repo`]: every SQL statement of `stored_files`.
 
 pub mod download;
@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod kind;
 pub mod links;
 pub mod model;
+pub mod presented;
 pub mod repo;
 pub mod scan;
 pub mod storage;
