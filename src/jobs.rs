@@ -26,7 +26,7 @@ use crate::{
     appointments::jobs::ReminderSweep,
     config::Settings,
     medicines::recommendations::jobs::AnswerRecommendation,
-    records::scan::{self, RescanPending, ScanFile},
+    records::files::jobs::{self as scan, RescanPending, ScanFile},
 };
 
 /// The job kinds, with the schedules, concurrency and handler settings of `settings`.

@@ -145,7 +145,8 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             let sealer_settings = settings.sealer_settings()?;
             let db = startup::connect_db(&settings).await?;
             let worker_settings = settings.worker_settings()?;
-            carehub::records::scan::check_clamd_takes(&settings.clamd(), settings.records.upload_limit_bytes).await?;
+            carehub::records::files::scan::check_clamd_takes(&settings.clamd(), settings.records.upload_limit_bytes)
+                .await?;
             let probe = startup::OpsServer::start(settings.clone(), settings.worker_port)?;
             tracing::info!(port = probe.port(), "worker health and metrics");
             // The audit sealer runs beside the workers (it lives in the audit context: see
@@ -173,10 +174,11 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             let db = startup::connect_db(&settings).await?;
             startup::migrate(&db).await?;
             if demo_data {
-                let storage = carehub::records::storage::Storage::from_url(&settings.storage_url)?;
+                let storage = carehub::records::files::storage::Storage::from_url(&settings.storage_url)?;
                 println!("{}", cli::demo_data::run(&db, &storage, false).await?);
             }
-            carehub::records::scan::check_clamd_takes(&settings.clamd(), settings.records.upload_limit_bytes).await?;
+            carehub::records::files::scan::check_clamd_takes(&settings.clamd(), settings.records.upload_limit_bytes)
+                .await?;
             let shutdown = tokio_util::sync::CancellationToken::new();
             // One registry of job kinds for the workers and the clock alike.
             let registry = jobs::registry(&settings);
@@ -209,7 +211,7 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             cli::demo_data::ensure_allowed(&settings)?;
             let db = startup::connect_db(&settings).await?;
             startup::migrate(&db).await?;
-            let storage = carehub::records::storage::Storage::from_url(&settings.storage_url)?;
+            let storage = carehub::records::files::storage::Storage::from_url(&settings.storage_url)?;
             println!("{}", cli::demo_data::run(&db, &storage, clear).await?);
             Ok(ExitCode::SUCCESS)
         }),

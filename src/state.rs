@@ -31,7 +31,7 @@ pub struct AppState {
     /// Medicine recommendations: in-memory answers and the requests waiting for theirs.
     pub recommender: std::sync::Arc<crate::medicines::recommendations::service::Recommender>,
     /// Where uploaded files live (`STORAGE_URL`).
-    pub storage: Arc<crate::records::storage::Storage>,
+    pub storage: Arc<crate::records::files::storage::Storage>,
     /// The state of logins, cached and emptied on every change (see `accounts::sessions`).
     pub sessions: Arc<crate::accounts::sessions::SessionCache>,
     /// The public directory's pages, cached and emptied on every change (see
@@ -58,7 +58,7 @@ impl AppState {
                     key: crate::access::otp::code::OtpKey::new(&settings.otp_secret),
                 }),
             ),
-            storage: Arc::new(crate::records::storage::Storage::from_url(&settings.storage_url)?),
+            storage: Arc::new(crate::records::files::storage::Storage::from_url(&settings.storage_url)?),
             sessions: crate::accounts::sessions::SessionCache::new(std::time::Duration::from_secs(
                 settings.auth.session_cache_seconds,
             )),

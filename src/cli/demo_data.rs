@@ -8,7 +8,7 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 use super::admin::cli_meta;
-use crate::records::storage::Storage;
+use crate::records::files::storage::Storage;
 use crate::{
     accounts::{
         model::{Password, UserType, generate_password},
@@ -111,7 +111,7 @@ async fn prepare(
     prescriptions::delete_demo(&mut tx).await?;
     let mut removed_keys = Vec::new();
     if clear {
-        removed_keys.extend(crate::records::files::delete_demo(&mut tx).await?);
+        removed_keys.extend(crate::records::files::repo::delete_demo(&mut tx).await?);
         let removed = repo::delete_demo_users(&mut tx).await?;
         audit::record(
             &mut tx,
@@ -180,7 +180,7 @@ async fn prepare(
     }
     seed_hospitals(&mut tx, &hasher, fixed.as_deref(), &mut out).await?;
     if let Some(patient_id) = patient_id {
-        *new_key = Some(super::demo_report::seed(&mut tx, storage, patient_id).await?);
+        *new_key = Some(super::demo_report::seed(&mut tx, storage, crate::ids::PatientId(patient_id)).await?);
         writeln!(out, "  The demo patient has a lab report (virus-scanned by the worker, then downloadable).")?;
     }
     tx.commit().await?;
@@ -360,7 +360,12 @@ async fn seed_prescription(conn: &mut PgConnection, doctor_id: i64, hospital_id:
         follow_up_date: Some(chrono::Utc::now().date_naive() + chrono::Days::new(30)),
         ..Content::default()
     };
-    let who = Authorship { patient_id, doctor_id, hospital_id, appointment_id: Some(appointment_id) };
+    let who = Authorship {
+        patient_id: crate::ids::PatientId(patient_id),
+        doctor_id: crate::ids::DoctorId(doctor_id),
+        hospital_id: crate::ids::HospitalId(hospital_id),
+        appointment_id: Some(crate::ids::AppointmentId(appointment_id)),
+    };
     let id = prescriptions::insert_first(&mut *conn, who, &first).await?;
     let version_1 = prescriptions::get(&mut *conn, id).await?.ok_or_else(|| anyhow::anyhow!("prescription {id}"))?;
     let second = Content {

@@ -1,5 +1,5 @@
 //! The demo patient's report: a small PDF made here, stored and recorded through the upload's
-//! own path (`records::reports::create`: the file's row, the report's and its scan job), so a
+//! own path (`records::reports::service::create`: the file's row, the report's and its scan job), so a
 //! `carehub dev --demo-data` shows it PENDING, then CLEAN once the worker has asked clamd.
 
 use bytes::Bytes;
@@ -10,14 +10,17 @@ use sqlx::PgConnection;
 use super::admin::cli_meta;
 use crate::{
     audit::{self, AuditEvent},
+    ids::PatientId,
     records::{
-        file_kind::sniff,
-        reports::{
-            self,
-            model::{FileType, ReportFields},
+        files::{
+            kind::sniff,
+            model::StoredObject,
+            storage::{Folder, Storage, new_key},
         },
-        storage::{Folder, Storage, new_key},
-        upload::StoredObject,
+        reports::{
+            model::{FileType, ReportFields},
+            service::create,
+        },
     },
 };
 
@@ -52,7 +55,7 @@ pub fn pdf() -> Vec<u8> {
 
 /// Stores the demo report of `patient_id` and records it (with its scan job) in `conn`'s
 /// transaction; the object's key (the caller removes it if the transaction does not commit).
-pub async fn seed(conn: &mut PgConnection, storage: &Storage, patient_id: i64) -> anyhow::Result<String> {
+pub async fn seed(conn: &mut PgConnection, storage: &Storage, patient_id: PatientId) -> anyhow::Result<String> {
     let bytes = pdf();
     let key = new_key(Folder::PatientReports, patient_id, "pdf");
     let file = StoredObject {
@@ -72,7 +75,7 @@ pub async fn seed(conn: &mut PgConnection, storage: &Storage, patient_id: i64) -
         hospital: None,
     };
     let recorded = async {
-        let (id, file_id) = reports::create(&mut *conn, patient_id, patient_id, &file, &fields).await?;
+        let (id, file_id) = create(&mut *conn, patient_id, patient_id.get(), &file, &fields).await?;
         let event = AuditEvent::new("report_uploaded")
             .target("report", id)
             .details(json!({ "patient_id": patient_id, "file_id": file_id, "demo": true }));

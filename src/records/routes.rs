@@ -8,7 +8,7 @@ use super::{attachments, prescriptions, reports, summary};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     prescriptions::routes::configure(cfg);
     reports::routes::configure(cfg);
-    attachments::configure(cfg);
+    attachments::routes::configure(cfg);
     summary::configure(cfg);
 }
 
@@ -27,8 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     reports::routes::detail,
     reports::routes::remove,
     reports::routes::download,
-    attachments::add,
-    attachments::download,
+    attachments::routes::add,
+    attachments::routes::download,
     summary::summary,
 ))]
 pub struct Api;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{
-    download::base_url,
+    files::download::base_url,
     policy,
     prescriptions::{
         model::Prescription,
@@ -22,6 +22,7 @@ use crate::{
         error::{ApiError, ErrorBody},
         routing::resource,
     },
+    ids::PatientId,
     state::AppState,
 };
 
@@ -35,7 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The reference's `PatientMedicalSummary`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PatientMedicalSummary {
-    pub patient_id: i64,
+    #[schema(value_type = i64)]
+    pub patient_id: PatientId,
     pub patient_name: String,
     /// Prescriptions (chains: each counted once, at its latest version).
     pub total_prescriptions: i64,
@@ -56,15 +58,16 @@ pub async fn summary(
     req: HttpRequest,
     path: web::Path<i64>,
 ) -> Result<web::Json<PatientMedicalSummary>, ApiError> {
-    let patient_id = path.into_inner();
-    let mut tx = state.db.begin().await?;
-    let access = policy::access(&mut tx, &caller, patient_id).await??;
-    let (recent_prescriptions, total_prescriptions) =
-        prescriptions::list_latest(&mut tx, Scope::Patient(patient_id), RECENT, 0).await?;
-    let (total_reports, report_rows) = reports::list(&mut tx, patient_id, RECENT, 0).await?;
-    let patient_name = policy::patient_name(&mut tx, patient_id).await?.ok_or(ApiError::NotFound)?;
-    access.audit_read(&mut tx, &caller, &meta, "summary", None).await?;
-    tx.commit().await?;
+    let patient_id = PatientId(path.into_inner());
+    let read = async |conn: &mut sqlx::PgConnection| {
+        let scope = Scope::Patient(patient_id);
+        let (recent_prescriptions, total_prescriptions) = prescriptions::list_latest(conn, scope, RECENT, 0).await?;
+        let (total_reports, report_rows) = reports::list(conn, patient_id, RECENT, 0).await?;
+        let patient_name = policy::repo::patient_name(conn, patient_id).await?.ok_or(ApiError::NotFound)?;
+        Ok::<_, ApiError>((recent_prescriptions, total_prescriptions, total_reports, report_rows, patient_name))
+    };
+    let (recent_prescriptions, total_prescriptions, total_reports, report_rows, patient_name) =
+        policy::read_patient(&state.db, &caller, &meta, patient_id, "summary", read).await?;
     let base = base_url(&req);
     Ok(web::Json(PatientMedicalSummary {
         patient_id,

@@ -1,7 +1,10 @@
 //! Prescription attachments: added by the prescribing doctor only, listed with every version of
 //! the chain, scanned and served once clean to the parties of the prescription.
 
-use carehub::records::{attachments, links::FileLinks, scan::Outcome};
+use carehub::records::{
+    attachments::service as attachments,
+    files::{links::FileLinks, model::ScanStatus, scan::Outcome},
+};
 use reqwest::{
     StatusCode,
     multipart::{Form, Part},
@@ -100,7 +103,7 @@ async fn the_prescribing_doctor_attaches_a_file_that_every_version_lists_and_its
         .fetch_one(&db)
         .await
         .expect("file");
-    assert_eq!(up.scan(file_id).await, Outcome::Wrote("CLEAN"));
+    assert_eq!(up.scan(file_id).await, Outcome::Wrote(ScanStatus::Clean));
     for (who, token, status) in [
         ("patient", &patient.token, StatusCode::OK),
         ("author", &author.token, StatusCode::OK),

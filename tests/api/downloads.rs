@@ -21,7 +21,10 @@ async fn open(up: &Uploads, url: &str) -> reqwest::Response {
 async fn clean_report(up: &Uploads, patient: &crate::helpers::TestPatient, body: &str) -> (i64, i64) {
     let id = up.report_of(patient, pdf(body)).await["id"].as_i64().expect("id");
     let (file_id, ..) = file_of_report(&up.app.db, id).await;
-    assert_eq!(up.scan(file_id).await, carehub::records::scan::Outcome::Wrote("CLEAN"));
+    assert_eq!(
+        up.scan(file_id).await,
+        carehub::records::files::scan::Outcome::Wrote(carehub::records::files::model::ScanStatus::Clean)
+    );
     (id, file_id)
 }
 
@@ -211,7 +214,10 @@ async fn an_attachments_file_url_opens_without_a_header_for_the_prescriptions_pa
         .expect("file");
     let link = body["file_url"].as_str().expect("file_url").to_owned();
     assert_eq!(open(&up, &link).await.status(), StatusCode::FORBIDDEN, "pending: not clean");
-    assert_eq!(up.scan(file_id).await, carehub::records::scan::Outcome::Wrote("CLEAN"));
+    assert_eq!(
+        up.scan(file_id).await,
+        carehub::records::files::scan::Outcome::Wrote(carehub::records::files::model::ScanStatus::Clean)
+    );
 
     let response = open(&up, &link).await;
 

@@ -18,7 +18,7 @@ use carehub::{
     config::Settings,
     jobs::PurgeExpiredSessions,
     medicines::recommendations::jobs::AnswerRecommendation,
-    records::scan::{RescanPending, ScanFile},
+    records::files::jobs::{RescanPending, ScanFile},
 };
 use carehub_workers::{
     Handler as _, JobContext, JobKind, JobResult, Registry, WorkerSettings,

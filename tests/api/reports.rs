@@ -6,8 +6,10 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use carehub::{
     config::Settings,
-    records::{
-        scan::{self, Outcome, RescanPending, ScanFile},
+    records::files::{
+        jobs::{self, RescanPending, ScanFile},
+        model::ScanStatus,
+        scan::{self, Outcome},
         storage::Storage,
     },
 };
@@ -273,7 +275,7 @@ async fn every_reports_route_follows_the_records_access_rule(db: PgPool) {
     let admin = app.admin().await;
     let id = up.report_of(&patient, pdf("clean")).await["id"].as_i64().expect("id");
     let (file_id, ..) = file_of_report(&db, id).await;
-    assert_eq!(up.scan(file_id).await, Outcome::Wrote("CLEAN"));
+    assert_eq!(up.scan(file_id).await, Outcome::Wrote(ScanStatus::Clean));
     let list = format!("/api/records/patients/{}/reports/", patient.user.id);
     let detail = format!("/api/records/reports/{id}/");
     let download = format!("/api/records/reports/{id}/download/");
@@ -346,7 +348,7 @@ async fn eicar_inside_a_pdf_is_infected_and_never_downloadable(db: PgPool) {
     assert_eq!(pending.status(), StatusCode::CONFLICT);
     assert_eq!(json_body(pending).await["code"], "file_not_clean");
 
-    assert_eq!(up.scan(file_id).await, Outcome::Wrote("INFECTED"));
+    assert_eq!(up.scan(file_id).await, Outcome::Wrote(ScanStatus::Infected));
     assert_eq!(up.scan(file_id).await, Outcome::Nothing, "the verdict is written once");
 
     let (status, detail): (String, Option<String>) =
@@ -374,7 +376,7 @@ async fn a_clean_pdf_is_downloaded_as_an_attachment_with_its_exact_bytes(db: PgP
     let id = up.report_of(&patient, bytes.clone()).await["id"].as_i64().expect("id");
     let (file_id, ..) = file_of_report(&db, id).await;
 
-    assert_eq!(up.scan(file_id).await, Outcome::Wrote("CLEAN"));
+    assert_eq!(up.scan(file_id).await, Outcome::Wrote(ScanStatus::Clean));
     let response = up.app.get(&format!("/api/records/reports/{id}/download/"), Some(&patient.token)).await;
 
     assert_eq!(response.status(), StatusCode::OK);
@@ -518,8 +520,8 @@ async fn with_clamd_down_a_report_stays_pending_and_is_clean_once_clamd_answers(
 
     // Its jobs went dead: a minute later the rescan schedule queues it again, once per tick.
     sqlx::query("update stored_files set created_at = now() - interval '2 minutes'").execute(&db).await.expect("age");
-    assert_eq!(scan::rescan(&db, "2026-11-25T10:00:30Z").await.expect("rescan"), 1);
-    assert_eq!(scan::rescan(&db, "2026-11-25T10:00:30Z").await.expect("rescan"), 0, "same tick: nothing more");
+    assert_eq!(jobs::rescan(&db, "2026-11-25T10:00:30Z").await.expect("rescan"), 1);
+    assert_eq!(jobs::rescan(&db, "2026-11-25T10:00:30Z").await.expect("rescan"), 0, "same tick: nothing more");
     let queued: i64 = sqlx::query_scalar("select count(*) from outbox where job_type = 'ScanFile' and payload = $1")
         .bind(json!({ "file_id": file_id }))
         .fetch_one(&db)
@@ -527,8 +529,8 @@ async fn with_clamd_down_a_report_stays_pending_and_is_clean_once_clamd_answers(
         .expect("count");
     assert_eq!(queued, 2, "the upload's job and the rescan's");
 
-    assert_eq!(up.scan(file_id).await, Outcome::Wrote("CLEAN"));
-    assert_eq!(scan::rescan(&db, "2026-11-25T10:01:30Z").await.expect("rescan"), 0, "clean files are not rescanned");
+    assert_eq!(up.scan(file_id).await, Outcome::Wrote(ScanStatus::Clean));
+    assert_eq!(jobs::rescan(&db, "2026-11-25T10:01:30Z").await.expect("rescan"), 0, "clean files are not rescanned");
     let attempts: i32 = sqlx::query_scalar("select scan_attempts from stored_files where id = $1")
         .bind(file_id)
         .fetch_one(&db)
@@ -596,7 +598,7 @@ async fn a_scan_job_that_goes_dead_while_clamd_is_stopped_is_rescanned_clean_onc
 
     // clamd is back; the clock's rescan queues the file again and the worker scans it.
     sqlx::query("update stored_files set created_at = now() - interval '2 minutes'").execute(&db).await.expect("age");
-    assert_eq!(scan::rescan(&db, "2026-11-25T10:00:30Z").await.expect("rescan"), 1);
+    assert_eq!(jobs::rescan(&db, "2026-11-25T10:00:30Z").await.expect("rescan"), 1);
     let (settings, workers) = worker_settings(&up, clamd_addr(), 2);
     let shutdown = tokio_util::sync::CancellationToken::new();
     let task = tokio::spawn(carehub_workers::run_workers(
@@ -625,7 +627,7 @@ async fn a_missing_object_is_failed_not_retried_forever(db: PgPool) {
     let (file_id, key, ..) = file_of_report(&db, id).await;
     std::fs::remove_file(up.dir.path().join(&key)).expect("removed");
 
-    assert_eq!(up.scan(file_id).await, Outcome::Wrote("FAILED"));
+    assert_eq!(up.scan(file_id).await, Outcome::Wrote(ScanStatus::Failed));
     let download = up.app.get(&format!("/api/records/reports/{id}/download/"), Some(&patient.token)).await;
     assert_eq!(download.status(), StatusCode::CONFLICT);
 }

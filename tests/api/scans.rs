@@ -5,7 +5,11 @@
 
 use std::time::Duration;
 
-use carehub::records::scan::{self, Outcome};
+use carehub::records::files::{
+    jobs,
+    model::ScanStatus,
+    scan::{self, Outcome},
+};
 use carehub_workers::scan::Clamd;
 use reqwest::StatusCode;
 use sqlx::PgPool;
@@ -69,13 +73,13 @@ async fn a_file_clamd_refuses_is_failed_at_the_last_attempt_and_never_rescanned_
     }
     let last = scan::scan(&db, &up.storage(), &refusing, 5, file_id).await.expect("the fifth attempt");
 
-    assert_eq!(last, Outcome::Wrote("FAILED"));
+    assert_eq!(last, Outcome::Wrote(ScanStatus::Failed));
     let (status, detail, refusals) = file_row(&db, file_id).await;
     assert_eq!((status.as_str(), refusals), ("FAILED", 5));
     assert!(detail.as_deref().unwrap_or_default().contains("INSTREAM size limit exceeded"), "{detail:?}");
     // Never rescanned, never scanned again, never served.
     sqlx::query("update stored_files set created_at = now() - interval '2 minutes'").execute(&db).await.expect("age");
-    assert_eq!(scan::rescan(&db, "2026-12-07T10:00:30Z").await.expect("rescan"), 0);
+    assert_eq!(jobs::rescan(&db, "2026-12-07T10:00:30Z").await.expect("rescan"), 0);
     assert_eq!(up.scan(file_id).await, Outcome::Nothing, "a real clamd cannot make it CLEAN now");
     let download = up.app.get(&format!("/api/records/reports/{id}/download/"), Some(&patient.token)).await;
     assert_eq!(download.status(), StatusCode::CONFLICT);
@@ -116,7 +120,7 @@ async fn a_file_whose_scan_breaks_off_is_counted_and_failed_at_the_last_attempt_
     }
     let last = scan::scan(&db, &up.storage(), &breaking, 3, file_id).await.expect("the third attempt");
 
-    assert_eq!(last, Outcome::Wrote("FAILED"));
+    assert_eq!(last, Outcome::Wrote(ScanStatus::Failed));
     assert_eq!(file_row(&db, file_id).await.0, "FAILED");
     // clamd not listening at all is no verdict on the file: retried, never counted.
     let down = Clamd::new("127.0.0.1:1", Duration::from_secs(5));
@@ -137,7 +141,7 @@ async fn a_file_clamd_stopped_reading_at_a_limit_is_failed_at_once_not_clean_nor
 
     let outcome = scan::scan(&db, &up.storage(), &limited, 5, file_id).await.expect("scanned");
 
-    assert_eq!(outcome, Outcome::Wrote("FAILED"));
+    assert_eq!(outcome, Outcome::Wrote(ScanStatus::Failed));
     let (status, detail, _) = file_row(&db, file_id).await;
     assert_eq!(status, "FAILED");
     assert!(detail.as_deref().unwrap_or_default().contains("Heuristics.Limits.Exceeded.MaxScanSize"), "{detail:?}");
@@ -190,7 +194,7 @@ async fn an_archive_past_clamds_max_scan_size_is_failed_by_the_real_clamd_never_
 
     assert_eq!(
         outcome,
-        Outcome::Wrote("FAILED"),
+        Outcome::Wrote(ScanStatus::Failed),
         "clamd at {} passed an archive it did not read whole: it runs without `AlertExceedsMax yes` \
          (./scripts/clamd restarts a clamd it started with an older configuration)",
         clamd_addr()

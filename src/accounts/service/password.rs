@@ -59,9 +59,9 @@ pub async fn change(state: &AppState, meta: &RequestMeta, change: Change) -> Res
     let actor = match &caller {
         Some(caller) => AuditEvent::new("password_changed").by(caller),
         None => AuditEvent {
-            actor_id: Some(user.id.get()),
+            actor_id: Some(user.id),
             actor_type: Some(user.user_type.as_str()),
-            hospital_id: repo::hospital_of_user(&mut *tx, user.id).await?.map(|id| id.get()),
+            hospital_id: repo::hospital_of_user(&mut *tx, user.id).await?,
             ..AuditEvent::new("password_changed")
         },
     };

@@ -122,7 +122,7 @@ pub async fn register_patient(
     };
     repo::insert_patient_profile(&mut *tx, user.id, &profile).await?;
     let event = AuditEvent {
-        actor_id: Some(user.id.get()),
+        actor_id: Some(user.id),
         actor_type: Some(UserType::Patient.as_str()),
         ..AuditEvent::new("patient_registered").target("user", user.id)
     };

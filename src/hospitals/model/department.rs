@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::{accounts::dto::required, errors::FieldErrors, ids::HospitalId};
+use crate::{accounts::model::required, errors::FieldErrors, ids::HospitalId};
 
 /// A department (the reference's `Department`).
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]

@@ -5,10 +5,7 @@ use serde_json::{Value, json};
 use sqlx::PgConnection;
 
 use crate::{
-    accounts::{
-        dto::{bounded, required},
-        model::{PhoneNumber, Principal},
-    },
+    accounts::model::{PhoneNumber, Principal, bounded, required},
     audit::{self, AuditEvent, RequestMeta},
     errors::FieldErrors,
     hospitals::{

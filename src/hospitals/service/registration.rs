@@ -6,9 +6,9 @@ use serde_json::json;
 
 use crate::{
     accounts::{
-        model::{PhoneNumber, Principal, UserType},
+        model::{PhoneNumber, Principal, UserType, account_fields},
         repo as accounts_repo,
-        signup::{AccountFields, check_account},
+        service::registration::check_account,
     },
     audit::{self, AuditEvent, RequestMeta},
     errors::FieldErrors,
@@ -30,16 +30,7 @@ pub async fn register(
     let region = state.settings.accounts.default_phone_region.clone();
     let hospital = body.hospital();
     let mut errors = FieldErrors::new();
-    let fields = AccountFields {
-        username: body.username,
-        email: body.email,
-        password: body.password,
-        password_confirm: body.password_confirm,
-        first_name: body.first_name,
-        last_name: body.last_name,
-        phone_number: body.phone_number,
-    };
-    let account = check_account(&state.db, &region, &mut errors, fields, true).await?;
+    let account = check_account(&state.db, &region, &mut errors, account_fields!(body), true).await?;
     let fields = hospital_fields(
         &mut errors,
         hospital,
@@ -114,10 +105,10 @@ pub async fn approve(
         return Err(ApiError::Validation(FieldErrors::single("is_approved", "This field is required.")));
     };
     let mut tx = state.db.begin().await?;
-    let admin = UserId(caller.user_id.0);
+    let admin = caller.user_id;
     let user_id = repo::set_approval(&mut tx, id, approved, admin).await?.ok_or(ApiError::NotFound)?;
     if !approved {
-        let user = crate::accounts::model::UserId(user_id.get());
+        let user = user_id;
         accounts_repo::revoke_other_families(&mut *tx, user, None, "hospital_rejected").await?;
     }
     let hospital = repo::get_hospital(&mut *tx, id).await?.ok_or(ApiError::NotFound)?;

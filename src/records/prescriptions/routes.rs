@@ -4,27 +4,27 @@
 //! decided by `records::policy` alone; every read of another person's records is audited.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::Utc;
 use serde_json::json;
 
 use super::{
     model::{
-        self, Content, CreatePrescriptionRequest, Prescription, PrescriptionCreated, PrescriptionUpdateRequest,
+        CreatePrescriptionRequest, Prescription, PrescriptionCreated, PrescriptionUpdateRequest,
         PrescriptionWithAttachments,
     },
-    repo::{self, Authorship, Scope},
+    repo::{self, Scope},
+    service,
 };
 use crate::{
     accounts::model::{Principal, UserType},
     audit::{self, AuditEvent, RequestMeta},
-    errors::Conflict,
     http::{
-        error::{ApiError, ErrorBody, FieldErrors, from_database},
+        error::{ApiError, ErrorBody},
         extract::Body,
         pagination::{Page, PageParams, PageRequest},
         routing::resource,
     },
-    records::policy::{self, Access, Reader},
+    ids::PatientId,
+    records::{attachments::service as attachments, files::download::base_url, policy},
     state::AppState,
 };
 
@@ -32,8 +32,6 @@ use crate::{
 pub const VERSIONS_CAP: i64 = 500;
 
 const ONLY_DOCTORS_WRITE: &str = "Only doctors write prescriptions.";
-const ONLY_THE_AUTHOR: &str = "Only the prescribing doctor can change a prescription.";
-const INACTIVE_DOCTOR: &str = "Your doctor profile is not active.";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/records/prescriptions/").get(list))
@@ -60,40 +58,7 @@ pub async fn create(
     if caller.user_type != UserType::Doctor {
         return Err(ApiError::Forbidden(ONLY_DOCTORS_WRITE));
     }
-    let (patient_id, appointment_id, content) = model::validate_new(body, Utc::now())?;
-    let mut tx = state.db.begin().await?;
-    let Some((doctor_id, hospital_id)) = policy::doctor_of(&mut tx, &caller).await? else {
-        return Err(ApiError::Forbidden(INACTIVE_DOCTOR));
-    };
-    // A doctor's refusal is a 403 whether or not the patient exists: ids cannot be probed.
-    let days = state.settings.records.prescribe_days_after_appointment;
-    let Some(treating) = policy::may_prescribe(&mut tx, &caller, doctor_id, patient_id, appointment_id, days).await?
-    else {
-        return Err(ApiError::Forbidden(policy::NOT_TREATING));
-    };
-    let grant_id = match treating {
-        policy::Treating::Grant(grant_id) => Some(grant_id),
-        policy::Treating::Appointment(_) => None,
-    };
-    // With a grant, an appointment named must still be one of this patient's at this hospital.
-    if grant_id.is_some()
-        && let Some(appointment) = appointment_id
-        && !repo::appointment_qualifies(&mut tx, appointment, patient_id, hospital_id).await?
-    {
-        return Err(FieldErrors::single(
-            "appointment",
-            "No confirmed or completed appointment of this patient at your hospital has this id.",
-        )
-        .into());
-    }
-    let who = Authorship { patient_id, doctor_id, hospital_id, appointment_id };
-    let id = repo::insert_first(&mut tx, who, &content).await.map_err(from_database)?;
-    let details =
-        json!({ "patient_id": patient_id, "version": 1, "grant_id": grant_id, "appointment_id": appointment_id });
-    let event = AuditEvent::new("prescription_created").by(&caller).target("prescription", id).details(details);
-    audit::record(&mut tx, &meta, event).await?;
-    let prescription = repo::get(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
-    tx.commit().await?;
+    let (id, prescription) = service::create(&state, &caller, &meta, body).await?;
     let body = PrescriptionCreated { message: "Prescription created successfully.".into(), id, prescription };
     Ok(HttpResponse::Created().json(body))
 }
@@ -111,16 +76,16 @@ pub async fn list(
 ) -> Result<web::Json<Page<Prescription>>, ApiError> {
     let mut tx = state.db.begin().await?;
     let scope = match caller.user_type {
-        UserType::Patient => Scope::Patient(caller.user_id.0),
+        UserType::Patient => Scope::Patient(PatientId(caller.user_id.0)),
         UserType::Doctor => match policy::doctor_of(&mut tx, &caller).await? {
             Some((doctor_id, _)) => Scope::Doctor(doctor_id),
-            None => return Err(ApiError::Forbidden(INACTIVE_DOCTOR)),
+            None => return Err(ApiError::Forbidden(service::INACTIVE_DOCTOR)),
         },
         UserType::Admin => Scope::All,
         UserType::Hospital => return Err(ApiError::Forbidden(policy::HOSPITAL_READS_NONE)),
     };
     let (rows, count) = repo::list_latest(&mut tx, scope, page.limit(), page.offset()).await?;
-    let patients: std::collections::BTreeSet<i64> = rows.iter().map(|p| p.patient).collect();
+    let patients: std::collections::BTreeSet<PatientId> = rows.iter().map(|p| p.patient).collect();
     let page = page.respond(count, rows)?;
     // Anyone but the patient reads other people's records here: one row per request, naming
     // whose records the page showed (ids only), as every other records read is audited.
@@ -151,28 +116,15 @@ pub async fn of_patient(
     patient_id: web::Path<i64>,
     page: PageRequest,
 ) -> Result<web::Json<Page<Prescription>>, ApiError> {
-    let patient_id = patient_id.into_inner();
-    let mut tx = state.db.begin().await?;
-    let access = policy::access(&mut tx, &caller, patient_id).await?.map_err(ApiError::from)?;
-    let (rows, count) = repo::list_latest(&mut tx, Scope::Patient(patient_id), page.limit(), page.offset()).await?;
-    let page = page.respond(count, rows)?;
-    access.audit_read(&mut tx, &caller, &meta, "prescriptions", None).await?;
-    tx.commit().await?;
+    let patient_id = PatientId(patient_id.into_inner());
+    let scope = Scope::Patient(patient_id);
+    let read = async |conn: &mut sqlx::PgConnection| {
+        let (rows, count) = repo::list_latest(conn, scope, page.limit(), page.offset()).await?;
+        page.respond(count, rows)
+    };
+    let page =
+        policy::read_patient::<_, ApiError>(&state.db, &caller, &meta, patient_id, "prescriptions", read).await?;
     Ok(web::Json(page))
-}
-
-/// Version `id` and the caller's right to it: the patient, its doctor (without a grant), a
-/// doctor with a live grant, an admin; 404 for another patient or a hospital.
-async fn readable(
-    conn: &mut sqlx::PgConnection,
-    caller: &Principal,
-    id: i64,
-) -> Result<(Prescription, Access), ApiError> {
-    let prescription = repo::get(conn, id).await?.ok_or(ApiError::NotFound)?;
-    let access = policy::access_object(conn, caller, prescription.patient, Some(prescription.doctor))
-        .await?
-        .map_err(ApiError::from)?;
-    Ok((prescription, access))
 }
 
 /// One version (any version's id), with the files attached to its chain.
@@ -188,17 +140,11 @@ pub async fn detail(
     id: web::Path<i64>,
 ) -> Result<web::Json<PrescriptionWithAttachments>, ApiError> {
     let mut tx = state.db.begin().await?;
-    let (prescription, access) = readable(&mut tx, &caller, id.into_inner()).await?;
+    let (prescription, access) = service::readable(&mut tx, &caller, id.into_inner()).await?;
     access.audit_read(&mut tx, &caller, &meta, "prescription", Some(("prescription", prescription.id))).await?;
-    let base_url = crate::records::download::base_url(&req);
-    let attachments = crate::records::attachments::for_chain(&mut tx, prescription.chain_id, &base_url).await?;
+    let attachments = attachments::for_chain(&mut tx, prescription.chain_id, &base_url(&req)).await?;
     tx.commit().await?;
     Ok(web::Json(PrescriptionWithAttachments { prescription, attachments }))
-}
-
-/// Whether the access is the prescription's own doctor's.
-fn is_author(access: &Access, doctor: i64) -> bool {
-    matches!(access.reader, Reader::Author { doctor_id } | Reader::Doctor { doctor_id, .. } if doctor_id == doctor)
 }
 
 /// Edit (the prescribing doctor): the fields given replace the latest version's in a new
@@ -217,43 +163,7 @@ pub async fn update(
     id: web::Path<i64>,
     Body(body): Body<PrescriptionUpdateRequest>,
 ) -> Result<web::Json<Prescription>, ApiError> {
-    let id = id.into_inner();
-    let mut tx = state.db.begin().await?;
-    let (current, access) = readable(&mut tx, &caller, id).await?;
-    if !is_author(&access, current.doctor) {
-        return Err(ApiError::Forbidden(ONLY_THE_AUTHOR));
-    }
-    // An edit is a write: the author still needs a treating relationship now.
-    let days = state.settings.records.prescribe_days_after_appointment;
-    if policy::may_prescribe(&mut tx, &caller, current.doctor, current.patient, current.appointment_id, days)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::Forbidden(policy::NOT_TREATING));
-    }
-    match repo::lock_latest(&mut tx, id).await? {
-        None => return Err(ApiError::NotFound),
-        Some(false) => return Err(Conflict::PrescriptionSuperseded.into()),
-        Some(true) => {}
-    }
-    let (content, changed) = model::apply_update(&Content::from(&current), body, Utc::now())?;
-    if changed.is_empty() {
-        tx.commit().await?;
-        return Ok(web::Json(current));
-    }
-    let new_id = repo::insert_next(&mut tx, &current, &content).await.map_err(from_database)?;
-    let details = json!({
-        "patient_id": current.patient,
-        "chain_id": current.chain_id,
-        "version": current.version + 1,
-        "previous_version": current.id,
-        "changed_fields": changed,
-    });
-    let event = AuditEvent::new("prescription_updated").by(&caller).target("prescription", new_id).details(details);
-    audit::record(&mut tx, &meta, event).await?;
-    let prescription = repo::get(&mut tx, new_id).await?.ok_or(ApiError::NotFound)?;
-    tx.commit().await?;
-    Ok(web::Json(prescription))
+    Ok(web::Json(service::update(&state, &caller, &meta, id.into_inner(), body).await?))
 }
 
 /// Every version of the prescription's chain, oldest first (any version's id; at most 500), for
@@ -269,7 +179,7 @@ pub async fn versions(
     id: web::Path<i64>,
 ) -> Result<web::Json<Vec<Prescription>>, ApiError> {
     let mut tx = state.db.begin().await?;
-    let (prescription, access) = readable(&mut tx, &caller, id.into_inner()).await?;
+    let (prescription, access) = service::readable(&mut tx, &caller, id.into_inner()).await?;
     let chain = repo::versions(&mut tx, prescription.chain_id, VERSIONS_CAP).await?;
     access
         .audit_read(&mut tx, &caller, &meta, "prescription_versions", Some(("prescription", prescription.id)))

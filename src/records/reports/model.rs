@@ -4,7 +4,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::errors::FieldErrors;
+use crate::{
+    errors::FieldErrors,
+    ids::{HospitalId, PatientId},
+    records::files::model::ScanStatus,
+};
 
 /// What a report is (the reference's `FileTypeEnum`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -40,27 +44,6 @@ impl FileType {
     }
 }
 
-/// Where a stored file's virus scan stands; the file is served only when `CLEAN`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum ScanStatus {
-    Pending,
-    Clean,
-    Infected,
-    Failed,
-}
-
-impl ScanStatus {
-    pub fn parse(value: &str) -> Self {
-        match value {
-            "CLEAN" => Self::Clean,
-            "INFECTED" => Self::Infected,
-            "FAILED" => Self::Failed,
-            _ => Self::Pending,
-        }
-    }
-}
-
 /// A patient report (the reference's `PatientReport`, with `scan_status`). `file` is the
 /// absolute URL of its download route (with a bearer token), `file_url` the same URL signed for
 /// the user who asked (opens without a token for `records.download_link_seconds`); never a
@@ -68,10 +51,12 @@ impl ScanStatus {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PatientReport {
     pub id: i64,
-    pub patient: i64,
+    #[schema(value_type = i64)]
+    pub patient: PatientId,
     pub patient_name: String,
     /// Hospital where the report was made, if any.
-    pub hospital: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub hospital: Option<HospitalId>,
     /// Empty when there is no hospital.
     pub hospital_name: String,
     pub uploaded_by: Option<i64>,
@@ -127,7 +112,7 @@ pub struct ReportFields {
     pub description: String,
     pub file_type: FileType,
     pub report_date: Option<NaiveDate>,
-    pub hospital: Option<i64>,
+    pub hospital: Option<HospitalId>,
 }
 
 const REQUIRED: &str = "This field is required.";
@@ -174,7 +159,7 @@ pub fn check_fields<'a>(get: impl Fn(&str) -> Option<&'a str>, errors: &mut Fiel
     let hospital = match get("hospital").map(str::trim) {
         None | Some("") => None,
         Some(value) => {
-            let parsed = value.parse::<i64>().ok().filter(|id| *id > 0);
+            let parsed = value.parse::<i64>().ok().filter(|id| *id > 0).map(HospitalId);
             if parsed.is_none() {
                 errors.add("hospital", "A valid integer is required.");
             }
@@ -206,7 +191,7 @@ mod tests {
         assert_eq!(fields.title, "CBC");
         assert_eq!(fields.file_type, FileType::Lab);
         assert_eq!(fields.report_date, NaiveDate::from_ymd_opt(2026, 11, 20));
-        assert_eq!(fields.hospital, Some(3));
+        assert_eq!(fields.hospital, Some(HospitalId(3)));
     }
 
     #[test]

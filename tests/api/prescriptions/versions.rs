@@ -214,8 +214,8 @@ async fn demo_data_rebuilds_its_two_version_prescription_and_clear_starts_it_ove
     };
 
     let dir = tempfile::tempdir().expect("dir");
-    let storage =
-        carehub::records::storage::Storage::from_url(&format!("file://{}", dir.path().display())).expect("storage");
+    let storage = carehub::records::files::storage::Storage::from_url(&format!("file://{}", dir.path().display()))
+        .expect("storage");
     carehub::cli::demo_data::run(&db, &storage, false).await.expect("first run");
     let first = versions().await;
     carehub::cli::demo_data::run(&db, &storage, false).await.expect("second run");

@@ -25,20 +25,17 @@ use actix_web::{
 };
 use bytes::Bytes;
 use futures::{Stream, StreamExt as _};
-use sha2::{Digest as _, Sha256};
-use tokio::io::AsyncWriteExt as _;
 
 use super::{
-    file_kind::{EXTENSIONS, clean_file_name, extension_of, sniff},
+    intake::{DRAIN_BYTES, malformed, store_file},
+    model::StoredObject,
     storage::Storage,
 };
-use crate::http::{
-    error::{ApiError, FieldErrors},
-    nul::NUL_MESSAGE,
+use crate::{
+    errors::FieldErrors,
+    http::{error::ApiError, nul::NUL_MESSAGE},
 };
 
-/// Bytes held before the file's type is decided.
-const SNIFF_BYTES: usize = 8 * 1024;
 /// Largest text part.
 const TEXT_LIMIT: usize = 64 * 1024;
 /// What a whole upload request may carry beyond its file: the text parts, the boundaries and
@@ -47,21 +44,6 @@ pub const FORM_ALLOWANCE: u64 = 64 * 1024;
 const ONE_FILE: &str = "Send one file per upload.";
 /// Most parts one upload may have.
 const MAX_PARTS: usize = 32;
-/// What is still read (and dropped) of a file past the limit, so the client, still sending,
-/// reads the 413 instead of a reset connection.
-const DRAIN_BYTES: u64 = 4 * 1024 * 1024;
-
-/// A file written to the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredObject {
-    pub key: String,
-    /// The client's file name, cleaned (metadata only).
-    pub original_name: String,
-    pub extension: String,
-    pub content_type: &'static str,
-    pub size: i64,
-    pub sha256: Vec<u8>,
-}
 
 /// A received upload: the file when one was sent, and the text parts by name.
 #[derive(Debug, Default)]
@@ -77,15 +59,26 @@ impl Received {
     }
 }
 
-fn malformed(err: impl std::fmt::Display) -> ApiError {
-    ApiError::Malformed(format!("multipart body - {err}"))
-}
-
-fn unsupported(extension: Option<&str>) -> ApiError {
-    ApiError::UnsupportedMediaType(match extension {
-        Some(extension) => format!("{extension} file whose content is not {extension}"),
-        None => format!("file type (allowed: {})", EXTENSIONS.join(", ")),
-    })
+/// The one shape of every upload route: receives the body ([`receive`], the file into the store
+/// at `key_for(extension)`), then `save`s what came (the rows, in a transaction of its own). When
+/// saving fails (a field that breaks the rules, access that ended while the file streamed in, a
+/// failed insert) the stored object is removed before the error is answered.
+pub async fn receive_and_save<T>(
+    headers: &HeaderMap,
+    payload: web::Payload,
+    storage: &Storage,
+    limit: u64,
+    key_for: impl FnOnce(&str) -> String,
+    save: impl AsyncFnOnce(&Received) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let received = receive(headers, payload, storage, limit, key_for).await?;
+    let saved = save(&received).await;
+    if saved.is_err()
+        && let Some(file) = &received.file
+    {
+        storage.delete_quietly(&file.key).await;
+    }
+    saved
 }
 
 /// Reads a `multipart/form-data` body: the `file` part into the store at `key_for(extension)`,
@@ -200,91 +193,4 @@ async fn read_text(field: &mut Field, name: &str) -> Result<String, ApiError> {
         return Err(FieldErrors::single(field_name, NUL_MESSAGE).into());
     }
     Ok(text)
-}
-
-/// Past the limit: reads on (dropping) up to [`DRAIN_BYTES`], so a client still sending gets
-/// the 413.
-async fn drain_after_limit(field: &mut Field) {
-    let mut drained = 0u64;
-    while drained < DRAIN_BYTES {
-        match field.next().await {
-            Some(Ok(chunk)) => drained += chunk.len() as u64,
-            _ => break,
-        }
-    }
-}
-
-/// Streams the file part to the store: the first [`SNIFF_BYTES`] held until the type is known,
-/// then every chunk written as it comes, counted and hashed.
-async fn store_file(
-    field: &mut Field,
-    client_name: &str,
-    storage: &Storage,
-    limit: u64,
-    key_for: impl FnOnce(&str) -> String,
-) -> Result<StoredObject, ApiError> {
-    let original_name = clean_file_name(client_name);
-    let extension = extension_of(&original_name).ok_or_else(|| unsupported(None))?;
-    let mut hasher = Sha256::new();
-    let mut size = 0u64;
-    let mut head = Vec::with_capacity(SNIFF_BYTES);
-    let mut ended = true;
-    while let Some(chunk) = field.next().await {
-        let chunk = chunk.map_err(malformed)?;
-        size += chunk.len() as u64;
-        if size > limit {
-            drain_after_limit(field).await;
-            return Err(ApiError::PayloadTooLarge);
-        }
-        hasher.update(&chunk);
-        head.extend_from_slice(&chunk);
-        if head.len() >= SNIFF_BYTES {
-            ended = false;
-            break;
-        }
-    }
-    if size == 0 {
-        return Err(FieldErrors::single("file", "The submitted file is empty.").into());
-    }
-    let content_type = sniff(extension, &head).ok_or_else(|| unsupported(Some(extension)))?;
-    let key = key_for(extension);
-    let mut writer = storage.writer(&key);
-    let written = async {
-        writer.write_all(&head).await.map_err(|e| ApiError::Internal(e.into()))?;
-        drop(head);
-        if !ended {
-            while let Some(chunk) = field.next().await {
-                let chunk = chunk.map_err(malformed)?;
-                size += chunk.len() as u64;
-                if size > limit {
-                    return Err(ApiError::PayloadTooLarge);
-                }
-                hasher.update(&chunk);
-                writer.write_all(&chunk).await.map_err(|e| ApiError::Internal(e.into()))?;
-            }
-        }
-        Ok(())
-    }
-    .await;
-    if let Err(err) = written {
-        if let Err(abort) = writer.abort().await {
-            tracing::warn!(key, error = %abort, "could not abort an upload");
-        }
-        if matches!(err, ApiError::PayloadTooLarge) {
-            drain_after_limit(field).await;
-        }
-        return Err(err);
-    }
-    if let Err(err) = writer.shutdown().await {
-        storage.delete_quietly(&key).await;
-        return Err(ApiError::Internal(err.into()));
-    }
-    Ok(StoredObject {
-        key,
-        original_name,
-        extension: extension.to_owned(),
-        content_type,
-        size: i64::try_from(size).unwrap_or(i64::MAX),
-        sha256: hasher.finalize().to_vec(),
-    })
 }

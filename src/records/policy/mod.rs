@@ -6,12 +6,15 @@
 //! Nothing the client sends (`?otp_verified=true`, a header) takes part. Every read of another
 //! person's records is audited through [`Access::audit_read`], with the grant it relied on.
 
+pub mod repo;
+
 use serde_json::json;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use crate::{
     accounts::model::{Principal, UserType},
     audit::{self, AuditEvent, RequestMeta},
+    ids::{AppointmentId, DoctorId, HospitalId, PatientId},
 };
 
 /// Why a read or write of records was refused.
@@ -29,9 +32,9 @@ pub enum Reader {
     /// The patient themselves.
     Owner,
     /// A doctor holding grant `grant_id`.
-    Doctor { grant_id: i64, doctor_id: i64, hospital_id: i64 },
+    Doctor { grant_id: i64, doctor_id: DoctorId, hospital_id: HospitalId },
     /// A doctor reading what they wrote themselves (a prescription of theirs), without a grant.
-    Author { doctor_id: i64 },
+    Author { doctor_id: DoctorId },
     /// An admin.
     Admin,
 }
@@ -39,7 +42,7 @@ pub enum Reader {
 /// The caller's right to one patient's records, as decided by [`access`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Access {
-    pub patient_id: i64,
+    pub patient_id: PatientId,
     pub reader: Reader,
 }
 
@@ -50,14 +53,11 @@ pub const OTHER_PATIENT: &str = "You can only read your own medical records.";
 
 /// The caller's doctor profile: `(doctor_profiles.id, hospital_id)`, when the caller is an
 /// active doctor.
-pub async fn doctor_of(conn: &mut PgConnection, caller: &Principal) -> sqlx::Result<Option<(i64, i64)>> {
+pub async fn doctor_of(conn: &mut PgConnection, caller: &Principal) -> sqlx::Result<Option<(DoctorId, HospitalId)>> {
     if caller.user_type != UserType::Doctor {
         return Ok(None);
     }
-    sqlx::query_as("select id, hospital_id from doctor_profiles where user_id = $1 and is_active")
-        .bind(caller.user_id.0)
-        .fetch_optional(conn)
-        .await
+    repo::active_doctor(conn, caller.user_id.0).await
 }
 
 /// The live grant (`id`) that `doctor_id` holds for `patient_id` through the caller's login, if
@@ -67,28 +67,10 @@ pub async fn doctor_of(conn: &mut PgConnection, caller: &Principal) -> sqlx::Res
 pub async fn live_grant(
     conn: &mut PgConnection,
     caller: &Principal,
-    doctor_id: i64,
-    patient_id: i64,
+    doctor_id: DoctorId,
+    patient_id: PatientId,
 ) -> sqlx::Result<Option<i64>> {
-    crate::access::grants::live_grant(conn, caller, doctor_id.into(), patient_id.into()).await
-}
-
-async fn is_patient(conn: &mut PgConnection, patient_id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar("select exists (select 1 from users where id = $1 and user_type = 'PATIENT')")
-        .bind(patient_id)
-        .fetch_one(conn)
-        .await
-}
-
-/// The patient's name as records show it (their username when they gave none).
-pub async fn patient_name(conn: &mut PgConnection, patient_id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(
-        "select coalesce(nullif(trim(first_name || ' ' || last_name), ''), username) from users \
-         where id = $1 and user_type = 'PATIENT'",
-    )
-    .bind(patient_id)
-    .fetch_optional(conn)
-    .await
+    crate::access::grants::live_grant(conn, caller, doctor_id, patient_id).await
 }
 
 /// The caller's right to read `patient_id`'s records (a route naming the patient:
@@ -98,14 +80,14 @@ pub async fn patient_name(conn: &mut PgConnection, patient_id: i64) -> sqlx::Res
 pub async fn access(
     conn: &mut PgConnection,
     caller: &Principal,
-    patient_id: i64,
+    patient_id: PatientId,
 ) -> sqlx::Result<Result<Access, Refusal>> {
     let reader = match caller.user_type {
-        UserType::Patient if caller.user_id.0 == patient_id => Reader::Owner,
+        UserType::Patient if caller.user_id.0 == patient_id.get() => Reader::Owner,
         UserType::Patient => return Ok(Err(Refusal::Forbidden(OTHER_PATIENT))),
         UserType::Hospital => return Ok(Err(Refusal::Forbidden(HOSPITAL_READS_NONE))),
         UserType::Admin => {
-            if !is_patient(conn, patient_id).await? {
+            if !repo::is_patient(conn, patient_id).await? {
                 return Ok(Err(Refusal::NotFound));
             }
             Reader::Admin
@@ -130,8 +112,8 @@ pub async fn access(
 pub async fn access_object(
     conn: &mut PgConnection,
     caller: &Principal,
-    patient_id: i64,
-    author_doctor_id: Option<i64>,
+    patient_id: PatientId,
+    author_doctor_id: Option<DoctorId>,
 ) -> sqlx::Result<Result<Access, Refusal>> {
     if caller.user_type == UserType::Doctor
         && let Some(author) = author_doctor_id
@@ -156,7 +138,7 @@ pub enum Treating {
     /// A live grant of the caller's login (`grant_id`).
     Grant(i64),
     /// The doctor is assigned to this appointment of the patient, within the window.
-    Appointment(i64),
+    Appointment(AppointmentId),
 }
 
 pub const NOT_TREATING: &str = "You can write into a patient's record only for an appointment assigned to you \
@@ -170,9 +152,9 @@ pub const NOT_TREATING: &str = "You can write into a patient's record only for a
 pub async fn may_prescribe(
     conn: &mut PgConnection,
     caller: &Principal,
-    doctor_id: i64,
-    patient_id: i64,
-    appointment_id: Option<i64>,
+    doctor_id: DoctorId,
+    patient_id: PatientId,
+    appointment_id: Option<AppointmentId>,
     days: i64,
 ) -> sqlx::Result<Option<Treating>> {
     if let Some(grant_id) = live_grant(conn, caller, doctor_id, patient_id).await? {
@@ -181,19 +163,31 @@ pub async fn may_prescribe(
     let Some(appointment_id) = appointment_id else {
         return Ok(None);
     };
-    let treating: bool = sqlx::query_scalar(
-        "select exists (select 1 from appointments \
-         where id = $1 and patient_id = $2 and doctor_id = $3 and status in ('CONFIRMED', 'COMPLETED') \
-               and confirmed_time between now() - make_interval(days => $4::int) \
-                                      and now() + make_interval(days => $4::int))",
-    )
-    .bind(appointment_id)
-    .bind(patient_id)
-    .bind(doctor_id)
-    .bind(i32::try_from(days.clamp(0, 3650)).unwrap_or(30))
-    .fetch_one(conn)
-    .await?;
+    let days = i32::try_from(days.clamp(0, 3650)).unwrap_or(30);
+    let treating = repo::treating_appointment(conn, appointment_id, patient_id, doctor_id, days).await?;
     Ok(treating.then_some(Treating::Appointment(appointment_id)))
+}
+
+/// The one shape of a read of one patient's records by id: in one transaction, the caller's
+/// right ([`access`]), the `read`, then its `records_read` audit row (`what`); a refusal or a
+/// failed read writes nothing.
+pub async fn read_patient<T, E>(
+    db: &PgPool,
+    caller: &Principal,
+    meta: &RequestMeta,
+    patient_id: PatientId,
+    what: &'static str,
+    read: impl AsyncFnOnce(&mut PgConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<sqlx::Error> + From<Refusal> + From<anyhow::Error>,
+{
+    let mut tx = db.begin().await?;
+    let access = access(&mut tx, caller, patient_id).await??;
+    let read = read(&mut tx).await?;
+    access.audit_read(&mut tx, caller, meta, what, None).await?;
+    tx.commit().await?;
+    Ok(read)
 }
 
 impl Access {
@@ -223,7 +217,8 @@ impl Access {
         if let Some((kind, id)) = object {
             details["object"] = json!({ "type": kind, "id": id });
         }
-        let event = AuditEvent::new("records_read").by(caller).target("patient", self.patient_id).details(details);
+        let event =
+            AuditEvent::new("records_read").by(caller).target("patient", self.patient_id.get()).details(details);
         audit::record(conn, meta, event).await
     }
 }

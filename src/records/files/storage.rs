@@ -10,6 +10,8 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt as _};
 use object_store::{ObjectStore, ObjectStoreExt as _, buffered::BufWriter, path::Path};
 
+use crate::ids::PatientId;
+
 /// Bytes a writer holds before it sends a part: S3's smallest multipart part. An upload never
 /// holds more than this in memory, whatever the file's size.
 const PART_BYTES: usize = 5 * 1024 * 1024;
@@ -44,7 +46,7 @@ impl Folder {
 }
 
 /// A generated key: `{folder}/{patient_id}/{uuid}.{extension}`.
-pub fn new_key(folder: Folder, patient_id: i64, extension: &str) -> String {
+pub fn new_key(folder: Folder, patient_id: PatientId, extension: &str) -> String {
     format!("{}/{patient_id}/{}.{extension}", folder.name(), uuid::Uuid::new_v4().simple())
 }
 
@@ -132,11 +134,13 @@ mod tests {
 
     #[test]
     fn keys_are_generated_under_the_folder_and_patient() {
-        let key = new_key(Folder::PatientReports, 42, "pdf");
+        let key = new_key(Folder::PatientReports, PatientId(42), "pdf");
         let parts: Vec<&str> = key.split('/').collect();
         assert_eq!(parts[..2], ["patient_reports", "42"]);
         assert!(parts[2].ends_with(".pdf") && parts[2].len() == 36, "{key}");
-        assert!(new_key(Folder::PrescriptionAttachments, 7, "png").starts_with("prescription_attachments/7/"));
+        assert!(
+            new_key(Folder::PrescriptionAttachments, PatientId(7), "png").starts_with("prescription_attachments/7/")
+        );
     }
 
     #[test]

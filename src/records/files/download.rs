@@ -7,12 +7,21 @@ use actix_web::{FromRequest as _, HttpRequest, HttpResponse, http::header};
 use uuid::Uuid;
 
 use super::{
-    files::FileForDownload,
-    links::{self, FileLinks, LINK_REFUSED, LinkKey, Presented},
-    policy::Refusal,
+    links::{FileLinks, LINK_REFUSED, LinkKey},
+    model::{FileForDownload, ScanStatus},
+    presented::{self, Presented},
+    repo,
     storage::Storage,
 };
-use crate::{accounts::model::Principal, errors::Conflict, http::error::ApiError, ids::UserId, state::AppState};
+use crate::{
+    accounts::model::Principal,
+    audit::RequestMeta,
+    errors::Conflict,
+    http::error::ApiError,
+    ids::{DoctorId, PatientId, UserId},
+    records::policy::{self, Refusal},
+    state::AppState,
+};
 
 /// The links of the files a response to `req` shows (`scheme://host` and, for an authenticated
 /// caller, the signer of their `file_url`s). Named for what it was before links were signed.
@@ -46,7 +55,7 @@ impl Downloader {
             Self::Link(link) => {
                 let key = LinkKey::new(&state.settings.jwt_secret);
                 let (user, session): (UserId, Uuid) = link.check(&key, path, file_id, chrono::Utc::now())?;
-                links::holder(state, user, session).await
+                presented::holder(state, user, session).await
             }
         }
     }
@@ -72,7 +81,7 @@ impl Downloader {
     pub fn ensure_clean(&self, file: &FileForDownload) -> Result<(), ApiError> {
         match self {
             Self::Bearer(_) => ensure_clean(file),
-            Self::Link(_) if file.scan_status == "CLEAN" => Ok(()),
+            Self::Link(_) if file.scan_status == ScanStatus::Clean => Ok(()),
             Self::Link(_) => Err(ApiError::Forbidden(LINK_REFUSED)),
         }
     }
@@ -80,7 +89,42 @@ impl Downloader {
 
 /// 409 unless the file's scan found it clean.
 pub fn ensure_clean(file: &FileForDownload) -> Result<(), ApiError> {
-    if file.scan_status == "CLEAN" { Ok(()) } else { Err(Conflict::FileNotClean.into()) }
+    if file.scan_status == ScanStatus::Clean { Ok(()) } else { Err(Conflict::FileNotClean.into()) }
+}
+
+/// Whose file a download route found: the record's patient, its author when a doctor may read
+/// it without a grant (a prescription's), and the stored file.
+#[derive(Debug, Clone, Copy)]
+pub struct Found {
+    pub patient_id: PatientId,
+    pub author: Option<DoctorId>,
+    pub file_id: i64,
+}
+
+/// The one shape of every download route: the caller (bearer or signed link over `path`), the
+/// records policy, a CLEAN file, the `records_read` audit row (`what`, `object`), then the bytes.
+/// Who the caller is (for a link: its signature, its login's state) is settled before the
+/// transaction, so no request holds one pool connection while it waits for another.
+pub async fn serve(
+    state: &AppState,
+    meta: &RequestMeta,
+    downloader: &Downloader,
+    path: &str,
+    found: Option<Found>,
+    what: &'static str,
+    object: (&'static str, i64),
+) -> Result<HttpResponse, ApiError> {
+    let found = found.ok_or_else(|| downloader.not_found())?;
+    let caller = downloader.principal(state, path, found.file_id).await?;
+    let mut tx = state.db.begin().await?;
+    let access = policy::access_object(&mut tx, &caller, found.patient_id, found.author)
+        .await?
+        .map_err(|refusal| downloader.refused(refusal))?;
+    let file = repo::for_download(&mut tx, found.file_id).await?.ok_or_else(|| downloader.not_found())?;
+    downloader.ensure_clean(&file)?;
+    access.audit_read(&mut tx, &caller, meta, what, Some(object)).await?;
+    tx.commit().await?;
+    stream(&state.storage, &file).await
 }
 
 /// The file name of `Content-Disposition`: printable ASCII without quotes or backslashes (the
