@@ -2,4 +2,5 @@
 
 pub mod metrics;
 pub mod queues;
+pub mod repo;
 pub mod routes;

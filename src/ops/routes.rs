@@ -52,7 +52,7 @@ pub async fn healthz() -> web::Json<Health> {
 }
 
 async fn postgres_ok(state: &AppState) -> bool {
-    let probe = sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.db);
+    let probe = super::repo::ping(&state.db);
     matches!(tokio::time::timeout(CHECK_TIMEOUT, probe).await, Ok(Ok(1)))
 }
 
