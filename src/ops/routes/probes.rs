@@ -1,24 +1,18 @@
-//! `GET /healthz` (alive), `GET /readyz` (Postgres and Redis answer; in the worker process,
-//! clamd too), `GET /metrics`.
+//! `GET /healthz` (alive) and `GET /readyz` (Postgres and Redis answer; in the worker process,
+//! clamd too).
 
 use std::time::Duration;
 
-use actix_web::{HttpRequest, HttpResponse, http::header, web};
-use secrecy::ExposeSecret as _;
+use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{
-    http::{error::ApiError, routing::resource},
-    state::AppState,
-};
+use crate::{http::routing::resource, ops::repo, state::AppState};
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
-fn configure_probes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz").get(healthz))
-        .service(resource("/readyz").get(readyz))
-        .service(resource("/metrics").get(metrics));
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/healthz").get(healthz)).service(resource("/readyz").get(readyz));
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,7 +46,7 @@ pub async fn healthz() -> web::Json<Health> {
 }
 
 async fn postgres_ok(state: &AppState) -> bool {
-    let probe = super::repo::ping(&state.db);
+    let probe = repo::ping(&state.db);
     matches!(tokio::time::timeout(CHECK_TIMEOUT, probe).await, Ok(Ok(1)))
 }
 
@@ -104,66 +98,3 @@ pub async fn readyz(state: web::Data<AppState>, worker: Option<web::Data<WorkerC
         HttpResponse::ServiceUnavailable().json(body)
     }
 }
-
-/// Prometheus text exposition. With `http.metrics_token` set, it requires that bearer token.
-#[utoipa::path(get, path = "/metrics", tag = "ops",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"),
-              (status = 401, description = "Token required")))]
-pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let required = state.settings.http.metrics_token.expose_secret();
-    if !required.is_empty() {
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        let matches = presented.is_some_and(|token| {
-            use sha2::{Digest, Sha256};
-            // Compare digests, so the comparison's time says nothing about the token.
-            Sha256::digest(token.as_bytes()) == Sha256::digest(required.as_bytes())
-        });
-        if !matches {
-            return Err(ApiError::NotAuthenticated);
-        }
-    }
-    record_queue_gauges(&state).await;
-    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render()))
-}
-
-/// Queue depths, the outbox backlog and the audit rows awaiting the sealer, read at scrape time.
-async fn record_queue_gauges(state: &AppState) {
-    if let Some(queues) = crate::ops::queues::all_queue_stats(state).await {
-        for stats in queues {
-            for (state_name, value) in [
-                ("pending", stats.pending),
-                ("scheduled", stats.scheduled),
-                ("active", stats.active),
-                ("dead", stats.dead),
-            ] {
-                metrics::gauge!("job_queue_depth", "queue" => stats.queue.clone(), "state" => state_name)
-                    .set(value as f64);
-            }
-            metrics::gauge!("job_queue_oldest_pending_age_seconds", "queue" => stats.queue.clone())
-                .set(stats.oldest_pending_age_seconds);
-        }
-    }
-    if let Ok((pending, age)) = carehub_workers::outbox::backlog(&state.db).await {
-        metrics::gauge!("outbox_pending").set(pending as f64);
-        metrics::gauge!("outbox_oldest_age_seconds").set(age);
-    }
-    if let Ok((unsealed, age)) = crate::audit::verify::unsealed_backlog(&state.db).await {
-        metrics::gauge!("audit_unsealed_rows").set(unsealed as f64);
-        metrics::gauge!("audit_unsealed_oldest_age_seconds").set(age.max(0.0));
-    }
-}
-
-/// Every route of the ops context: probes, metrics and the queues.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    configure_probes(cfg);
-    super::queues::configure(cfg);
-}
-
-/// This context's part of the OpenAPI document (merged with the others in `http::openapi`).
-#[derive(utoipa::OpenApi)]
-#[openapi(paths(healthz, readyz, metrics, super::queues::queues, super::queues::retry,))]
-pub struct Api;
