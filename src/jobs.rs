@@ -13,7 +13,7 @@
 use carehub_workers::{
     JobContext, JobKind, JobResult, Registry,
     jobs::{Job, Queue, Scheduled},
-    sms::{self, SendSms},
+    sms::{self, SendSms, SmsProvider},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -29,18 +29,19 @@ use crate::{
     records::files::jobs::{self as scan, RescanPending, ScanFile},
 };
 
-/// The job kinds, with the schedules, concurrency and handler settings of `settings`.
-pub fn registry(settings: &Settings) -> Registry {
+/// The job kinds, with the schedules, concurrency and handler settings of `settings`; the
+/// handlers that send SMS send through `sms` (`Settings::sms_provider`).
+pub fn registry(settings: &Settings, sms: &SmsProvider) -> Registry {
     let jobs = &settings.jobs;
     Registry::new()
-        .register(JobKind::<SendSms>::new(sms::send_sms).concurrency(jobs.sms_concurrency))
+        .register(JobKind::<SendSms>::new(sms::send_sms(sms.clone())).concurrency(jobs.sms_concurrency))
         .register(
-            JobKind::<SendOtp>::new(crate::access::jobs::send_otp(OtpKey::new(&settings.otp_secret)))
+            JobKind::<SendOtp>::new(crate::access::jobs::send_otp(OtpKey::new(&settings.otp_secret), sms.clone()))
                 .concurrency(jobs.sms_concurrency),
         )
         .register(
             JobKind::<crate::accounts::jobs::SendTemporaryPassword>::new(
-                crate::accounts::jobs::send_temporary_password(settings.auth.generated_password_hours),
+                crate::accounts::jobs::send_temporary_password(settings.auth.generated_password_hours, sms.clone()),
             )
             .concurrency(jobs.sms_concurrency),
         )
@@ -74,6 +75,12 @@ pub fn registry(settings: &Settings) -> Registry {
             JobKind::<RescanPending>::new(scan::rescan_pending)
                 .every("rescan-pending-files", &jobs.rescan_pending_schedule),
         )
+}
+
+/// The kinds as the registry's readers see them (queues, schedules, concurrency), for a process
+/// that runs no handler (the operations API): whichever provider sends SMS, they are the same.
+pub fn kinds(settings: &Settings) -> Registry {
+    registry(settings, &SmsProvider::Console)
 }
 
 /// Remove expired login (refresh-token) families; one per clock tick.
@@ -111,7 +118,7 @@ mod tests {
     use super::*;
 
     fn registry() -> Registry {
-        super::registry(&Settings::for_tests().expect("settings"))
+        super::kinds(&Settings::for_tests().expect("settings"))
     }
 
     #[test]
@@ -143,7 +150,7 @@ mod tests {
     fn the_clock_schedules_are_the_scheduled_kinds_from_the_configuration() {
         let settings = Settings::for_tests().expect("settings");
         let schedules: BTreeSet<(&str, String)> =
-            super::registry(&settings).schedules().map(|s| (s.name, s.cron.clone())).collect();
+            super::kinds(&settings).schedules().map(|s| (s.name, s.cron.clone())).collect();
         assert_eq!(
             schedules,
             BTreeSet::from([
@@ -159,7 +166,7 @@ mod tests {
     fn sms_concurrency_comes_from_the_configuration() {
         let mut settings = Settings::for_tests().expect("settings");
         settings.jobs.sms_concurrency = 3;
-        let concurrency = super::registry(&settings).kinds().find(|k| k.name == SendSms::NAME).map(|k| k.concurrency);
+        let concurrency = super::kinds(&settings).kinds().find(|k| k.name == SendSms::NAME).map(|k| k.concurrency);
         assert_eq!(concurrency, Some(3));
     }
 }

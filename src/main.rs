@@ -145,15 +145,16 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             let sealer_settings = settings.sealer_settings()?;
             let db = startup::connect_db(&settings).await?;
             let worker_settings = settings.worker_settings()?;
+            let sms = settings.sms_provider()?;
             carehub::records::files::scan::check_clamd_takes(&settings.clamd(), settings.records.upload_limit_bytes)
                 .await?;
             let probe = startup::OpsServer::start(settings.clone(), settings.worker_port)?;
-            tracing::info!(port = probe.port(), "worker health and metrics");
+            tracing::info!(port = probe.port(), sms_provider = sms.name(), "worker health and metrics");
             // The audit sealer runs beside the workers (it lives in the audit context: see
             // `audit::seal`) and stops with them.
             let sealer = tokio::spawn(audit::seal::run(db.clone(), sealer_settings, shutdown.clone()));
-            let result =
-                carehub_workers::run_workers(db, worker_settings, jobs::registry(&settings), shutdown.clone()).await;
+            let registry = jobs::registry(&settings, &sms);
+            let result = carehub_workers::run_workers(db, worker_settings, registry, shutdown.clone()).await;
             shutdown.cancel();
             sealer.await.context("audit sealer task")?;
             probe.stop();
@@ -163,7 +164,7 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
         Command::Clock => tokio_runtime()?.block_on(async {
             let shutdown = cli::cancel_on_signal();
             let db = startup::connect_db(&settings).await?;
-            carehub_workers::run_clock(db, settings.clock_settings(), jobs::registry(&settings), shutdown).await?;
+            carehub_workers::run_clock(db, settings.clock_settings(), jobs::kinds(&settings), shutdown).await?;
             Ok(ExitCode::SUCCESS)
         }),
         Command::Dev { demo_data } => actix_web::rt::System::new().block_on(async {
@@ -181,7 +182,7 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
                 .await?;
             let shutdown = tokio_util::sync::CancellationToken::new();
             // One registry of job kinds for the workers and the clock alike.
-            let registry = jobs::registry(&settings);
+            let registry = jobs::registry(&settings, &settings.sms_provider()?);
             let workers = tokio::spawn(carehub_workers::run_workers(
                 db.clone(),
                 settings.worker_settings()?,

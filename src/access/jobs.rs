@@ -8,7 +8,7 @@ use carehub_workers::apalis::prelude::AbortError;
 use carehub_workers::{
     Handler, JobContext, JobResult,
     jobs::{Job, Queue},
-    sms::{SmsError, sms_name},
+    sms::{SmsError, SmsProvider, sms_name},
 };
 use serde::{Deserialize, Serialize};
 
@@ -44,15 +44,15 @@ fn text(code: &OtpCode, claimed: &Claimed) -> String {
     )
 }
 
-/// The handler of [`SendOtp`], sealing codes with `key`.
-pub fn send_otp(key: OtpKey) -> impl Handler<SendOtp> {
+/// The handler of [`SendOtp`], sealing codes with `key` and sending them through `sms`.
+pub fn send_otp(key: OtpKey, sms: SmsProvider) -> impl Handler<SendOtp> {
     move |job: SendOtp, ctx: JobContext| {
-        let key = key.clone();
-        async move { send(&key, job.otp_request_id, &ctx).await }
+        let (key, sms) = (key.clone(), sms.clone());
+        async move { send(&key, &sms, job.otp_request_id, &ctx).await }
     }
 }
 
-async fn send(key: &OtpKey, request_id: i64, ctx: &JobContext) -> JobResult {
+async fn send(key: &OtpKey, sms: &SmsProvider, request_id: i64, ctx: &JobContext) -> JobResult {
     let code = OtpCode::generate();
     let Some(claimed) = claim(&ctx.db, request_id, &key.seal(request_id, &code)).await? else {
         let delivery = delivery_of(&ctx.db, request_id).await?;
@@ -67,8 +67,8 @@ async fn send(key: &OtpKey, request_id: i64, ctx: &JobContext) -> JobResult {
         mark(&ctx.db, request_id, "FAILED", None, Some("the patient has no phone number")).await?;
         return Err(AbortError::new(SmsError::Permanent("no phone number".into())).into());
     };
-    let provider = ctx.sms.name();
-    match ctx.sms.send(request_id, phone, &text(&code, &claimed)).await {
+    let provider = sms.name();
+    match sms.send(request_id, phone, &text(&code, &claimed)).await {
         Ok(provider_id) => {
             mark(&ctx.db, request_id, "SENT", Some(&provider_id), None).await?;
             tracing::info!(otp_request.id = request_id, provider, "code sent");

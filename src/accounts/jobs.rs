@@ -13,7 +13,7 @@ use carehub_workers::apalis::prelude::AbortError;
 use carehub_workers::{
     Handler, JobContext, JobResult,
     jobs::{Job, Queue},
-    sms::SmsError,
+    sms::{SmsError, SmsProvider},
 };
 use serde::{Deserialize, Serialize};
 
@@ -43,11 +43,15 @@ fn text(username: &str, password: &str, hours: i64) -> String {
 
 /// The handler of [`SendTemporaryPassword`]; the password works for `hours` (the generated
 /// password window, `auth.generated_password_hours`).
-pub fn send_temporary_password(hours: i64) -> impl Handler<SendTemporaryPassword> {
-    move |job: SendTemporaryPassword, ctx: JobContext| async move { send(job.reset_id, hours, &ctx).await }
+/// SMS go through `sms`.
+pub fn send_temporary_password(hours: i64, sms: SmsProvider) -> impl Handler<SendTemporaryPassword> {
+    move |job: SendTemporaryPassword, ctx: JobContext| {
+        let sms = sms.clone();
+        async move { send(&sms, job.reset_id, hours, &ctx).await }
+    }
 }
 
-async fn send(reset_id: i64, hours: i64, ctx: &JobContext) -> JobResult {
+async fn send(sms: &SmsProvider, reset_id: i64, hours: i64, ctx: &JobContext) -> JobResult {
     let password = generate_password(16);
     let hash = hash_once(&password).await?;
     let Some(claimed) = claim(&ctx.db, reset_id, &hash).await? else {
@@ -63,8 +67,8 @@ async fn send(reset_id: i64, hours: i64, ctx: &JobContext) -> JobResult {
         mark(&ctx.db, reset_id, "FAILED", None, Some("the account has no phone number")).await?;
         return Err(AbortError::new(SmsError::Permanent("no phone number".into())).into());
     };
-    let provider = ctx.sms.name();
-    match ctx.sms.send(reset_id, phone, &text(&claimed.username, password.expose(), hours)).await {
+    let provider = sms.name();
+    match sms.send(reset_id, phone, &text(&claimed.username, password.expose(), hours)).await {
         Ok(provider_id) => {
             mark(&ctx.db, reset_id, "SENT", Some(&provider_id), None).await?;
             tracing::info!(password_reset.id = reset_id, provider, "temporary password sent");

@@ -7,6 +7,7 @@
 
 use std::{
     collections::HashMap,
+    hash::Hash,
     sync::Mutex,
     time::{Duration, Instant},
 };
@@ -50,18 +51,18 @@ impl IdleWatch {
     }
 }
 
-/// The desks of one kind in this process, by key.
-pub struct Desks<D: Desk> {
+/// The desks of one kind in this process, by key (an id: `PatientId`, `HospitalId`, ...).
+pub struct Desks<D: Desk, K = i64> {
     db: PgPool,
-    desks: Mutex<HashMap<i64, Addr<D>>>,
+    desks: Mutex<HashMap<K, Addr<D>>>,
 }
 
-impl<D: Desk> Desks<D> {
+impl<D: Desk, K: Copy + Eq + Hash + Into<i64>> Desks<D, K> {
     pub fn new(db: PgPool) -> Self {
         Self { db, desks: Mutex::new(HashMap::new()) }
     }
 
-    fn desk(&self, key: i64) -> Addr<D> {
+    fn desk(&self, key: K) -> Addr<D> {
         let mut desks = self.desks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         desks.retain(|_, addr| addr.connected());
         desks.entry(key).or_insert_with(|| D::open(self.db.clone()).start()).clone()
@@ -69,7 +70,7 @@ impl<D: Desk> Desks<D> {
 
     /// Sends the message `make()` builds to `key`'s desk; a desk that died meanwhile is replaced
     /// once (hence a builder: the message is built again for the second desk).
-    pub async fn send<M>(&self, key: i64, make: impl Fn() -> M) -> Result<M::Result, MailboxError>
+    pub async fn send<M>(&self, key: K, make: impl Fn() -> M) -> Result<M::Result, MailboxError>
     where
         M: Message + Send + 'static,
         M::Result: Send,
@@ -78,7 +79,7 @@ impl<D: Desk> Desks<D> {
         match self.desk(key).send(make()).await {
             Ok(result) => Ok(result),
             Err(err) => {
-                tracing::warn!(desk.key = key, error = %err, "desk unavailable; replacing it");
+                tracing::warn!(desk.key = key.into(), error = %err, "desk unavailable; replacing it");
                 self.desk(key).send(make()).await
             }
         }

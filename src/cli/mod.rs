@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod demo_data;
 pub mod demo_report;
+pub mod repo;
 
 use tokio_util::sync::CancellationToken;
 

@@ -18,16 +18,6 @@ impl Settings {
     /// time, is the job registry's: [`crate::jobs::registry`]).
     pub fn worker_settings(&self) -> anyhow::Result<carehub_workers::WorkerSettings> {
         use std::time::Duration;
-        let sms = if self.sms_provider == "twilio" {
-            carehub_workers::sms::SmsProvider::twilio(carehub_workers::sms::TwilioConfig {
-                account_sid: self.twilio_account_sid.clone(),
-                auth_token: self.twilio_auth_token.clone(),
-                from: self.twilio_from.clone(),
-                api_base: self.twilio_api_base.clone(),
-            })?
-        } else {
-            carehub_workers::sms::SmsProvider::Console
-        };
         let jobs = &self.jobs;
         Ok(carehub_workers::WorkerSettings {
             redis_url: self.redis_url.expose_secret().to_owned(),
@@ -39,7 +29,21 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(jobs.shutdown_timeout_seconds),
             relay_batch: jobs.relay_batch_size.max(1),
             relay_idle: Duration::from_millis(jobs.relay_idle_ms),
-            sms,
+        })
+    }
+
+    /// The SMS provider the job handlers that send SMS are registered with
+    /// ([`crate::jobs::registry`]).
+    pub fn sms_provider(&self) -> anyhow::Result<carehub_workers::sms::SmsProvider> {
+        Ok(if self.sms_provider == "twilio" {
+            carehub_workers::sms::SmsProvider::twilio(carehub_workers::sms::TwilioConfig {
+                account_sid: self.twilio_account_sid.clone(),
+                auth_token: self.twilio_auth_token.clone(),
+                from: self.twilio_from.clone(),
+                api_base: self.twilio_api_base.clone(),
+            })?
+        } else {
+            carehub_workers::sms::SmsProvider::Console
         })
     }
 

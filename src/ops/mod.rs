@@ -1,5 +1,5 @@
-//! Operations: liveness, readiness (Postgres and Redis), Prometheus metrics.
+//! Operations: liveness, readiness (Postgres and Redis), Prometheus metrics, the job queues.
 
 pub mod metrics;
-pub mod queues;
+pub mod repo;
 pub mod routes;

@@ -65,7 +65,7 @@ async fn delivered_code(scene: &Scene, server: &MockServer) -> String {
     let before = codes_sent(server).await;
     let response = generate(&scene.app, &scene.doctor.token, json!({ "patient_id": scene.patient.user.id })).await;
     assert_eq!(response.status(), StatusCode::OK, "{:?}", response.text().await);
-    let workers = Workers::start(&scene.app.db, settings(&namespace(), twilio(server)));
+    let workers = Workers::start(&scene.app.db, settings(&namespace()), twilio(server));
     eventually(10, "the SMS reaches Twilio", || async { codes_sent(server).await > before }).await;
     workers.stop().await;
     code_from_sms(server).await
@@ -102,7 +102,7 @@ async fn a_doctors_code_reaches_the_patient_by_sms_only_and_never_waits_anywhere
 
     let server = twilio_server().await;
     let ns = namespace();
-    let workers = Workers::start(&db, settings(&ns, twilio(&server)));
+    let workers = Workers::start(&db, settings(&ns), twilio(&server));
     eventually(10, "the SMS reaches Twilio", || async { codes_sent(&server).await > 0 }).await;
     let code = code_from_sms(&server).await;
     eventually(5, "the delivery is recorded", || async {
@@ -338,7 +338,7 @@ async fn asking_for_nobody_is_limited_as_asking_for_a_patient_and_sends_nothing(
         .execute(&db)
         .await
         .expect("age");
-    let ctx = carehub_workers::JobContext::new(db.clone(), carehub_workers::sms::SmsProvider::Console, 3);
+    let ctx = carehub_workers::JobContext::new(db.clone(), 3);
     let sweep = carehub::access::jobs::AccessSweep { tick: "2026-11-26T00:00:00Z".into() };
     carehub::access::jobs::access_sweep(sweep, ctx).await.expect("sweep");
     assert_eq!(count("select count(*) from otp_unmatched_requests").await.expect("count"), 3);

@@ -560,12 +560,12 @@ async fn run_two_reminder_sweeps(db: &PgPool) {
     settings.poll_interval = Duration::from_millis(50);
     let shutdown = tokio_util::sync::CancellationToken::new();
     // The registry the binary runs: the sweep is the appointments context's handler.
-    let registry = carehub::jobs::registry(&app_settings);
+    let registry = carehub::jobs::registry(&app_settings, &app_settings.sms_provider().expect("sms"));
     let workers = tokio::spawn(carehub_workers::run_workers(db.clone(), settings, registry, shutdown.clone()));
     for minute in 0..2 {
         let tick = Utc::now() + chrono::Duration::minutes(minute);
         let job = ReminderSweep { tick: tick.to_rfc3339() };
-        carehub_workers::clock::enqueue_tick(db, "reminder-sweep", tick, &job).await.expect("tick");
+        carehub_workers::outbox::enqueue_tick(db, "reminder-sweep", tick, &job).await.expect("tick");
     }
     let mut conn =
         redis::Client::open(redis_url()).expect("client").get_multiplexed_async_connection().await.expect("redis");

@@ -23,9 +23,8 @@ use carehub::{
 use carehub_workers::{
     Handler as _, JobContext, JobKind, JobResult, Registry, WorkerSettings,
     apalis::prelude::TaskSink as _,
-    clock,
     jobs::{Job, Queue},
-    outbox, relay,
+    outbox, push, relay,
     sms::{Purpose, SendSms, SmsProvider, TwilioConfig, queue_sms, queue_sms_ctes},
 };
 use reqwest::StatusCode;
@@ -47,7 +46,7 @@ pub(crate) fn namespace() -> String {
     format!("test-{}:", uuid::Uuid::new_v4().simple())
 }
 
-pub(crate) fn settings(namespace: &str, sms: SmsProvider) -> WorkerSettings {
+pub(crate) fn settings(namespace: &str) -> WorkerSettings {
     let mut settings = Settings::for_tests().expect("settings").worker_settings().expect("worker settings");
     settings.namespace = namespace.to_owned();
     settings.poll_interval = Duration::from_millis(50);
@@ -56,13 +55,17 @@ pub(crate) fn settings(namespace: &str, sms: SmsProvider) -> WorkerSettings {
     settings.max_attempts = 3;
     settings.shutdown_timeout = Duration::from_secs(5);
     settings.relay_idle = Duration::from_millis(200);
-    settings.sms = sms;
     settings
 }
 
-/// CareHub's job registry, as the binary builds it.
+/// CareHub's job registry, as the binary builds it, its SMS sent through `sms`.
+fn registry_with(sms: &SmsProvider) -> Registry {
+    carehub::jobs::registry(&Settings::for_tests().expect("settings"), sms)
+}
+
+/// CareHub's job kinds (queues, names, schedules).
 fn registry() -> Registry {
-    carehub::jobs::registry(&Settings::for_tests().expect("settings"))
+    carehub::jobs::kinds(&Settings::for_tests().expect("settings"))
 }
 
 pub(crate) fn twilio(server: &MockServer) -> SmsProvider {
@@ -86,8 +89,8 @@ pub(crate) struct Workers {
 }
 
 impl Workers {
-    pub(crate) fn start(db: &PgPool, settings: WorkerSettings) -> Self {
-        Self::start_with(db, settings, registry())
+    pub(crate) fn start(db: &PgPool, settings: WorkerSettings, sms: SmsProvider) -> Self {
+        Self::start_with(db, settings, registry_with(&sms))
     }
 
     pub(crate) fn start_with(db: &PgPool, settings: WorkerSettings, registry: Registry) -> Self {
@@ -158,7 +161,7 @@ async fn a_job_written_in_a_rolled_back_transaction_is_never_sent(db: PgPool) {
     tx.rollback().await.expect("rollback");
     let committed = commit_sms(&db, "committed").await;
 
-    let workers = Workers::start(&db, settings(&namespace(), twilio(&twilio_server)));
+    let workers = Workers::start(&db, settings(&namespace()), twilio(&twilio_server));
     eventually(10, "the committed SMS is sent", || async { sms_status(&db, committed).await.0 == "SENT" }).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     workers.stop().await;
@@ -187,7 +190,7 @@ async fn a_committed_sms_goes_to_twilio_once_with_its_wire_format(db: PgPool) {
         .await;
     let id = commit_sms(&db, "Your appointment is confirmed").await;
 
-    let workers = Workers::start(&db, settings(&namespace(), twilio(&twilio_server)));
+    let workers = Workers::start(&db, settings(&namespace()), twilio(&twilio_server));
     eventually(10, "the SMS is sent", || async { sms_status(&db, id).await.0 == "SENT" }).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     workers.stop().await;
@@ -248,7 +251,7 @@ async fn an_sms_queued_inside_a_change_statement_is_the_same_job_and_is_sent(db:
     assert_eq!(queue_in_statement(&db, "select 1 where false", "never").await, None);
 
     Mock::given(method("POST")).respond_with(twilio_created("SM1")).expect(1).mount(&twilio_server).await;
-    let workers = Workers::start(&db, settings(&namespace(), twilio(&twilio_server)));
+    let workers = Workers::start(&db, settings(&namespace()), twilio(&twilio_server));
     eventually(10, "the statement's SMS is sent", || async { sms_status(&db, id).await.0 == "SENT" }).await;
     eventually(10, "the transaction's SMS is sent", || async { sms_status(&db, reference).await.0 == "SENT" }).await;
     workers.stop().await;
@@ -285,11 +288,11 @@ async fn the_relay_is_woken_by_a_statement_that_wrote_outbox_rows_and_by_no_othe
 async fn a_worker_polled_faster_than_redis_answers_still_starts_a_new_job_at_once(db: PgPool) {
     let twilio_server = MockServer::start().await;
     Mock::given(method("POST")).respond_with(twilio_created("SM3")).expect(1).mount(&twilio_server).await;
-    let mut settings = settings(&namespace(), twilio(&twilio_server));
+    let mut settings = settings(&namespace());
     // Fetches often take longer than the interval: the case where a lost timer wake-up left an
     // idle worker asleep until its 30 s heartbeat.
     settings.poll_interval = Duration::from_millis(1);
-    let workers = Workers::start(&db, settings);
+    let workers = Workers::start(&db, settings, twilio(&twilio_server));
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     let id = commit_sms(&db, "after an idle spell").await;
@@ -312,7 +315,7 @@ async fn a_stopped_worker_is_no_longer_listed_as_registered(db: PgPool) {
             names
         }
     };
-    let workers = Workers::start(&db, settings(&ns, SmsProvider::Console));
+    let workers = Workers::start(&db, settings(&ns), SmsProvider::Console);
     eventually(10, "the SMS worker registers", || async { listed().await.len() == 1 }).await;
 
     workers.stop().await;
@@ -326,7 +329,7 @@ async fn otp_bodies_are_redacted_once_sent(db: PgPool) {
     let id = queue_sms(&mut tx, TO, "Your CareHub code is 493817", Purpose::Otp).await.expect("queued");
     tx.commit().await.expect("commit");
 
-    let workers = Workers::start(&db, settings(&namespace(), SmsProvider::Console));
+    let workers = Workers::start(&db, settings(&namespace()), SmsProvider::Console);
     eventually(10, "the SMS is sent", || async { sms_status(&db, id).await.0 == "SENT" }).await;
     workers.stop().await;
 
@@ -340,16 +343,16 @@ async fn with_redis_down_the_change_commits_and_the_sms_goes_out_once_redis_is_b
     let twilio_server = MockServer::start().await;
     Mock::given(method("POST")).respond_with(twilio_created("SM2")).expect(1).mount(&twilio_server).await;
     let ns = namespace();
-    let mut down = settings(&ns, twilio(&twilio_server));
+    let mut down = settings(&ns);
     down.redis_url = "redis://127.0.0.1:1".into();
 
-    let outage = Workers::start(&db, down);
+    let outage = Workers::start(&db, down, twilio(&twilio_server));
     let id = commit_sms(&db, "sent after the outage").await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(sms_status(&db, id).await.0, "QUEUED", "nothing is sent while Redis is down");
     outage.stop().await;
 
-    let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
+    let workers = Workers::start(&db, settings(&ns), twilio(&twilio_server));
     eventually(10, "the SMS is sent once Redis is back", || async { sms_status(&db, id).await.0 == "SENT" }).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     workers.stop().await;
@@ -364,11 +367,11 @@ async fn a_job_delivered_several_times_sends_one_sms(db: PgPool) {
     // The same job pushed twice more beside the outbox's own push (a relay crash after pushing,
     // an operator's retry): three deliveries of one message.
     let conn = redis::Client::open(redis_url()).expect("client").get_connection_manager().await.expect("redis");
-    let mut sms_queue = relay::storage::<SendSms>(conn, &ns);
+    let mut sms_queue = push::storage::<SendSms>(conn, &ns);
     sms_queue.push(SendSms { message_id: id }).await.expect("push");
     sms_queue.push(SendSms { message_id: id }).await.expect("push");
 
-    let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
+    let workers = Workers::start(&db, settings(&ns), twilio(&twilio_server));
     eventually(10, "three deliveries done", || async {
         let done: u64 = redis::cmd("SCARD")
             .arg(format!("{}:done", SendSms::QUEUE.key(&ns)))
@@ -395,7 +398,7 @@ async fn a_4xx_from_twilio_is_permanent_and_the_job_goes_dead_without_retries(db
     let ns = namespace();
     let id = commit_sms(&db, "to a bad number").await;
 
-    let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
+    let workers = Workers::start(&db, settings(&ns), twilio(&twilio_server));
     eventually(10, "the job is dead", || async { dead_ids(&ns, SendSms::QUEUE).await.len() == 1 }).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     workers.stop().await;
@@ -423,7 +426,7 @@ async fn a_5xx_from_twilio_is_retried_with_backoff_until_it_succeeds(db: PgPool)
     Mock::given(method("POST")).respond_with(twilio_created("SM4")).with_priority(2).mount(&twilio_server).await;
     let id = commit_sms(&db, "third time lucky").await;
 
-    let workers = Workers::start(&db, settings(&namespace(), twilio(&twilio_server)));
+    let workers = Workers::start(&db, settings(&namespace()), twilio(&twilio_server));
     eventually(10, "the SMS is sent", || async { sms_status(&db, id).await.0 == "SENT" }).await;
     workers.stop().await;
 
@@ -438,7 +441,7 @@ async fn attempts_are_bounded_then_the_job_is_dead(db: PgPool) {
     let ns = namespace();
     let id = commit_sms(&db, "never delivered").await;
 
-    let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
+    let workers = Workers::start(&db, settings(&ns), twilio(&twilio_server));
     eventually(10, "the job is dead", || async { dead_ids(&ns, SendSms::QUEUE).await.len() == 1 }).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     workers.stop().await;
@@ -468,14 +471,14 @@ async fn flaky(job: Flaky, _: JobContext) -> JobResult {
 
 async fn run_flaky_worker(db: &PgPool, ns: &str, shutdown: CancellationToken) -> anyhow::Result<()> {
     let registry = Registry::new().register(JobKind::<Flaky>::new(flaky).concurrency(2));
-    carehub_workers::run_workers(db.clone(), settings(ns, SmsProvider::Console), registry, shutdown).await
+    carehub_workers::run_workers(db.clone(), settings(ns), registry, shutdown).await
 }
 
 #[sqlx::test]
 async fn a_panicking_job_goes_dead_and_the_worker_keeps_working(db: PgPool) {
     let ns = namespace();
     let conn = redis::Client::open(redis_url()).expect("client").get_connection_manager().await.expect("redis");
-    let mut queue = relay::storage::<Flaky>(conn, &ns);
+    let mut queue = push::storage::<Flaky>(conn, &ns);
     for n in [1, 2, 3] {
         queue.push(Flaky { n }).await.expect("push");
     }
@@ -508,7 +511,7 @@ async fn two_clocks_write_each_tick_once_and_its_job_runs_once(db: PgPool) {
     app_settings.jobs.reminder_sweep_schedule = "0 0 0 1 1 *".into();
     app_settings.jobs.access_sweep_schedule = "0 0 0 1 1 *".into();
     app_settings.jobs.rescan_pending_schedule = "0 0 0 1 1 *".into();
-    let (clock_settings, registry) = (app_settings.clock_settings(), carehub::jobs::registry(&app_settings));
+    let (clock_settings, registry) = (app_settings.clock_settings(), carehub::jobs::kinds(&app_settings));
     let shutdown = CancellationToken::new();
     let clocks: Vec<_> = (0..2)
         .map(|_| {
@@ -537,7 +540,7 @@ async fn two_clocks_write_each_tick_once_and_its_job_runs_once(db: PgPool) {
     assert_eq!(enqueued, rows as u64, "exactly one clock wrote each tick");
     assert!(ticks >= 2 * rows as u64 - 1, "both clocks saw the ticks: {reports:?}");
 
-    let workers = Workers::start(&db, settings(&ns, SmsProvider::Console));
+    let workers = Workers::start(&db, settings(&ns), SmsProvider::Console);
     eventually(10, "each tick's job ran", || async {
         let done: u64 = redis::cmd("SCARD")
             .arg(format!("{}:done", PurgeExpiredSessions::QUEUE.key(&ns)))
@@ -591,7 +594,7 @@ async fn the_queue_endpoint_reports_real_counts_and_retries_dead_jobs(db: PgPool
     })
     .await;
 
-    let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
+    let workers = Workers::start(&db, settings(&ns), twilio(&twilio_server));
     eventually(10, "all three handled", || async {
         let body = json_body(app.get("/api/ops/queues/", Some(&token)).await).await;
         let q = sms(&body);
@@ -649,7 +652,7 @@ async fn readyz_reports_the_outbox_backlog(db: PgPool) {
 #[sqlx::test]
 async fn the_worker_serves_health_and_job_metrics(db: PgPool) {
     let id = commit_sms(&db, "counted").await;
-    let workers = Workers::start(&db, settings(&namespace(), SmsProvider::Console));
+    let workers = Workers::start(&db, settings(&namespace()), SmsProvider::Console);
     eventually(10, "sent", || async { sms_status(&db, id).await.0 == "SENT" }).await;
     workers.stop().await;
     let mut app_settings = Settings::for_tests().expect("settings");
@@ -679,7 +682,7 @@ async fn always_fails<J: Job>(_job: J, _: JobContext) -> JobResult {
 /// The workers of one kind, `J`, whose handler always fails, on the stack every kind runs on.
 async fn run_failing_worker<J: Job>(db: &PgPool, ns: &str, shutdown: CancellationToken) -> anyhow::Result<()> {
     let registry = Registry::new().register(JobKind::<J>::new(always_fails::<J>));
-    carehub_workers::run_workers(db.clone(), settings(ns, SmsProvider::Console), registry, shutdown).await
+    carehub_workers::run_workers(db.clone(), settings(ns), registry, shutdown).await
 }
 
 /// Enqueues `job` through the outbox and the relay, runs it on the standard worker stack with a
@@ -786,7 +789,7 @@ async fn an_outbox_row_pushed_twice_is_one_task_in_redis(db: PgPool) {
         .expect("queue state");
     assert_eq!((stored, scheduled + active), (1, 1), "one task, queued once");
 
-    let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
+    let workers = Workers::start(&db, settings(&ns), twilio(&twilio_server));
     eventually(10, "the SMS is sent", || async { sms_status(&db, id).await.0 == "SENT" }).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     workers.stop().await;
@@ -843,7 +846,7 @@ async fn the_queue_endpoint_lists_the_registered_queues_each_with_its_running_wo
     let registered: std::collections::BTreeSet<String> =
         registry().queues().into_iter().map(|q| q.name().to_owned()).collect();
 
-    let workers = Workers::start(&db, settings(&ns, SmsProvider::Console));
+    let workers = Workers::start(&db, settings(&ns), SmsProvider::Console);
     eventually(10, "one live worker on every listed queue", || async {
         let body = json_body(app.get("/api/ops/queues/", Some(&token)).await).await;
         body["queues"].as_array().expect("queues").iter().all(|q| q["workers"].as_array().is_some_and(|w| w.len() == 1))
@@ -899,12 +902,12 @@ async fn every_redis_key_of_a_queue_is_in_the_queues_hash_slot(db: PgPool) {
     commit_sms(&db, "delivered").await;
     commit_sms(&db, "doomed").await;
     let now = chrono::Utc::now();
-    clock::enqueue_tick(&db, "reminder-sweep", now, &ReminderSweep { tick: now.to_rfc3339() }).await.expect("tick");
-    clock::enqueue_tick(&db, "purge-expired-sessions", now, &PurgeExpiredSessions { tick: now.to_rfc3339() })
+    outbox::enqueue_tick(&db, "reminder-sweep", now, &ReminderSweep { tick: now.to_rfc3339() }).await.expect("tick");
+    outbox::enqueue_tick(&db, "purge-expired-sessions", now, &PurgeExpiredSessions { tick: now.to_rfc3339() })
         .await
         .expect("tick");
 
-    let workers = Workers::start(&db, settings(&ns, twilio(&twilio_server)));
+    let workers = Workers::start(&db, settings(&ns), twilio(&twilio_server));
     let count = |set: String| async move {
         redis::cmd("SCARD").arg(set).query_async::<u64>(&mut redis().await).await.expect("scard")
     };
@@ -963,7 +966,7 @@ async fn an_idle_reminder_sweep_logs_at_debug_not_info(db: PgPool) {
             .with_writer(move || writer.clone())
             .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG),
     );
-    let ctx = JobContext::new(db.clone(), SmsProvider::Console, 3);
+    let ctx = JobContext::new(db.clone(), 3);
     let job = ReminderSweep { tick: "2026-11-25T00:00:00Z".into() };
 
     // The handler runs on this thread (awaited here), where the subscriber is the default.

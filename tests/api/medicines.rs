@@ -45,8 +45,8 @@ async fn workers(db: &PgPool, tweak: impl FnOnce(&mut carehub::config::Settings)
     tweak(&mut app_settings);
     // The console provider: a wiremock server dropped here would go back to wiremock's pool and
     // receive these workers' SMS while another test holds it.
-    let registry = carehub::jobs::registry(&app_settings);
-    Workers::start_with(db, settings(&namespace(), carehub_workers::sms::SmsProvider::Console), registry)
+    let registry = carehub::jobs::registry(&app_settings, &carehub_workers::sms::SmsProvider::Console);
+    Workers::start_with(db, settings(&namespace()), registry)
 }
 
 fn chat_answer(content: &str) -> ResponseTemplate {
@@ -391,7 +391,7 @@ async fn no_patient_fact_reaches_a_log_line_of_the_worker(db: PgPool) {
     let handler = carehub::medicines::recommendations::jobs::answer_recommendation(std::sync::Arc::new(
         settings.recommendation_provider(),
     ));
-    let ctx = carehub_workers::JobContext::new(db.clone(), carehub_workers::sms::SmsProvider::Console, 3);
+    let ctx = carehub_workers::JobContext::new(db.clone(), 3);
     let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
     let writer = {
         let logs = logs.clone();

@@ -382,7 +382,7 @@ async fn the_code_sms_carries_only_the_letters_of_the_doctors_self_edited_name(d
 
     let server = MockServer::start().await;
     Mock::given(method("POST")).respond_with(twilio_created("SM1")).mount(&server).await;
-    let workers = Workers::start(&db, settings(&namespace(), twilio(&server)));
+    let workers = Workers::start(&db, settings(&namespace()), twilio(&server));
     let code_sms = || async {
         server.received_requests().await.unwrap_or_default().iter().find_map(|r| {
             url::form_urlencoded::parse(&r.body)
@@ -462,7 +462,7 @@ async fn wrong_tries_are_answered_alike_for_a_patient_one_without_a_phone_and_no
 
     let server = MockServer::start().await;
     Mock::given(method("POST")).respond_with(twilio_created("SM1")).mount(&server).await;
-    let workers = Workers::start(&db, settings(&namespace(), twilio(&server)));
+    let workers = Workers::start(&db, settings(&namespace()), twilio(&server));
     for patient in subjects {
         let asked = generate(&app, &doctor.token, json!({ "patient_id": patient })).await;
         assert_eq!(asked.status(), StatusCode::OK);

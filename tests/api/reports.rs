@@ -575,7 +575,7 @@ async fn a_scan_job_that_goes_dead_while_clamd_is_stopped_is_rescanned_clean_onc
     let task = tokio::spawn(carehub_workers::run_workers(
         db.clone(),
         workers,
-        carehub::jobs::registry(&settings),
+        carehub::jobs::registry(&settings, &settings.sms_provider().expect("sms")),
         shutdown.clone(),
     ));
     let mut redis = redis::Client::open(crate::helpers::redis_url())
@@ -604,7 +604,7 @@ async fn a_scan_job_that_goes_dead_while_clamd_is_stopped_is_rescanned_clean_onc
     let task = tokio::spawn(carehub_workers::run_workers(
         db.clone(),
         workers,
-        carehub::jobs::registry(&settings),
+        carehub::jobs::registry(&settings, &settings.sms_provider().expect("sms")),
         shutdown.clone(),
     ));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -681,7 +681,7 @@ async fn the_scan_job_runs_on_the_real_worker_from_the_outbox_to_clean(db: PgPoo
     let task = tokio::spawn(carehub_workers::run_workers(
         db.clone(),
         workers,
-        carehub::jobs::registry(&settings),
+        carehub::jobs::registry(&settings, &settings.sms_provider().expect("sms")),
         shutdown.clone(),
     ));
 

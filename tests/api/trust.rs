@@ -132,7 +132,7 @@ async fn a_reset_password_goes_to_the_doctors_phone_and_the_hospital_learns_noth
     assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
 
     let server = twilio_server().await;
-    let workers = Workers::start(&db, settings(&namespace(), twilio(&server)));
+    let workers = Workers::start(&db, settings(&namespace()), twilio(&server));
     eventually(15, "the temporary password reaches Twilio", || async {
         sms_sent(&server).await.iter().any(|(_, body)| body.contains("Temporary password"))
     })

@@ -1,6 +1,6 @@
 //! The clock (`carehub clock`): the cron schedules of the registry's scheduled kinds (declared
-//! with [`JobKind::every`](crate::registry::JobKind::every)). Each tick writes its job to the
-//! outbox keyed by schedule and tick time, so a restarted clock, or a second one by mistake,
+//! with [`JobKind::every`](crate::kind::JobKind::every)). Each tick writes its job to the
+//! outbox keyed by schedule and tick time ([`outbox::enqueue_tick`](crate::outbox::enqueue_tick)), so a restarted clock, or a second one by mistake,
 //! never runs a tick's work twice: the second insert of a key is ignored.
 
 use std::{
@@ -18,11 +18,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::{
-    jobs::Job,
-    outbox,
-    registry::{Kind, Registry},
-};
+use crate::{registered::Kind, registry::Registry};
 
 /// How the clock runs (the schedules themselves are the registry's).
 #[derive(Debug, Clone)]
@@ -47,19 +43,6 @@ struct ClockContext {
     schedule: &'static str,
     ticks: Arc<AtomicU64>,
     enqueued: Arc<AtomicU64>,
-}
-
-/// The dedupe key of a schedule's tick.
-pub fn tick_key(schedule: &str, tick: DateTime<Utc>) -> String {
-    format!("clock:{schedule}:{}", tick.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-}
-
-/// Writes the tick's job unless some clock already has; `true` when this call wrote it.
-pub async fn enqueue_tick<J: Job>(db: &PgPool, schedule: &str, tick: DateTime<Utc>, job: &J) -> sqlx::Result<bool> {
-    let mut tx = db.begin().await?;
-    let written = outbox::enqueue(&mut tx, job, Some(&tick_key(schedule, tick))).await?;
-    tx.commit().await?;
-    Ok(written)
 }
 
 fn tick_time(tick: &Tick) -> DateTime<Utc> {

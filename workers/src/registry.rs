@@ -15,179 +15,13 @@
 //! Every kind runs on the same stack (concurrency limit, retries with backoff, panics caught,
 //! metrics, and the dead set after `max_attempts`): see [`runtime`](crate::runtime).
 
-use std::{collections::BTreeSet, fmt, future::Future, sync::Arc};
-
-use apalis::prelude::{Attempt, BoxDynError};
-use apalis_redis::ConnectionManager;
-use chrono::{DateTime, Utc};
-use futures::{FutureExt as _, future::BoxFuture};
-use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
+use std::{collections::BTreeSet, fmt, sync::Arc};
 
 use crate::{
-    jobs::{Job, Queue, Scheduled},
-    relay::Push,
-    runtime::{self, WorkerSettings},
-    sms::SmsProvider,
+    jobs::{Job, Queue},
+    kind::{JobKind, KindInfo, Schedule},
+    registered::Kind,
 };
-
-/// What a handler's run gets from the platform: the database pool (for the owning context's
-/// repository functions, and the platform's own tables), the outbound clients, and the attempt.
-#[derive(Clone)]
-pub struct JobContext {
-    pub db: PgPool,
-    pub sms: SmsProvider,
-    attempt: Attempt,
-    max_attempts: usize,
-}
-
-impl JobContext {
-    /// A context outside the worker runtime (tools, tests): the first of `max_attempts` attempts.
-    pub fn new(db: PgPool, sms: SmsProvider, max_attempts: usize) -> Self {
-        Self { db, sms, attempt: Attempt::new_with_value(1), max_attempts: max_attempts.max(1) }
-    }
-
-    pub(crate) fn of_run(db: PgPool, sms: SmsProvider, attempt: Attempt, max_attempts: usize) -> Self {
-        Self { db, sms, attempt, max_attempts }
-    }
-
-    /// This run's attempt, the first being 1. (apalis counts it once the run has started, so it
-    /// is read when asked, not when the context is made.)
-    pub fn attempt(&self) -> usize {
-        self.attempt.current()
-    }
-
-    /// Attempts a job gets before it is dead.
-    pub fn max_attempts(&self) -> usize {
-        self.max_attempts
-    }
-
-    /// No attempt follows this one if it fails.
-    pub fn is_last_attempt(&self) -> bool {
-        self.attempt() >= self.max_attempts
-    }
-}
-
-/// What a handler returns: `Err` is retried until the attempts are spent, an
-/// [`AbortError`](apalis::prelude::AbortError) goes to the dead set at once.
-pub type JobResult = Result<(), BoxDynError>;
-
-/// A job handler: any `Fn(J, JobContext) -> impl Future<Output = JobResult>`.
-pub trait Handler<J>: Send + Sync + 'static {
-    fn call(&self, job: J, ctx: JobContext) -> BoxFuture<'static, JobResult>;
-}
-
-impl<J, F, Fut> Handler<J> for F
-where
-    F: Fn(J, JobContext) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = JobResult> + Send + 'static,
-{
-    fn call(&self, job: J, ctx: JobContext) -> BoxFuture<'static, JobResult> {
-        self(job, ctx).boxed()
-    }
-}
-
-/// A cron schedule of the clock.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Schedule {
-    /// Stable name: metrics label and the dedupe key of each tick (`clock:<name>:<time>`).
-    pub name: &'static str,
-    /// Cron expression with seconds (`sec min hour day month weekday`).
-    pub cron: String,
-}
-
-/// A kind as the registry's readers see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KindInfo {
-    /// The payload type's stable name ([`Job::NAME`]).
-    pub name: &'static str,
-    pub queue: Queue,
-    /// Jobs of this kind one worker process runs at a time.
-    pub concurrency: usize,
-    /// Set for a kind the clock makes.
-    pub schedule: Option<Schedule>,
-}
-
-/// The declaration of one job kind, `J`, with its handler.
-pub struct JobKind<J> {
-    info: KindInfo,
-    handler: Arc<dyn Handler<J>>,
-    at: Option<fn(DateTime<Utc>) -> J>,
-}
-
-impl<J: Job> JobKind<J> {
-    /// Kind `J`, run by `handler`, one job at a time.
-    pub fn new(handler: impl Handler<J>) -> Self {
-        Self {
-            info: KindInfo { name: J::NAME, queue: J::QUEUE, concurrency: 1, schedule: None },
-            handler: Arc::new(handler),
-            at: None,
-        }
-    }
-
-    /// Up to `n` jobs at a time per worker process.
-    #[must_use]
-    pub fn concurrency(mut self, n: usize) -> Self {
-        self.info.concurrency = n.max(1);
-        self
-    }
-}
-
-impl<J: Scheduled> JobKind<J> {
-    /// Made by the clock on every tick of `cron`, the schedule being called `name`.
-    #[must_use]
-    pub fn every(mut self, name: &'static str, cron: impl Into<String>) -> Self {
-        self.info.schedule = Some(Schedule { name, cron: cron.into() });
-        self.at = Some(J::at);
-        self
-    }
-}
-
-/// A registered kind, its payload type erased, with what each reader does with it.
-pub(crate) trait Kind: Send + Sync {
-    fn info(&self) -> &KindInfo;
-    /// The producer the relay pushes this kind's outbox rows with.
-    fn pusher(&self, conn: ConnectionManager, namespace: &str) -> Arc<dyn Push>;
-    /// This kind's worker, supervised until `shutdown`.
-    fn worker(
-        &self,
-        conn: &ConnectionManager,
-        settings: &WorkerSettings,
-        shutdown: &CancellationToken,
-        db: &PgPool,
-    ) -> anyhow::Result<BoxFuture<'static, ()>>;
-    /// Writes the job of the tick at `tick` to the outbox unless some clock has; `true` when this
-    /// call wrote it. `false` for a kind without a schedule.
-    fn enqueue_tick(&self, db: PgPool, tick: DateTime<Utc>) -> BoxFuture<'static, sqlx::Result<bool>>;
-}
-
-impl<J: Job> Kind for JobKind<J> {
-    fn info(&self) -> &KindInfo {
-        &self.info
-    }
-
-    fn pusher(&self, conn: ConnectionManager, namespace: &str) -> Arc<dyn Push> {
-        Arc::new(crate::relay::storage::<J>(conn, namespace))
-    }
-
-    fn worker(
-        &self,
-        conn: &ConnectionManager,
-        settings: &WorkerSettings,
-        shutdown: &CancellationToken,
-        db: &PgPool,
-    ) -> anyhow::Result<BoxFuture<'static, ()>> {
-        runtime::supervised_worker::<J>(&self.info, self.handler.clone(), conn, settings, shutdown, db)
-    }
-
-    fn enqueue_tick(&self, db: PgPool, tick: DateTime<Utc>) -> BoxFuture<'static, sqlx::Result<bool>> {
-        let (Some(at), Some(schedule)) = (self.at, self.info.schedule.as_ref()) else {
-            return async { Ok(false) }.boxed();
-        };
-        let name = schedule.name;
-        async move { crate::clock::enqueue_tick(&db, name, tick, &at(tick)).await }.boxed()
-    }
-}
 
 /// Every job kind of an application, each declared once.
 #[derive(Clone, Default)]
@@ -260,7 +94,13 @@ impl Registry {
 mod tests {
     use serde::{Deserialize, Serialize};
 
+    use chrono::{DateTime, Utc};
+
     use super::*;
+    use crate::{
+        context::{JobContext, JobResult},
+        jobs::Scheduled,
+    };
 
     #[derive(Debug, Clone, Serialize, Deserialize)]
     struct Ping;

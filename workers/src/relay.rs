@@ -5,51 +5,15 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use apalis::prelude::{TaskBuilder, TaskId, TaskSink as _};
-use apalis_redis::{Config, ConnectionManager, RedisStorage};
-use chrono::{DateTime, Utc};
-use futures::{FutureExt as _, future::BoxFuture};
+use apalis_redis::ConnectionManager;
 use sqlx::{PgPool, postgres::PgListener};
 use tokio_util::sync::CancellationToken;
 
-use crate::{jobs::Job, registry::Registry};
-
-/// The storage of job type `J` within `namespace`.
-pub fn storage<J: Job>(conn: ConnectionManager, namespace: &str) -> RedisStorage<J> {
-    RedisStorage::new(conn).with_config(Config::default().queue(J::QUEUE.key(namespace)))
-}
-
-/// The task id of an outbox row: a ULID made of the row's creation time and its id.
-pub fn task_id(outbox_id: i64, created_at: DateTime<Utc>) -> TaskId {
-    let millis = u64::try_from(created_at.timestamp_millis()).unwrap_or_default();
-    let id = u128::from(outbox_id.unsigned_abs());
-    TaskId::from_ulid(ulid::Ulid::from_parts(millis, id))
-}
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: i64,
-    job_type: String,
-    payload: serde_json::Value,
-    created_at: DateTime<Utc>,
-}
-
-/// Pushes one kind's outbox payloads to its queue.
-pub(crate) trait Push: Send + Sync {
-    fn push(&self, payload: serde_json::Value, id: TaskId) -> BoxFuture<'static, anyhow::Result<()>>;
-}
-
-impl<J: Job> Push for RedisStorage<J> {
-    fn push(&self, payload: serde_json::Value, id: TaskId) -> BoxFuture<'static, anyhow::Result<()>> {
-        let mut storage = self.clone();
-        async move {
-            let job: J = serde_json::from_value(payload)?;
-            storage.push_task(TaskBuilder::new(job).task_id(id).build()).await?;
-            Ok(())
-        }
-        .boxed()
-    }
-}
+use crate::{
+    outbox::repo::{self, Pending},
+    push::{Push, task_id},
+    registry::Registry,
+};
 
 /// A producer for every registered kind, by the kind's stable name (the outbox's `job_type`).
 #[derive(Clone)]
@@ -70,7 +34,7 @@ impl Pushers {
     }
 
     /// Pushes the row's job; `Ok(false)` for a job type this build does not know.
-    async fn push(&self, row: &Row) -> anyhow::Result<bool> {
+    async fn push(&self, row: &Pending) -> anyhow::Result<bool> {
         let Some(pusher) = self.by_type.get(row.job_type.as_str()) else {
             return Ok(false);
         };
@@ -83,13 +47,7 @@ impl Pushers {
 /// back (rows pushed before it are pushed again later, harmlessly).
 pub async fn relay_once(db: &PgPool, pushers: &Pushers, batch: i64) -> anyhow::Result<usize> {
     let mut tx = db.begin().await?;
-    let rows: Vec<Row> = sqlx::query_as(
-        "select id, job_type, payload, created_at from outbox \
-         where sent_at is null and available_at <= now() order by id limit $1 for update skip locked",
-    )
-    .bind(batch)
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows = repo::lock_due(&mut tx, batch).await?;
     let mut sent = Vec::with_capacity(rows.len());
     for row in &rows {
         if pushers.push(row).await? {
@@ -97,19 +55,10 @@ pub async fn relay_once(db: &PgPool, pushers: &Pushers, batch: i64) -> anyhow::R
         } else {
             // Parked, not lost: a newer build that knows the type will pick it up.
             tracing::error!(outbox.id = row.id, job_type = %row.job_type, "unknown job type in the outbox; parked for an hour");
-            sqlx::query(
-                "update outbox set attempts = attempts + 1, last_error = 'unknown job type', \
-                 available_at = now() + interval '1 hour' where id = $1",
-            )
-            .bind(row.id)
-            .execute(&mut *tx)
-            .await?;
+            repo::park_unknown(&mut tx, row.id).await?;
         }
     }
-    sqlx::query("update outbox set sent_at = now(), attempts = attempts + 1 where id = any($1)")
-        .bind(&sent)
-        .execute(&mut *tx)
-        .await?;
+    repo::mark_sent(&mut tx, &sent).await?;
     tx.commit().await?;
     if !sent.is_empty() {
         metrics::counter!("outbox_relayed_total").increment(sent.len() as u64);

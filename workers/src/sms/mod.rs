@@ -2,19 +2,21 @@
 //! at most once per message. A job kind of the platform: `sms_messages` is this crate's table.
 
 pub mod provider;
+pub mod repo;
 pub mod store;
 pub mod text;
 
 pub use provider::{SmsError, SmsProvider, TwilioConfig};
-pub use store::{Purpose, queue_sms, queue_sms_ctes};
+pub use repo::queue_sms_ctes;
+pub use store::{Purpose, queue_sms};
 pub use text::sms_name;
 
 use apalis::prelude::AbortError;
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    context::{Handler, JobContext, JobResult},
     jobs::{Job, Queue},
-    registry::{JobContext, JobResult},
 };
 
 /// Send one stored SMS message.
@@ -28,10 +30,18 @@ impl Job for SendSms {
     const NAME: &'static str = "SendSms";
 }
 
+/// The handler of `SendSms`, sending through `provider`.
+pub fn send_sms(provider: SmsProvider) -> impl Handler<SendSms> {
+    move |job: SendSms, ctx: JobContext| {
+        let sms = provider.clone();
+        async move { send(&sms, job, &ctx).await }
+    }
+}
+
 /// Handles `SendSms`: claims the message (so a job run twice sends once), sends it, records the
 /// outcome. Permanent failures go straight to the dead set; transient ones are retried until the
 /// attempt budget is spent.
-pub async fn send_sms(job: SendSms, ctx: JobContext) -> JobResult {
+async fn send(sms: &SmsProvider, job: SendSms, ctx: &JobContext) -> JobResult {
     let message = match store::claim(&ctx.db, job.message_id).await? {
         store::Claim::Mine(message) => message,
         store::Claim::Done => {
@@ -44,22 +54,22 @@ pub async fn send_sms(job: SendSms, ctx: JobContext) -> JobResult {
             return Err(SmsError::Transient("another run of this job is sending the message".into()).into());
         }
     };
-    let provider = ctx.sms.name();
-    match ctx.sms.send(job.message_id, &message.to_number, &message.body).await {
+    let provider = sms.name();
+    match sms.send(job.message_id, &message.to_number, &message.body).await {
         Ok(provider_id) => {
-            store::mark_sent(&ctx.db, job.message_id, provider, &provider_id).await?;
+            repo::mark_sent(&ctx.db, job.message_id, provider, &provider_id).await?;
             tracing::info!(sms.id = job.message_id, sms.purpose = %message.purpose, provider, "SMS sent");
             Ok(())
         }
         Err(SmsError::Permanent(reason)) => {
-            store::mark_unsent(&ctx.db, job.message_id, provider, &reason, false).await?;
+            repo::mark_unsent(&ctx.db, job.message_id, provider, &reason, false).await?;
             tracing::warn!(sms.id = job.message_id, %reason, "SMS refused by the provider; not retried");
             Err(AbortError::new(SmsError::Permanent(reason)).into())
         }
         Err(SmsError::Transient(reason)) => {
             // On the last attempt the job service moves the job to the dead set.
             let last = ctx.is_last_attempt();
-            store::mark_unsent(&ctx.db, job.message_id, provider, &reason, !last).await?;
+            repo::mark_unsent(&ctx.db, job.message_id, provider, &reason, !last).await?;
             tracing::warn!(sms.id = job.message_id, %reason, attempt = ctx.attempt(), last, "SMS send failed");
             Err(SmsError::Transient(reason).into())
         }

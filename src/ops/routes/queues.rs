@@ -57,7 +57,7 @@ async fn redis(state: &AppState) -> Result<redis::aio::MultiplexedConnection, Ap
 pub async fn all_queue_stats(state: &AppState) -> Option<Vec<QueueStats>> {
     let mut conn = redis(state).await.ok()?;
     let namespace = &state.settings.jobs.namespace;
-    let queues = jobs::registry(&state.settings).queues();
+    let queues = jobs::kinds(&state.settings).queues();
     let read = async {
         let mut all = Vec::with_capacity(queues.len());
         for queue in queues {
@@ -100,7 +100,7 @@ pub async fn retry(
 ) -> Result<web::Json<serde_json::Value>, ApiError> {
     policy::require(policy::may_operate(&caller), "Only administrators can retry jobs.")?;
     let (queue_name, job_id) = path.into_inner();
-    let queue = jobs::registry(&state.settings).queue(&queue_name).ok_or(ApiError::NotFound)?;
+    let queue = jobs::kinds(&state.settings).queue(&queue_name).ok_or(ApiError::NotFound)?;
     if job_id.len() > 64 {
         return Err(ApiError::NotFound);
     }
