@@ -1,18 +1,15 @@
 //! Who may do what with appointments (the one place these rules live).
 
 use super::model::{Appointment, Status};
-use crate::{
-    accounts::model::{Principal, UserType},
-    ids::{HospitalId, UserId},
-};
+use crate::accounts::model::{Principal, UserType};
 
 /// Parties of an appointment see it; everyone else gets a 404.
 pub fn may_see(principal: &Principal, appointment: &Appointment) -> bool {
     match principal.user_type {
         UserType::Admin => true,
         UserType::Patient => appointment.patient.get() == principal.user_id.0,
-        UserType::Hospital => principal.hospital_id.map(HospitalId::from) == Some(appointment.hospital),
-        UserType::Doctor => appointment.doctor_user == Some(UserId(principal.user_id.0)),
+        UserType::Hospital => principal.hospital_id == Some(appointment.hospital),
+        UserType::Doctor => appointment.doctor_user == Some(principal.user_id),
     }
 }
 

@@ -50,9 +50,9 @@ impl AuditEvent {
 
     #[must_use]
     pub fn by(mut self, principal: &Principal) -> Self {
-        self.actor_id = Some(UserId(principal.user_id.0));
+        self.actor_id = Some(principal.user_id);
         self.actor_type = Some(principal.user_type.as_str());
-        self.hospital_id = principal.hospital_id.map(Into::into);
+        self.hospital_id = principal.hospital_id;
         self
     }
 

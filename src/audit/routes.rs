@@ -53,9 +53,7 @@ pub async fn list(
 ) -> Result<web::Json<Page<AuditLogEntry>>, ApiError> {
     let hospital = match caller.user_type {
         UserType::Admin => None,
-        UserType::Hospital => {
-            Some(caller.hospital_id.ok_or(ApiError::Forbidden("This account has no hospital."))?.into())
-        }
+        UserType::Hospital => Some(caller.hospital_id.ok_or(ApiError::Forbidden("This account has no hospital."))?),
         _ => return Err(ApiError::Forbidden("Only admins and hospitals read the audit log.")),
     };
     let action = query.action.as_deref().map(str::trim).filter(|a| !a.is_empty());

@@ -9,9 +9,9 @@ use actix_web::{
 };
 use serde_json::json;
 
-pub use carehub_workers::redact::Redacted;
+use carehub_workers::redact::Redacted;
 
-pub use crate::errors::FieldErrors;
+use crate::errors::FieldErrors;
 use crate::{
     appointments::service::AppointmentError,
     errors::{Conflict, Duplicate, Violation},

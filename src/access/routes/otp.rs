@@ -140,7 +140,7 @@ async fn generate_to_share(
 async fn active_doctor(state: &AppState, caller: &Principal) -> Result<(DoctorId, HospitalId), ApiError> {
     let mut conn = state.db.acquire().await?;
     match policy::doctor_of(&mut conn, caller).await? {
-        Some((doctor_id, hospital_id)) => Ok((doctor_id.into(), hospital_id.into())),
+        Some((doctor_id, hospital_id)) => Ok((doctor_id, hospital_id)),
         None => Err(ApiError::Forbidden("Your doctor profile is not active.")),
     }
 }

@@ -20,7 +20,7 @@ use crate::{
         error::{ApiError, ErrorBody},
         extract::Body,
     },
-    ids::{AppointmentId, DoctorId, HospitalId},
+    ids::{AppointmentId, DoctorId},
     state::AppState,
 };
 
@@ -37,7 +37,7 @@ async fn change(
     // desk reads it and checks the caller's right to it); anyone else's, to the desk of the
     // appointment's hospital.
     let hospital = match (caller.user_type, caller.hospital_id) {
-        (UserType::Hospital, Some(hospital)) => HospitalId::from(hospital),
+        (UserType::Hospital, Some(hospital)) => hospital,
         _ => repo::hospital_of(&state.db, id).await?.ok_or(ApiError::NotFound)?,
     };
     let apply = Apply { caller, meta, appointment_id: id, command };

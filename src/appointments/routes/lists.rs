@@ -14,7 +14,7 @@ use crate::{
         error::{ApiError, ErrorBody},
         pagination::{Page, PageParams, PageRequest},
     },
-    ids::{AppointmentId, HospitalId, PatientId, UserId},
+    ids::{AppointmentId, PatientId},
     state::AppState,
 };
 
@@ -68,7 +68,7 @@ pub async fn hospital_appointments(
     let Some(hospital_id) = crate::hospitals::model::policy::own_hospital(&caller) else {
         return Err(ApiError::Forbidden("Only a hospital account has hospital appointments."));
     };
-    list_for(&state, Owner::Hospital(HospitalId::from(hospital_id)), &page, &query).await
+    list_for(&state, Owner::Hospital(hospital_id), &page, &query).await
 }
 
 /// The appointments assigned to the calling doctor, newest first.
@@ -84,7 +84,7 @@ pub async fn doctor_appointments(
     if caller.user_type != UserType::Doctor {
         return Err(ApiError::Forbidden("Only doctors have assigned appointments."));
     }
-    list_for(&state, Owner::Doctor(UserId(caller.user_id.0)), &page, &query).await
+    list_for(&state, Owner::Doctor(caller.user_id), &page, &query).await
 }
 
 /// One appointment, for its parties only (404 for anyone else).

@@ -7,7 +7,7 @@ use crate::{
 
 /// The hospital whose data the caller owns, if the caller is a hospital account.
 pub fn own_hospital(principal: &Principal) -> Option<HospitalId> {
-    (principal.user_type == UserType::Hospital).then_some(principal.hospital_id).flatten().map(HospitalId::from)
+    (principal.user_type == UserType::Hospital).then_some(principal.hospital_id).flatten()
 }
 
 /// Sees unapproved hospitals and every approval state.

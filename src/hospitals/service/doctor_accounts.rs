@@ -22,7 +22,7 @@ use crate::{
         repo,
     },
     http::error::ApiError,
-    ids::{DoctorId, UserId},
+    ids::DoctorId,
     state::AppState,
 };
 
@@ -86,7 +86,7 @@ pub async fn create(
             Err(err) if violation(&err) == Some(Violation::Duplicate(Duplicate::Username)) => continue,
             Err(err) => return Err(err.into()),
         };
-        let user_id = UserId::from(user.id);
+        let user_id = user.id;
         let id = repo::insert_doctor_profile(&mut *tx, user_id, hospital_id, &fields).await?;
         let event =
             AuditEvent::new("doctor_created").by(caller).target("doctor", id).details(json!({ "user_id": user_id }));

@@ -75,10 +75,8 @@ pub async fn update(
     );
     errors.into_result()?;
     repo::update_hospital(&mut *tx, id, &fields).await.map_err(from_database)?;
-    let event = AuditEvent {
-        hospital_id: Some(id.into()),
-        ..AuditEvent::new("hospital_updated").by(caller).target("hospital", id)
-    };
+    let event =
+        AuditEvent { hospital_id: Some(id), ..AuditEvent::new("hospital_updated").by(caller).target("hospital", id) };
     audit::record(&mut tx, meta, event).await?;
     let hospital = repo::get_hospital(&mut *tx, id).await?.ok_or(ApiError::NotFound)?;
     tx.commit().await?;

@@ -17,7 +17,7 @@ use crate::{
         repo,
     },
     http::error::{ApiError, from_database},
-    ids::{HospitalId, UserId},
+    ids::HospitalId,
     state::AppState,
 };
 
@@ -59,12 +59,12 @@ pub async fn register(
         is_demo: false,
     };
     let user = accounts_repo::insert_user(&mut *tx, &new_user).await.map_err(from_database)?;
-    let user_id = UserId::from(user.id);
+    let user_id = user.id;
     let hospital_id = repo::insert_hospital(&mut *tx, user_id, &fields, false).await.map_err(from_database)?;
     let event = AuditEvent {
-        actor_id: Some(user_id.into()),
+        actor_id: Some(user_id),
         actor_type: Some(UserType::Hospital.as_str()),
-        hospital_id: Some(hospital_id.into()),
+        hospital_id: Some(hospital_id),
         ..AuditEvent::new("hospital_registered").target("hospital", hospital_id)
     };
     audit::record(&mut tx, meta, event).await?;
@@ -121,8 +121,7 @@ pub async fn approve(
         queue_sms(&mut tx, &hospital.phone, &text, Purpose::HospitalApproval).await?;
     }
     let action = if approved { "hospital_approved" } else { "hospital_rejected" };
-    let event =
-        AuditEvent { hospital_id: Some(id.into()), ..AuditEvent::new(action).by(caller).target("hospital", id) };
+    let event = AuditEvent { hospital_id: Some(id), ..AuditEvent::new(action).by(caller).target("hospital", id) };
     audit::record(&mut tx, meta, event.details(json!({ "is_approved": approved }))).await?;
     tx.commit().await?;
     // Logins were revoked or an account changed, and the directory with the hospital: this

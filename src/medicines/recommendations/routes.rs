@@ -18,7 +18,6 @@ use crate::{
         pagination::{Page, PageParams, PageRequest},
         routing::resource,
     },
-    ids::UserId,
     state::AppState,
 };
 
@@ -89,7 +88,7 @@ pub async fn detail(
     }
     let mut conn = state.db.acquire().await?;
     let row = repo::get(&mut conn, id.into_inner()).await?.ok_or(ApiError::NotFound)?;
-    if !caller.is_admin() && row.requested_by != UserId(caller.user_id.0) {
+    if !caller.is_admin() && row.requested_by != caller.user_id {
         return Err(ApiError::NotFound);
     }
     Ok(web::Json(row.into()))
@@ -105,7 +104,7 @@ pub async fn history(
     page: PageRequest,
 ) -> Result<web::Json<Page<Recommendation>>, ApiError> {
     let user = match caller.user_type {
-        UserType::Doctor => Some(UserId(caller.user_id.0)),
+        UserType::Doctor => Some(caller.user_id),
         UserType::Admin => None,
         _ => return Err(ApiError::Forbidden("Only doctors and admins read recommendations.")),
     };

@@ -20,7 +20,6 @@ use crate::{
     accounts::model::Principal,
     audit::{self, AuditEvent, RequestMeta},
     config::{RecommendationSettings, Settings},
-    ids::UserId,
 };
 
 mod grounding;
@@ -79,7 +78,7 @@ impl Recommender {
         let patient_info = serde_json::to_value(&facts).unwrap_or_default();
         let warnings = serde_json::to_value(&warnings).unwrap_or_default();
         let new = NewRecommendation {
-            user_id: UserId(caller.user_id.0),
+            user_id: caller.user_id,
             medicine_id: medicine.id,
             medicine_name: &typed,
             patient_info: &patient_info,
@@ -105,8 +104,8 @@ impl Recommender {
             tx.commit().await?;
             return Ok(Outcome::Done(Box::new(row)));
         }
-        repo::lock_doctor(&mut tx, UserId(caller.user_id.0)).await?;
-        let (recent, until) = repo::recent(&mut tx, UserId(caller.user_id.0)).await?;
+        repo::lock_doctor(&mut tx, caller.user_id).await?;
+        let (recent, until) = repo::recent(&mut tx, caller.user_id).await?;
         if recent >= self.settings.per_hour {
             let retry = crate::errors::retry_after_secs(until);
             return Err(RecommendError::Throttled { retry_after_secs: retry });
