@@ -20,9 +20,29 @@ use wiremock::{
 
 use crate::helpers::{PASSWORD, TestApp, database_url};
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
+
+/// What a developer's environment may hold that changes what `carehub` does: a spawned process
+/// drops it and runs on the development defaults, as `./scripts/dev` does.
+pub(crate) const DEVELOPER_ENV: [&str; 15] = [
+    "CAREHUB_ENV",
+    "HOST",
+    "JWT_SECRET",
+    "OTP_SECRET",
+    "AUDIT_KEY",
+    "AUDIT_LOOKUP_KEY",
+    "CAREHUB__HTTP__METRICS_TOKEN",
+    "SMS_PROVIDER",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_FROM",
+    "TWILIO_API_BASE",
+    "LLM_PROVIDER",
+    "CAREHUB_DEMO_PASSWORD",
+    "CAREHUB_ADMIN_PASSWORD",
+];
 
 /// The `carehub` binary with `args` against the test's database, on its own queues (a test never
 /// touches a developer's local ones); output discarded unless the caller pipes it.
@@ -39,20 +59,7 @@ fn carehub(args: &[&str], db: &PgPool, port: u16) -> Command {
         .env("CLAMD_ADDR", crate::reports::clamd_addr())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    for name in [
-        "CAREHUB_ENV",
-        "HOST",
-        "JWT_SECRET",
-        "OTP_SECRET",
-        "AUDIT_KEY",
-        "AUDIT_LOOKUP_KEY",
-        "CAREHUB__HTTP__METRICS_TOKEN",
-        "SMS_PROVIDER",
-        "TWILIO_ACCOUNT_SID",
-        "TWILIO_AUTH_TOKEN",
-        "TWILIO_FROM",
-        "TWILIO_API_BASE",
-    ] {
+    for name in DEVELOPER_ENV {
         command.env_remove(name);
     }
     // The development defaults are accepted only when asked for: unset, a process is production.

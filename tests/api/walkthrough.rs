@@ -6,7 +6,6 @@
 
 use std::{
     io::Read as _,
-    net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -81,29 +80,10 @@ impl Drop for DevServer {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
 /// `command` with the test's database and none of the developer's environment that would change
 /// what `carehub` does: the development defaults, as `./scripts/dev` runs them.
 fn isolated(mut command: Command, db: &PgPool) -> Command {
-    for name in [
-        "HOST",
-        "JWT_SECRET",
-        "OTP_SECRET",
-        "AUDIT_KEY",
-        "AUDIT_LOOKUP_KEY",
-        "CAREHUB__HTTP__METRICS_TOKEN",
-        "SMS_PROVIDER",
-        "TWILIO_ACCOUNT_SID",
-        "TWILIO_AUTH_TOKEN",
-        "TWILIO_FROM",
-        "TWILIO_API_BASE",
-        "LLM_PROVIDER",
-        "CAREHUB_DEMO_PASSWORD",
-        "CAREHUB_ADMIN_PASSWORD",
-    ] {
+    for name in crate::cli::DEVELOPER_ENV {
         command.env_remove(name);
     }
     command.env("CAREHUB_ENV", "test").env("DATABASE_URL", database_url(db));
@@ -174,7 +154,7 @@ async fn the_walkthrough_runs_against_a_dev_server(db: PgPool) {
     let name = db.connect_options().get_database().unwrap_or("carehub").to_owned();
     let dir = std::env::temp_dir().join(format!("carehub-walkthrough-{name}"));
     std::fs::create_dir_all(dir.join("uploads")).expect("scratch dir");
-    let port = free_port();
+    let port = crate::cli::free_port();
     let log = dir.join("dev.log");
     let output = std::fs::File::create(&log).expect("log file");
     let child = isolated(Command::new(env!("CARGO_BIN_EXE_carehub")), &db)
