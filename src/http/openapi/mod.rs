@@ -146,20 +146,25 @@ impl Modify for CommonResponses {
     }
 }
 
+/// Each context's part of the document, in the order they are merged.
+fn parts() -> [utoipa::openapi::OpenApi; 8] {
+    [
+        accounts::routes::Api::openapi(),
+        access::routes::Api::openapi(),
+        audit::routes::Api::openapi(),
+        medicines::routes::Api::openapi(),
+        hospitals::routes::Api::openapi(),
+        appointments::routes::Api::openapi(),
+        records::routes::Api::openapi(),
+        ops::routes::Api::openapi(),
+    ]
+}
+
 /// The served document, built once.
 pub fn document() -> &'static Value {
     static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
         let mut api = ApiDoc::openapi();
-        for part in [
-            accounts::routes::Api::openapi(),
-            access::routes::Api::openapi(),
-            audit::routes::Api::openapi(),
-            medicines::routes::Api::openapi(),
-            hospitals::routes::Api::openapi(),
-            appointments::routes::Api::openapi(),
-            records::routes::Api::openapi(),
-            ops::routes::Api::openapi(),
-        ] {
+        for part in parts() {
             api.merge(part);
         }
         BearerAuth.modify(&mut api);
@@ -170,4 +175,33 @@ pub fn document() -> &'static Value {
         document
     });
     &DOCUMENT
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// Merging keeps the first schema of a name: two contexts that give one name to different
+    /// shapes would have one of them described by the other's schema.
+    #[test]
+    fn no_two_contexts_give_one_schema_name_to_different_shapes() {
+        let mut seen: BTreeMap<String, Value> = BTreeMap::new();
+        let mut clashes = Vec::new();
+        for part in parts() {
+            let schemas = part.components.map(|c| c.schemas).unwrap_or_default();
+            for (name, schema) in schemas {
+                let schema = serde_json::to_value(schema).unwrap_or_default();
+                match seen.get(&name) {
+                    Some(earlier) if *earlier != schema => clashes.push(name),
+                    Some(_) => {}
+                    None => {
+                        seen.insert(name, schema);
+                    }
+                }
+            }
+        }
+        assert!(clashes.is_empty(), "schema names given to different shapes: {clashes:?}");
+    }
 }

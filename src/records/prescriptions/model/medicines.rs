@@ -17,6 +17,7 @@ const FIELD: &str = "medicines";
 /// One medicine of a prescription. Fields other than these five are refused.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PrescribedMedicine)]
 pub struct Medicine {
     #[schema(max_length = 200)]
     pub name: String,
