@@ -1,9 +1,8 @@
 //! Every job kind of CareHub, declared once: [`registry`] names each kind's payload type (whose
 //! `Job` impl gives its queue), its handler, its concurrency and, for the clock's kinds, its
 //! schedule. The worker runtime, the outbox relay, the clock and the operations API
-//! (`/api/ops/queues/`, the queue-depth gauges) all read this one list, so adding a kind (a
-//! report scan, a recommendation, an OTP SMS) is its payload and handler in its context plus
-//! one `.register(...)` here.
+//! (`/api/ops/queues/`, the queue-depth gauges) all read this one list, so adding a kind is its
+//! payload and handler in its context (`<context>/jobs.rs`) plus one `.register(...)` here.
 //!
 //! The registry is built here, in the `carehub` package, because the handlers of domain jobs
 //! live in their contexts (`appointments::jobs`) and reach their data through those contexts'
@@ -11,18 +10,16 @@
 //! runtime, the outbox and relay, the clock, the outbound clients) and cannot name them.
 
 use carehub_workers::{
-    JobContext, JobKind, JobResult, Registry,
-    jobs::{Job, Queue, Scheduled},
+    JobKind, Registry,
     sms::{self, SendSms, SmsProvider},
 };
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::{
     access::{
         jobs::{AccessSweep, SendOtp},
         otp::code::OtpKey,
     },
+    accounts::{self, jobs::PurgeExpiredSessions},
     appointments::jobs::ReminderSweep,
     config::Settings,
     medicines::recommendations::jobs::AnswerRecommendation,
@@ -60,7 +57,7 @@ pub fn registry(settings: &Settings, sms: &SmsProvider) -> Registry {
                 .every("access-sweep", &jobs.access_sweep_schedule),
         )
         .register(
-            JobKind::<PurgeExpiredSessions>::new(purge_expired_sessions)
+            JobKind::<PurgeExpiredSessions>::new(accounts::jobs::purge_expired_sessions)
                 .every("purge-expired-sessions", &jobs.purge_sessions_schedule),
         )
         .register(
@@ -83,37 +80,11 @@ pub fn kinds(settings: &Settings) -> Registry {
     registry(settings, &SmsProvider::Console)
 }
 
-/// Remove expired login (refresh-token) families; one per clock tick.
-///
-/// An accounts job: it belongs in `accounts::jobs` with its statement in `accounts::repo`, where
-/// it moves when the accounts context's reshaping (issue 9, section 2) has landed. Until then it
-/// sits here, in the `carehub` package, rather than as SQL of the workers crate.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct PurgeExpiredSessions {
-    pub tick: String,
-}
-
-impl Job for PurgeExpiredSessions {
-    const QUEUE: Queue = Queue::new("carehub:maintenance");
-    const NAME: &'static str = "PurgeExpiredSessions";
-}
-
-impl Scheduled for PurgeExpiredSessions {
-    fn at(tick: DateTime<Utc>) -> Self {
-        Self { tick: tick.to_rfc3339() }
-    }
-}
-
-/// Removes login families that expired more than a day ago (kept a day for forensics).
-pub async fn purge_expired_sessions(job: PurgeExpiredSessions, ctx: JobContext) -> JobResult {
-    let removed = crate::accounts::repo::purge_expired_sessions(&ctx.db).await?;
-    tracing::info!(tick = %job.tick, removed, "expired logins purged");
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+
+    use carehub_workers::jobs::Job as _;
 
     use super::*;
 

@@ -1,4 +1,5 @@
-//! The accounts' jobs: sending the temporary password of a doctor's password reset.
+//! The accounts' jobs: sending the temporary password of a doctor's password reset, and purging
+//! expired logins ([`PurgeExpiredSessions`], one per clock tick).
 //!
 //! The hospital's request (`service::password_reset::request`) ends every login of the account
 //! (and so every grant those logins held), makes the old password unusable and queues
@@ -12,9 +13,10 @@
 use carehub_workers::apalis::prelude::AbortError;
 use carehub_workers::{
     Handler, JobContext, JobResult,
-    jobs::{Job, Queue},
+    jobs::{Job, Queue, Scheduled},
     sms::{SmsError, SmsProvider},
 };
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -88,6 +90,30 @@ async fn send(sms: &SmsProvider, reset_id: i64, hours: i64, ctx: &JobContext) ->
             Err(SmsError::Transient(reason).into())
         }
     }
+}
+
+/// Remove expired login (refresh-token) families; one per clock tick.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PurgeExpiredSessions {
+    pub tick: String,
+}
+
+impl Job for PurgeExpiredSessions {
+    const QUEUE: Queue = Queue::new("carehub:maintenance");
+    const NAME: &'static str = "PurgeExpiredSessions";
+}
+
+impl Scheduled for PurgeExpiredSessions {
+    fn at(tick: DateTime<Utc>) -> Self {
+        Self { tick: tick.to_rfc3339() }
+    }
+}
+
+/// Removes login families that expired more than a day ago (kept a day for forensics).
+pub async fn purge_expired_sessions(job: PurgeExpiredSessions, ctx: JobContext) -> JobResult {
+    let removed = super::repo::purge_expired_sessions(&ctx.db).await?;
+    tracing::info!(tick = %job.tick, removed, "expired logins purged");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -13,10 +13,9 @@ use std::{
 
 use carehub::{
     access::jobs::{AccessSweep, SendOtp},
-    accounts::jobs::SendTemporaryPassword,
+    accounts::jobs::{PurgeExpiredSessions, SendTemporaryPassword},
     appointments::jobs::ReminderSweep,
     config::Settings,
-    jobs::PurgeExpiredSessions,
     medicines::recommendations::jobs::AnswerRecommendation,
     records::files::jobs::{RescanPending, ScanFile},
 };
