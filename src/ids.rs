@@ -8,8 +8,8 @@
 //! - [`HospitalId`] is `hospitals.id` (not the hospital account's user id).
 //! - [`AppointmentId`] is `appointments.id`.
 //!
-//! In `sqlx::query!` a bind takes `id as PatientId` and a column reads `patient_id as
-//! "patient_id: PatientId"`.
+//! In a compile-time-checked statement (the sqlx macros) a bind takes `id as PatientId` and a
+//! column reads `patient_id as "patient_id: PatientId"`.
 
 use std::fmt;
 

@@ -53,7 +53,7 @@ impl TryFrom<String> for UserType {
     }
 }
 
-/// Stored as the text `users.user_type` holds (`"user_type: UserType"` in a `query!` column); a
+/// Stored as the text `users.user_type` holds (read with the column override `"user_type: UserType"` in a checked statement); a
 /// value outside the four is a decoding error.
 impl Type<Postgres> for UserType {
     fn type_info() -> PgTypeInfo {
