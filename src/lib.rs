@@ -8,6 +8,7 @@ pub mod appointments;
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod errors;
 pub mod hospitals;
 pub mod http;

@@ -88,6 +88,7 @@ pub struct Settings {
     pub records: RecordSettings,
     pub scan: ScanSettings,
     pub recommendations: RecommendationSettings,
+    pub console: ConsoleSettings,
     pub log: LogSettings,
 }
 

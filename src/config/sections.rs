@@ -20,6 +20,17 @@ pub struct RecommendationSettings {
     pub memory_cache_entries: u64,
 }
 
+/// The operations console at `/console/` (admins only, with a second factor).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConsoleSettings {
+    /// A signed-in console session ends after this long without a request.
+    pub idle_minutes: i64,
+    /// ... and this long after its login, whatever its use.
+    pub absolute_hours: i64,
+    /// A password accepted, the second factor must follow within this long.
+    pub second_factor_minutes: i64,
+}
+
 /// One-time codes and the access grants they give (`access` context).
 #[derive(Debug, Clone, Deserialize)]
 pub struct AccessSettings {

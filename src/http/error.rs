@@ -106,7 +106,7 @@ impl std::fmt::Debug for ApiError {
 }
 
 impl ApiError {
-    fn code(&self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             Self::Validation(_) => "invalid",
             Self::Malformed(_) => "parse_error",
@@ -128,7 +128,7 @@ impl ApiError {
         }
     }
 
-    fn detail(&self) -> String {
+    pub fn detail(&self) -> String {
         match self {
             Self::Validation(_) => "Invalid input.".into(),
             Self::Malformed(reason) => format!("Malformed request - {reason}"),

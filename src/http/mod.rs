@@ -26,5 +26,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::hospitals::routes::configure(cfg);
     crate::appointments::routes::configure(cfg);
     crate::records::routes::configure(cfg);
+    crate::console::routes::configure(cfg);
     cfg.service(SwaggerUi::new("/api/docs/{_:.*}").external_url_unchecked("/api/schema/", openapi::document().clone()));
 }

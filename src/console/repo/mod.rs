@@ -1,0 +1,5 @@
+//! Every SQL statement of the console: its sessions and second factors, and the read-only
+//! overviews of its pages (actions go through the contexts' services).
+
+pub mod factors;
+pub mod sessions;

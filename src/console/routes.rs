@@ -1,0 +1,24 @@
+//! Every path of the console, under `/console/`. Not part of the API: these routes are not in
+//! the OpenAPI document, answer HTML, and carry the console's own security headers (set by the
+//! app's `security_headers` middleware for paths under `/console/`).
+
+use actix_web::{HttpResponse, http::header, web};
+
+use super::{assets, login, mfa, pages};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/console",
+        web::get()
+            .to(|| async { HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/console/")).finish() }),
+    )
+    .service(
+        web::scope("/console")
+            .route("/", web::get().to(pages::overview::page))
+            .route("/assets/{name}", web::get().to(assets::asset))
+            .service(web::resource("/login/").route(web::get().to(login::page)).route(web::post().to(login::submit)))
+            .service(web::resource("/mfa/").route(web::get().to(mfa::page)).route(web::post().to(mfa::submit)))
+            .route("/logout/", web::post().to(login::logout))
+            .default_service(web::to(|| async { Err::<HttpResponse, _>(super::error::ConsoleError::NotFound) })),
+    );
+}
