@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, http::header};
 use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::{assets, session::Admin};
+use super::{admin::Admin, assets};
 
 /// The sections of the navigation, in its order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,6 +8,7 @@
 //! the console cannot drift apart. Its own SQL (sessions, second factors, read-only overviews)
 //! lives in `repo/`.
 
+pub mod admin;
 pub mod assets;
 pub mod charts;
 pub mod error;

@@ -21,6 +21,7 @@ use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 pub use self::forms::{LoginForm, Posted};
+pub use super::admin::{Admin, HasCsrf};
 use super::{
     error::ConsoleError,
     repo::sessions::{self, Lifetimes, SessionRow},
@@ -89,27 +90,6 @@ pub async fn current(req: &HttpRequest) -> Result<Option<SessionRow>, ConsoleErr
         return Ok(None);
     }
     Ok(sessions::touch(&state.db, &token_hash(cookie.value()), lifetimes(&state.settings)).await?)
-}
-
-/// A console session's CSRF token, checked against every form it posts.
-pub trait HasCsrf {
-    fn csrf(&self) -> &str;
-}
-
-/// The signed-in console admin (password and second factor passed).
-#[derive(Debug, Clone)]
-pub struct Admin {
-    /// The admin as the contexts' services take a caller (`session_id` is the console session's).
-    pub principal: Principal,
-    pub username: String,
-    pub csrf: String,
-    pub session_id: Uuid,
-}
-
-impl HasCsrf for Admin {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 impl FromRequest for Admin {
