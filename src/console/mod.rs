@@ -16,6 +16,7 @@ pub mod layout;
 pub mod login;
 pub mod mfa;
 pub mod pages;
+pub mod probes;
 pub mod repo;
 pub mod routes;
 pub mod session;

@@ -19,6 +19,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/login/").route(web::get().to(login::page)).route(web::post().to(login::submit)))
             .service(web::resource("/mfa/").route(web::get().to(mfa::page)).route(web::post().to(mfa::submit)))
             .route("/logout/", web::post().to(login::logout))
+            .route("/users/", web::get().to(pages::users::list))
+            .route("/users/{id}/", web::get().to(pages::users::user))
+            .route("/users/{id}/active/", web::post().to(pages::users::set_active))
+            .route("/queues/", web::get().to(pages::queues::list))
+            .route("/queues/{queue}/", web::get().to(pages::queues::queue))
+            .route("/queues/{queue}/retry-dead/", web::post().to(pages::queues::retry_all))
+            .route("/queues/{queue}/jobs/{job_id}/retry/", web::post().to(pages::queues::retry))
+            .route("/queues/{queue}/jobs/{job_id}/discard/", web::post().to(pages::queues::discard))
             .default_service(web::to(|| async { Err::<HttpResponse, _>(super::error::ConsoleError::NotFound) })),
     );
 }

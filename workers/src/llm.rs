@@ -125,3 +125,11 @@ impl ChatClient {
         }
     }
 }
+
+impl ChatClient {
+    /// The model's API answers its model list within `deadline` (a readiness probe: no tokens
+    /// are spent).
+    pub async fn ready(&self, deadline: std::time::Duration) -> bool {
+        matches!(tokio::time::timeout(deadline, self.client.models().list()).await, Ok(Ok(_)))
+    }
+}

@@ -2,3 +2,5 @@
 //! console's own read-only `repo`), what they change goes through the contexts' services.
 
 pub mod overview;
+pub mod queues;
+pub mod users;

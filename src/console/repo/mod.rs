@@ -2,4 +2,5 @@
 //! overviews of its pages (actions go through the contexts' services).
 
 pub mod factors;
+pub mod overview;
 pub mod sessions;

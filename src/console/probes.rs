@@ -1,0 +1,46 @@
+//! Whether the outside services the workers need answer: clamd (uploads are scanned) and the
+//! language model's API (recommendations). Asked at most every 15 seconds per process, however
+//! many admins watch the overview, with a 2-second deadline each.
+
+use std::{sync::LazyLock, time::Duration};
+
+use crate::config::Settings;
+
+/// One service's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    Ready,
+    Down,
+    /// Not an outside service in this configuration (the deterministic mock model).
+    Builtin,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Readiness {
+    pub clamd: Probe,
+    pub llm: Probe,
+}
+
+const DEADLINE: Duration = Duration::from_secs(2);
+
+static LAST: LazyLock<moka::future::Cache<(), Readiness>> =
+    LazyLock::new(|| moka::future::Cache::builder().max_capacity(1).time_to_live(Duration::from_secs(15)).build());
+
+/// clamd's and the model's readiness, from the last 15 seconds or asked now.
+pub async fn readiness(settings: &Settings) -> Readiness {
+    LAST.get_with((), async {
+        let clamd = if settings.clamd().ping().await { Probe::Ready } else { Probe::Down };
+        let llm = match settings.recommendation_provider() {
+            crate::medicines::recommendations::jobs::Provider::Mock => Probe::Builtin,
+            crate::medicines::recommendations::jobs::Provider::Llm(client) => {
+                if client.ready(DEADLINE).await {
+                    Probe::Ready
+                } else {
+                    Probe::Down
+                }
+            }
+        };
+        Readiness { clamd, llm }
+    })
+    .await
+}

@@ -1,0 +1,95 @@
+//! What an operator does with dead jobs, for the API (`/api/ops/queues/…/retry/`) and the
+//! console alike: retry one, retry every dead job of a queue, discard one. Each is audited with
+//! the operator as actor; the queues are the job registry's ([`AppState::job_kinds`]).
+
+use std::time::Duration;
+
+use carehub_workers::{jobs::Queue, stats};
+use serde_json::json;
+
+use crate::{
+    accounts::model::{Principal, policy},
+    audit::{self, AuditEvent, RequestMeta},
+    http::error::ApiError,
+    state::AppState,
+};
+
+const REDIS_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A connection to the queues' Redis, or 503 within 3 seconds.
+pub async fn redis(state: &AppState) -> Result<redis::aio::MultiplexedConnection, ApiError> {
+    tokio::time::timeout(REDIS_TIMEOUT, state.redis.get_multiplexed_async_connection())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or(ApiError::Unavailable("Redis is unavailable."))
+}
+
+/// The registry's queue of that name (404 for any other).
+pub fn queue(state: &AppState, name: &str) -> Result<Queue, ApiError> {
+    state.job_kinds.queue(name).ok_or(ApiError::NotFound)
+}
+
+fn job_id(job_id: &str) -> Result<&str, ApiError> {
+    if job_id.is_empty() || job_id.len() > 64 { Err(ApiError::NotFound) } else { Ok(job_id) }
+}
+
+fn redis_failed(err: redis::RedisError) -> ApiError {
+    ApiError::Internal(err.into())
+}
+
+/// Re-queues dead job `job_id` of `queue` (its attempts start again); 404 when it is not dead.
+pub async fn retry(
+    state: &AppState,
+    caller: &Principal,
+    meta: &RequestMeta,
+    queue: Queue,
+    job_id: &str,
+) -> Result<(), ApiError> {
+    policy::require(policy::may_operate(caller), "Only administrators can retry jobs.")?;
+    let id = self::job_id(job_id)?;
+    let mut conn = redis(state).await?;
+    if !stats::retry_dead(&mut conn, &state.settings.jobs.namespace, queue, id).await.map_err(redis_failed)? {
+        return Err(ApiError::NotFound);
+    }
+    let event = AuditEvent::new("job_retried").by(caller).target("job", id).details(json!({ "queue": queue.name() }));
+    audit::record_alone(&state.db, meta, event).await?;
+    Ok(())
+}
+
+/// Re-queues every dead job of `queue` (up to `stats::MAX_RETRY_ALL` a call); how many moved.
+pub async fn retry_all(
+    state: &AppState,
+    caller: &Principal,
+    meta: &RequestMeta,
+    queue: Queue,
+) -> Result<u64, ApiError> {
+    policy::require(policy::may_operate(caller), "Only administrators can retry jobs.")?;
+    let mut conn = redis(state).await?;
+    let moved = stats::retry_all_dead(&mut conn, &state.settings.jobs.namespace, queue).await.map_err(redis_failed)?;
+    let event = AuditEvent::new("dead_jobs_retried")
+        .by(caller)
+        .target("queue", queue.name())
+        .details(json!({ "queue": queue.name(), "jobs": moved }));
+    audit::record_alone(&state.db, meta, event).await?;
+    Ok(moved)
+}
+
+/// Removes dead job `job_id` of `queue` for good (its payload too); 404 when it is not dead.
+pub async fn discard(
+    state: &AppState,
+    caller: &Principal,
+    meta: &RequestMeta,
+    queue: Queue,
+    job_id: &str,
+) -> Result<(), ApiError> {
+    policy::require(policy::may_operate(caller), "Only administrators can discard jobs.")?;
+    let id = self::job_id(job_id)?;
+    let mut conn = redis(state).await?;
+    if !stats::discard_dead(&mut conn, &state.settings.jobs.namespace, queue, id).await.map_err(redis_failed)? {
+        return Err(ApiError::NotFound);
+    }
+    let event = AuditEvent::new("job_discarded").by(caller).target("job", id).details(json!({ "queue": queue.name() }));
+    audit::record_alone(&state.db, meta, event).await?;
+    Ok(())
+}
