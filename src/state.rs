@@ -37,6 +37,9 @@ pub struct AppState {
     /// The public directory's pages, cached and emptied on every change (see
     /// `hospitals::cache`).
     pub directory: Arc<crate::hospitals::cache::DirectoryCache>,
+    /// The job registry's kinds (queues, names, schedules), built once: the queue statistics
+    /// and the console read them. Its handlers never run in this process.
+    pub job_kinds: Arc<carehub_workers::Registry>,
 }
 
 impl AppState {
@@ -65,6 +68,7 @@ impl AppState {
             directory: crate::hospitals::cache::DirectoryCache::new(std::time::Duration::from_secs(
                 settings.hospitals.directory_cache_seconds,
             )),
+            job_kinds: Arc::new(crate::jobs::kinds(&settings)),
             db,
             metrics,
             settings,

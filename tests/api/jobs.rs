@@ -25,6 +25,7 @@ use carehub_workers::{
     jobs::{Job, Queue},
     outbox, push, relay,
     sms::{Purpose, SendSms, SmsProvider, TwilioConfig, queue_sms, queue_sms_ctes},
+    stats,
 };
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -499,6 +500,63 @@ async fn a_panicking_job_goes_dead_and_the_worker_keeps_working(db: PgPool) {
         .expect("meta");
     let attempts = meta.iter().find(|(k, _)| k == "attempts").map(|(_, v)| v.as_str());
     assert_eq!(attempts, Some("1"), "a panic is not retried: {meta:?}");
+    let series = stats::minute_series(&mut redis().await, &ns, Flaky::QUEUE, 2).await.expect("series");
+    assert_eq!(minute_totals(&series), (2, 1), "the panicked attempt is counted failed");
+}
+
+/// Done and failed attempts of a series, summed.
+fn minute_totals(series: &[stats::MinuteCount]) -> (u64, u64) {
+    series.iter().fold((0, 0), |(done, failed), m| (done + m.done, failed + m.failed))
+}
+
+#[sqlx::test]
+async fn the_worker_counts_attempts_per_minute_and_operators_list_discard_and_retry_dead_jobs(db: PgPool) {
+    let twilio_server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("doomed"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({ "code": 21211, "message": "Invalid 'To'" })))
+        .mount(&twilio_server)
+        .await;
+    Mock::given(method("POST")).respond_with(twilio_created("SM8")).mount(&twilio_server).await;
+    let ns = namespace();
+    commit_sms(&db, "delivered").await;
+    commit_sms(&db, "doomed one").await;
+    commit_sms(&db, "doomed two").await;
+
+    let workers = Workers::start(&db, settings(&ns), twilio(&twilio_server));
+    eventually(10, "one done, two dead", || async { dead_ids(&ns, SendSms::QUEUE).await.len() == 2 }).await;
+    workers.stop().await;
+    let mut conn = redis().await;
+
+    let series = stats::minute_series(&mut conn, &ns, SendSms::QUEUE, 3).await.expect("series");
+    assert_eq!(series.len(), 3);
+    assert_eq!(minute_totals(&series), (1, 2), "one done, two failed for good, none retried");
+    let (total, dead) = stats::dead_jobs(&mut conn, &ns, SendSms::QUEUE, 0, 50).await.expect("dead");
+    assert_eq!((total, dead.len()), (2, 2));
+    for job in &dead {
+        assert_eq!(job.attempts, 1, "a 4xx is not retried");
+        assert!(job.last_error.as_deref().is_some_and(|e| e.contains("21211")), "{job:?}");
+        assert!(job.failed_at.is_some());
+    }
+    let shown = serde_json::to_string(&dead).expect("json");
+    for never in ["message_id", "doomed", TO] {
+        assert!(!shown.contains(never), "{never} shown: {shown}");
+    }
+
+    let unknown = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    assert!(stats::discard_dead(&mut conn, &ns, SendSms::QUEUE, &dead[0].id).await.expect("discard"));
+    assert!(!stats::discard_dead(&mut conn, &ns, SendSms::QUEUE, unknown).await.expect("discard unknown"));
+    assert!(!stats::retry_dead(&mut conn, &ns, SendSms::QUEUE, &dead[0].id).await.expect("retry discarded"));
+    assert!(!stats::retry_dead(&mut conn, &ns, SendSms::QUEUE, unknown).await.expect("retry unknown"));
+    assert_eq!(dead_ids(&ns, SendSms::QUEUE).await, [dead[1].id.clone()], "exactly the one discarded");
+    assert_eq!(stats::retry_all_dead(&mut conn, &ns, SendSms::QUEUE).await.expect("retry all"), 1);
+    assert!(dead_ids(&ns, SendSms::QUEUE).await.is_empty());
+
+    let workers = Workers::start(&db, settings(&ns), twilio(&twilio_server));
+    eventually(10, "the retried job died again", || async { dead_ids(&ns, SendSms::QUEUE).await.len() == 1 }).await;
+    workers.stop().await;
+    let series = stats::minute_series(&mut conn, &ns, SendSms::QUEUE, 3).await.expect("series");
+    assert_eq!(minute_totals(&series), (1, 3), "the retry's attempt is counted too");
 }
 
 #[sqlx::test]

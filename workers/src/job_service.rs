@@ -1,6 +1,9 @@
 //! The service every job handler runs in (the standard worker stack wraps each handler in it, so
-//! a new job kind gets it by being registered): it counts and times each attempt by queue, and
-//! ends a job that fails on its last attempt in the dead set.
+//! a new job kind gets it by being registered): it counts and times each attempt by queue (the
+//! process's Prometheus counters, and the per-minute done and failed counts in Redis that the
+//! console charts, handed to an [`OutcomeRecorder`] without waiting: see
+//! [`stats::recorder`](crate::stats::recorder)), and ends a job that fails on its last attempt in
+//! the dead set.
 //!
 //! The attempt budget is needed because retries are two-layered (STACK.md trap 8): the in-process
 //! retry policy stops after `max_attempts`, but apalis-redis then re-queues the failed job, up to
@@ -9,6 +12,7 @@
 //! the job to `{queue}:dead`, where operators see it and can retry it.
 
 use std::{
+    panic::AssertUnwindSafe,
     task::{Context, Poll},
     time::Instant,
 };
@@ -16,7 +20,10 @@ use std::{
 use apalis::prelude::{AbortError, BoxDynError, Service, Task};
 use futures::{FutureExt as _, future::BoxFuture};
 
-use crate::jobs::Queue;
+use crate::{
+    jobs::Queue,
+    stats::recorder::{Outcome, OutcomeRecorder},
+};
 
 /// A job handler (any apalis task service) with metrics and an attempt budget.
 #[derive(Debug, Clone)]
@@ -24,11 +31,14 @@ pub struct JobService<S> {
     inner: S,
     queue: Queue,
     max_attempts: usize,
+    outcomes: OutcomeRecorder,
 }
 
 impl<S> JobService<S> {
-    pub fn new(inner: S, queue: Queue, max_attempts: usize) -> Self {
-        Self { inner, queue, max_attempts: max_attempts.max(1) }
+    /// `inner` on `queue`, dead after `max_attempts` attempts, each attempt's outcome reported
+    /// to `outcomes`.
+    pub fn new(inner: S, queue: Queue, max_attempts: usize, outcomes: OutcomeRecorder) -> Self {
+        Self { inner, queue, max_attempts: max_attempts.max(1), outcomes }
     }
 }
 
@@ -54,13 +64,21 @@ where
         // apalis counts the attempt when the job starts running, after this call: read it after.
         let attempt = task.raw_attempt().clone();
         let task_id = task.task_id().map(ToString::to_string).unwrap_or_default();
-        let (queue, max_attempts) = (self.queue, self.max_attempts);
+        let (queue, max_attempts, outcomes) = (self.queue, self.max_attempts, self.outcomes.clone());
         let job = self.inner.call(task);
         async move {
             let labels = [("queue", queue.name())];
             metrics::counter!("jobs_started_total", &labels).increment(1);
             let started = Instant::now();
-            let result = job.await;
+            let result = match AssertUnwindSafe(job).catch_unwind().await {
+                Ok(result) => result,
+                Err(panic) => {
+                    // Counted here, then left to the stack's panic catcher (which kills the job).
+                    metrics::counter!("jobs_dead_total", &labels).increment(1);
+                    outcomes.record(queue, Outcome::Failed);
+                    std::panic::resume_unwind(panic);
+                }
+            };
             metrics::histogram!("job_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
             let attempt = attempt.current();
             let result = match result {
@@ -78,6 +96,7 @@ where
                 Err(_) => "jobs_retried_total",
             };
             metrics::counter!(outcome, &labels).increment(1);
+            outcomes.record(queue, if result.is_ok() { Outcome::Done } else { Outcome::Failed });
             if attempt > 1 {
                 tracing::debug!(queue = queue.name(), job.id = %task_id, attempt, "job retry finished");
             }

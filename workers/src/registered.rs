@@ -15,6 +15,7 @@ use crate::{
     kind::{JobKind, KindInfo},
     outbox,
     push::{self, Push},
+    stats::recorder::OutcomeRecorder,
     worker::{self, WorkerSettings},
 };
 
@@ -23,13 +24,14 @@ pub(crate) trait Kind: Send + Sync {
     fn info(&self) -> &KindInfo;
     /// The producer the relay pushes this kind's outbox rows with.
     fn pusher(&self, conn: ConnectionManager, namespace: &str) -> Arc<dyn Push>;
-    /// This kind's worker, supervised until `shutdown`.
+    /// This kind's worker, supervised until `shutdown`, reporting its attempts to `outcomes`.
     fn worker(
         &self,
         conn: &ConnectionManager,
         settings: &WorkerSettings,
         shutdown: &CancellationToken,
         db: &PgPool,
+        outcomes: &OutcomeRecorder,
     ) -> anyhow::Result<BoxFuture<'static, ()>>;
     /// Writes the job of the tick at `tick` to the outbox unless some clock has; `true` when this
     /// call wrote it. `false` for a kind without a schedule.
@@ -51,8 +53,9 @@ impl<J: Job> Kind for JobKind<J> {
         settings: &WorkerSettings,
         shutdown: &CancellationToken,
         db: &PgPool,
+        outcomes: &OutcomeRecorder,
     ) -> anyhow::Result<BoxFuture<'static, ()>> {
-        worker::supervised_worker::<J>(&self.info, self.handler.clone(), conn, settings, shutdown, db)
+        worker::supervised_worker::<J>(&self.info, self.handler.clone(), conn, settings, shutdown, db, outcomes)
     }
 
     fn enqueue_tick(&self, db: PgPool, tick: DateTime<Utc>) -> BoxFuture<'static, sqlx::Result<bool>> {

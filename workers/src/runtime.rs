@@ -1,8 +1,9 @@
 //! The worker process: one apalis worker per registered job kind (see [`worker`](crate::worker):
 //! explicit queue names, unique worker names, concurrency, exponential-backoff retries bounded in
 //! attempts, panics caught), the outbox relay beside them, and a drain on shutdown (in-flight jobs
-//! finish, then the process exits). Which kinds run, and with which handler, is the
-//! [`Registry`]'s to say.
+//! finish, then the process exits), and the writer of the per-minute job counts
+//! ([`stats::recorder`](crate::stats::recorder)), finished after the workers so their last
+//! outcomes are written. Which kinds run, and with which handler, is the [`Registry`]'s to say.
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     registry::Registry,
     relay::{self, Pushers},
+    stats::recorder::OutcomeRecorder,
     worker::WorkerSettings,
 };
 
@@ -44,11 +46,20 @@ pub async fn run(
     let Some(conn) = connect_redis(&settings.redis_url, &shutdown).await? else {
         return Ok(());
     };
+    let (outcomes, recorder) = OutcomeRecorder::spawn(conn.clone(), settings.namespace.clone());
     let workers = registry
         .entries()
         .iter()
-        .map(|kind| kind.worker(&conn, &settings, &shutdown, &db))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .map(|kind| kind.worker(&conn, &settings, &shutdown, &db, &outcomes))
+        .collect::<anyhow::Result<Vec<_>>>();
+    drop(outcomes);
+    let workers = match workers {
+        Ok(workers) => workers,
+        Err(err) => {
+            recorder.finish().await;
+            return Err(err);
+        }
+    };
     let relay = tokio::spawn(relay::run(
         db.clone(),
         Pushers::new(&registry, &conn, &settings.namespace),
@@ -60,6 +71,7 @@ pub async fn run(
     tracing::info!(namespace = %settings.namespace, ?kinds, "workers starting");
     futures::future::join_all(workers).await;
     shutdown.cancel();
+    recorder.finish().await;
     relay.await?;
     tracing::info!("workers stopped");
     Ok(())

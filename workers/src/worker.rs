@@ -22,6 +22,7 @@ use crate::{
     names::{deregister, worker_name},
     poll::Tick,
     push,
+    stats::recorder::OutcomeRecorder,
 };
 
 /// How the workers run (built by the `carehub` binary from its configuration).
@@ -72,10 +73,10 @@ impl<J: Job> Service<Task<J>> for HandlerService<J> {
 /// The worker of kind `J` with the standard stack, outermost first: the concurrency limit,
 /// retries with exponential backoff (not for aborted jobs), a tracing span per attempt, panic
 /// catching (a panicking job is aborted to the dead set; the worker lives on), and around the
-/// handler the [`JobService`]: metrics, and the dead set after `max_attempts` attempts, for
-/// every kind alike. The backend is polled every `poll_interval` ([`Tick`]), so a job starts well
-/// under a second after it is pushed (apalis-redis otherwise promotes new jobs only on its 30 s
-/// heartbeat).
+/// handler the [`JobService`]: metrics, the per-minute counts (reported to `outcomes`), and the
+/// dead set after `max_attempts` attempts, for every kind alike. The backend is polled every
+/// `poll_interval` ([`Tick`]), so a job starts well under a second after it is pushed
+/// (apalis-redis otherwise promotes new jobs only on its 30 s heartbeat).
 ///
 /// The worker is supervised until `shutdown`: restarted after a failure (Redis gone, a payload
 /// that no longer decodes) with a growing pause, so an outage is waited out instead of spun on.
@@ -88,6 +89,7 @@ pub(crate) fn supervised_worker<J: Job>(
     settings: &WorkerSettings,
     shutdown: &CancellationToken,
     db: &PgPool,
+    outcomes: &OutcomeRecorder,
 ) -> anyhow::Result<BoxFuture<'static, ()>> {
     use apalis::{
         layers::retry::{HasherRng, RetryPolicy, backoff::ExponentialBackoffMaker, backoff::MakeBackoff as _},
@@ -105,7 +107,12 @@ pub(crate) fn supervised_worker<J: Job>(
         push::storage::<J>(conn.clone(), &settings.namespace).poll_with_strategy(Tick::new(settings.poll_interval));
     let queue = kind.queue;
     let concurrency = kind.concurrency;
-    let service = JobService::new(HandlerService { handler, db: db.clone(), max_attempts }, queue, max_attempts);
+    let service = JobService::new(
+        HandlerService { handler, db: db.clone(), max_attempts },
+        queue,
+        max_attempts,
+        outcomes.clone(),
+    );
     // The names this worker has registered under, to deregister when a run ends.
     let names = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let registered = Arc::clone(&names);

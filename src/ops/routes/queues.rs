@@ -1,6 +1,7 @@
 //! `GET /api/ops/queues/` and `POST /api/ops/queues/{queue}/jobs/{job_id}/retry/` (admin):
 //! queue depths read from Redis, the outbox backlog from Postgres, and re-queueing of dead jobs.
-//! The queues are the job registry's ([`crate::jobs::registry`]): one per job kind.
+//! The queues are the job registry's ([`crate::jobs::registry`]): one per job kind, read from
+//! [`AppState::job_kinds`].
 
 use std::time::Duration;
 
@@ -20,7 +21,6 @@ use crate::{
         error::{ApiError, ErrorBody},
         routing::resource,
     },
-    jobs,
     state::AppState,
 };
 
@@ -57,7 +57,7 @@ async fn redis(state: &AppState) -> Result<redis::aio::MultiplexedConnection, Ap
 pub async fn all_queue_stats(state: &AppState) -> Option<Vec<QueueStats>> {
     let mut conn = redis(state).await.ok()?;
     let namespace = &state.settings.jobs.namespace;
-    let queues = jobs::kinds(&state.settings).queues();
+    let queues = state.job_kinds.queues();
     let read = async {
         let mut all = Vec::with_capacity(queues.len());
         for queue in queues {
@@ -100,7 +100,7 @@ pub async fn retry(
 ) -> Result<web::Json<serde_json::Value>, ApiError> {
     policy::require(policy::may_operate(&caller), "Only administrators can retry jobs.")?;
     let (queue_name, job_id) = path.into_inner();
-    let queue = jobs::kinds(&state.settings).queue(&queue_name).ok_or(ApiError::NotFound)?;
+    let queue = state.job_kinds.queue(&queue_name).ok_or(ApiError::NotFound)?;
     if job_id.len() > 64 {
         return Err(ApiError::NotFound);
     }

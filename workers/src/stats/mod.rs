@@ -1,6 +1,19 @@
-//! Queue statistics read from apalis-redis's keys directly (its own stats API is broken in
-//! 1.0.0: STACK.md trap 7), and re-queueing of dead jobs. The key layout is apalis-redis 1.0's;
-//! a test pins it, so an upgrade that changes it fails loudly.
+//! Queue statistics for operators, read from Redis directly: each queue's counts from
+//! apalis-redis's own keys (its stats API is broken in 1.0.0: STACK.md trap 7) here, the dead
+//! jobs and what operators do with them (retry one, retry all, discard one) in [`dead`], and the
+//! jobs done and failed per minute, which the worker keeps, in [`minutes`] (written through
+//! [`recorder`], off the jobs' path). The key layout is apalis-redis 1.0's; tests pin it, so an
+//! upgrade that changes it fails loudly.
+
+pub mod dead;
+pub mod minutes;
+pub mod recorder;
+#[cfg(test)]
+mod tests;
+
+pub use dead::{DeadJob, dead_jobs, discard_dead, retry_all_dead, retry_dead};
+pub use minutes::{MinuteCount, minute_series};
+pub use recorder::{Outcome, OutcomeRecorder};
 
 use chrono::Utc;
 use redis::aio::ConnectionLike;
@@ -82,36 +95,4 @@ pub async fn queue_stats<C: ConnectionLike + Send>(
         workers,
         oldest_pending_age_seconds: (oldest * 1000.0).round() / 1000.0,
     })
-}
-
-/// Moves a dead job back to the queue with its attempts reset; `false` when `job_id` is not a
-/// dead job of the queue (or its payload is gone).
-pub async fn retry_dead<C: ConnectionLike + Send>(
-    conn: &mut C,
-    namespace: &str,
-    queue: Queue,
-    job_id: &str,
-) -> redis::RedisResult<bool> {
-    let q = queue.key(namespace);
-    let script = redis::Script::new(
-        r"
-        if redis.call('HEXISTS', KEYS[4], ARGV[1]) == 0 then return 0 end
-        if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
-        if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
-        redis.call('HSET', KEYS[2], 'status', 'Pending', 'attempts', 0)
-        redis.call('HDEL', KEYS[2], 'result', 'done_at', 'locked_at', 'locked_by')
-        redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-        return 1
-        ",
-    );
-    let moved: i64 = script
-        .key(format!("{q}:dead"))
-        .key(format!("{q}:meta:{job_id}"))
-        .key(format!("{q}:scheduled"))
-        .key(format!("{q}:data"))
-        .arg(job_id)
-        .arg(Utc::now().timestamp())
-        .invoke_async(conn)
-        .await?;
-    Ok(moved == 1)
 }
