@@ -16,11 +16,12 @@ use utoipa::ToSchema;
 
 use crate::{
     accounts::model::{Principal, policy},
-    audit::{self, AuditEvent, RequestMeta},
+    audit::RequestMeta,
     http::{
         error::{ApiError, ErrorBody},
         routing::resource,
     },
+    ops::dead_jobs,
     state::AppState,
 };
 
@@ -45,17 +46,9 @@ pub struct QueuesOverview {
     pub outbox: OutboxBacklog,
 }
 
-async fn redis(state: &AppState) -> Result<redis::aio::MultiplexedConnection, ApiError> {
-    tokio::time::timeout(REDIS_TIMEOUT, state.redis.get_multiplexed_async_connection())
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .ok_or(ApiError::Unavailable("Redis is unavailable."))
-}
-
 /// Statistics of every queue, read from Redis; `None` when Redis does not answer.
 pub async fn all_queue_stats(state: &AppState) -> Option<Vec<QueueStats>> {
-    let mut conn = redis(state).await.ok()?;
+    let mut conn = dead_jobs::redis(state).await.ok()?;
     let namespace = &state.settings.jobs.namespace;
     let queues = state.job_kinds.queues();
     let read = async {
@@ -100,19 +93,7 @@ pub async fn retry(
 ) -> Result<web::Json<serde_json::Value>, ApiError> {
     policy::require(policy::may_operate(&caller), "Only administrators can retry jobs.")?;
     let (queue_name, job_id) = path.into_inner();
-    let queue = state.job_kinds.queue(&queue_name).ok_or(ApiError::NotFound)?;
-    if job_id.len() > 64 {
-        return Err(ApiError::NotFound);
-    }
-    let mut conn = redis(&state).await?;
-    let moved = stats::retry_dead(&mut conn, &state.settings.jobs.namespace, queue, &job_id)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    if !moved {
-        return Err(ApiError::NotFound);
-    }
-    let event =
-        AuditEvent::new("job_retried").by(&caller).target("job", &job_id).details(json!({ "queue": queue.name() }));
-    audit::record_alone(&state.db, &meta, event).await?;
+    let queue = dead_jobs::queue(&state, &queue_name)?;
+    dead_jobs::retry(&state, &caller, &meta, queue, &job_id).await?;
     Ok(web::Json(json!({ "message": "Job re-queued.", "queue": queue.name(), "job_id": job_id })))
 }
