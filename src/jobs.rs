@@ -21,13 +21,15 @@ use crate::{
     },
     accounts::{self, jobs::PurgeExpiredSessions},
     appointments::jobs::ReminderSweep,
+    audit::jobs::{VerifyAuditChain, verify_audit_chain},
     config::Settings,
     medicines::recommendations::jobs::AnswerRecommendation,
     records::files::jobs::{self as scan, RescanPending, ScanFile},
 };
 
 /// The job kinds, with the schedules, concurrency and handler settings of `settings`; the
-/// handlers that send SMS send through `sms` (`Settings::sms_provider`).
+/// handlers that send SMS send through `sms` (`Settings::sms_provider`). The chain verification
+/// checks with `AUDIT_KEY` when this process loaded it (`work`, `dev`), and fails otherwise.
 pub fn registry(settings: &Settings, sms: &SmsProvider) -> Registry {
     let jobs = &settings.jobs;
     Registry::new()
@@ -72,6 +74,7 @@ pub fn registry(settings: &Settings, sms: &SmsProvider) -> Registry {
             JobKind::<RescanPending>::new(scan::rescan_pending)
                 .every("rescan-pending-files", &jobs.rescan_pending_schedule),
         )
+        .register(JobKind::<VerifyAuditChain>::new(verify_audit_chain(settings.sealing_key().ok())))
 }
 
 /// The kinds as the registry's readers see them (queues, schedules, concurrency), for a process
@@ -108,6 +111,7 @@ mod tests {
                 ("PurgeExpiredSessions", "carehub:maintenance"),
                 ("ScanFile", "carehub:file-scan"),
                 ("RescanPending", "carehub:file-rescan"),
+                ("VerifyAuditChain", "carehub:audit"),
             ]
         );
         for queue in registry.queues() {

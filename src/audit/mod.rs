@@ -7,24 +7,30 @@
 //! and publishes each chain head; [`verify`] finds an edited, removed or reordered row, a removed
 //! seal, rows left unsealed, and whether a head witnessed earlier is still in the chain.
 //!
-//! Files: `model.rs` (events, rows as read), `repo/` (all SQL), `chain.rs` (canonical rows and
-//! their hashes), `head.rs` (chain heads), `seal.rs`/`floor.rs` (the sealer), `verify.rs`,
+//! Files: `model.rs` (events, rows as read), `details.rs` (an admin's reason and where the
+//! decision was taken), `repo/` (all SQL), `chain.rs` (canonical rows and their hashes), `head.rs`
+//! (chain heads), `seal.rs`/`floor.rs` (the sealer), `verify.rs`, `verifications.rs` and `jobs.rs`
+//! (the console's "verify the chain": a request, then a worker's run of the verifier),
 //! `pseudonyms.rs`, `routes.rs` (`GET /api/audit-logs/`).
 
 pub mod chain;
+pub mod details;
 pub mod floor;
 pub mod head;
+pub mod jobs;
 pub mod model;
 pub mod pseudonyms;
 pub mod repo;
 pub mod routes;
 pub mod seal;
+pub mod verifications;
 pub mod verify;
 
 use sqlx::{PgConnection, PgPool};
 
 pub use self::{
     chain::AuditKey,
+    details::Via,
     head::{ChainHead, WitnessedHead},
     model::{AuditEvent, RequestMeta},
     pseudonyms::Pseudonyms,

@@ -15,6 +15,7 @@ use carehub::{
     access::jobs::{AccessSweep, SendOtp},
     accounts::jobs::{PurgeExpiredSessions, SendTemporaryPassword},
     appointments::jobs::ReminderSweep,
+    audit::jobs::VerifyAuditChain,
     config::Settings,
     medicines::recommendations::jobs::AnswerRecommendation,
     records::files::jobs::{RescanPending, ScanFile},
@@ -823,6 +824,11 @@ async fn a_temporary_password_send_that_always_fails_is_dead_after_max_attempts(
 }
 
 #[sqlx::test]
+async fn a_chain_verification_that_always_fails_is_dead_after_max_attempts(db: PgPool) {
+    a_failing_job_ends_dead_after_max_attempts(&db, VerifyAuditChain { verification_id: 1 }).await;
+}
+
+#[sqlx::test]
 async fn an_outbox_row_pushed_twice_is_one_task_in_redis(db: PgPool) {
     let twilio_server = MockServer::start().await;
     Mock::given(method("POST")).respond_with(twilio_created("SM6")).expect(1).mount(&twilio_server).await;
@@ -867,6 +873,7 @@ fn every_registered_kind_has_its_dead_after_max_attempts_test() {
         AnswerRecommendation::NAME,
         AccessSweep::NAME,
         SendTemporaryPassword::NAME,
+        VerifyAuditChain::NAME,
     ]);
     assert_eq!(registry().names(), covered);
 }

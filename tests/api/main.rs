@@ -3,11 +3,13 @@
 
 mod access;
 mod accounts;
+mod activation;
 mod appointments;
 mod attachments;
 mod audit;
 mod audit_chain;
 mod audit_logs;
+mod audit_verifications;
 mod auth;
 mod cli;
 mod console_auth;

@@ -1,7 +1,9 @@
 //! All of the audit context's SQL. Here: appending a row and the operators' reads; the sealer's
-//! and the verifier's statements over `audit_seals` are in [`seals`].
+//! and the verifier's statements over `audit_seals` are in [`seals`], the console's chain
+//! verifications (`audit_verifications`) in [`verifications`].
 
 pub mod seals;
+pub mod verifications;
 
 use chrono::Utc;
 use sqlx::PgConnection;

@@ -86,6 +86,10 @@ impl HospitalRegistrationRequest {
 pub struct ApprovalRequest {
     #[schema(required = true, value_type = bool)]
     pub is_approved: Option<bool>,
+    /// Why (optional): recorded in the audit trail and, for a rejection, sent to the hospital in
+    /// its SMS. Trimmed; at most 500 characters are kept.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::{
     accounts::model::Principal,
-    audit::RequestMeta,
+    audit::{RequestMeta, Via},
     hospitals::{
         model::{ApprovalRequest, ApprovalResponse, HospitalRegistration, HospitalRegistrationRequest},
         service,
@@ -31,8 +31,9 @@ pub async fn register(
     Ok(HttpResponse::Created().json(registered))
 }
 
-/// Approve or reject a hospital (admin). Approval activates its account, rejection
-/// deactivates it and ends its logins; the hospital is told by SMS.
+/// Approve or reject a hospital (admin), with an optional reason. Approval activates its
+/// account, rejection deactivates it and ends its logins; the hospital is told by SMS (a
+/// rejection's reason included).
 #[utoipa::path(patch, path = "/api/hospitals/{id}/approve/", tag = "hospitals", security(("jwtAuth" = [])),
     params(("id" = i64, Path)), request_body = ApprovalRequest,
     responses((status = 200, body = ApprovalResponse), (status = 400), (status = 401, body = ErrorBody),
@@ -45,5 +46,6 @@ pub async fn approve(
     Body(body): Body<ApprovalRequest>,
 ) -> Result<web::Json<ApprovalResponse>, ApiError> {
     let id = id.into_inner();
-    service::registration::approve(&state, &caller, &meta, id, body.is_approved).await.map(web::Json)
+    let reason = body.reason.as_deref();
+    service::registration::approve(&state, &caller, &meta, id, body.is_approved, reason, Via::Api).await.map(web::Json)
 }

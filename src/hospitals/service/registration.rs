@@ -10,7 +10,7 @@ use crate::{
         repo as accounts_repo,
         service::registration::check_account,
     },
-    audit::{self, AuditEvent, RequestMeta},
+    audit::{self, AuditEvent, RequestMeta, Via, details},
     errors::FieldErrors,
     hospitals::{
         model::{ApprovalResponse, HospitalRegistration, HospitalRegistrationRequest, hospital_fields, policy},
@@ -90,13 +90,17 @@ pub async fn register(
 }
 
 /// Approves or rejects a hospital (admin). Approval activates its account, rejection
-/// deactivates it and ends its logins; the hospital is told by SMS.
+/// deactivates it and ends its logins; the hospital is told by SMS. `reason` (trimmed, at most
+/// 500 characters, empty = none) goes into the audit row with `via` (where the admin decided)
+/// and, for a rejection, into the SMS (kept within [`SMS_MAX_CHARS`]).
 pub async fn approve(
     state: &AppState,
     caller: &Principal,
     meta: &RequestMeta,
     id: HospitalId,
     approved: Option<bool>,
+    reason: Option<&str>,
+    via: Via,
 ) -> Result<ApprovalResponse, ApiError> {
     if !policy::may_approve(caller) {
         return Err(ApiError::Forbidden("Only administrators can approve hospitals."));
@@ -104,6 +108,7 @@ pub async fn approve(
     let Some(approved) = approved else {
         return Err(ApiError::Validation(FieldErrors::single("is_approved", "This field is required.")));
     };
+    let reason = details::reason(reason);
     let mut tx = state.db.begin().await?;
     let admin = caller.user_id;
     let user_id = repo::set_approval(&mut tx, id, approved, admin).await?.ok_or(ApiError::NotFound)?;
@@ -113,16 +118,13 @@ pub async fn approve(
     }
     let hospital = repo::get_hospital(&mut *tx, id).await?.ok_or(ApiError::NotFound)?;
     if !hospital.phone.is_empty() {
-        let text = if approved {
-            format!("CareHub: {} has been approved. You can now sign in.", hospital.name)
-        } else {
-            format!("CareHub: the registration of {} was not approved. Contact support for details.", hospital.name)
-        };
+        let text = approval_sms(&hospital.name, approved, reason.as_deref());
         queue_sms(&mut tx, &hospital.phone, &text, Purpose::HospitalApproval).await?;
     }
     let action = if approved { "hospital_approved" } else { "hospital_rejected" };
     let event = AuditEvent { hospital_id: Some(id), ..AuditEvent::new(action).by(caller).target("hospital", id) };
-    audit::record(&mut tx, meta, event.details(json!({ "is_approved": approved }))).await?;
+    let recorded = json!({ "is_approved": approved, "reason": reason, "via": via.as_str() });
+    audit::record(&mut tx, meta, event.details(recorded)).await?;
     tx.commit().await?;
     // Logins were revoked or an account changed, and the directory with the hospital: this
     // process forgets what it cached now.
@@ -130,4 +132,69 @@ pub async fn approve(
     state.directory.changed();
     let message = if approved { "Hospital approved successfully." } else { "Hospital approval revoked." };
     Ok(ApprovalResponse { message: message.into(), hospital })
+}
+
+/// The most characters of the SMS telling a hospital of the decision (two SMS segments).
+pub const SMS_MAX_CHARS: usize = 320;
+
+/// The SMS telling hospital `name` of the decision; a rejection's reason is appended
+/// ("Reason: …"), shortened with "…" to keep the message within [`SMS_MAX_CHARS`].
+fn approval_sms(name: &str, approved: bool, reason: Option<&str>) -> String {
+    if approved {
+        return format!("CareHub: {name} has been approved. You can now sign in.");
+    }
+    let text = format!("CareHub: the registration of {name} was not approved.");
+    let Some(reason) = reason else {
+        return format!("{text} Contact support for details.");
+    };
+    let prefix = format!("{text} Reason: ");
+    let room = SMS_MAX_CHARS.saturating_sub(prefix.chars().count());
+    if reason.chars().count() <= room {
+        return format!("{prefix}{reason}");
+    }
+    // Too long: cut, with "…" saying so; when a long name leaves too little room for a readable
+    // part of it, the message without the reason (the audit row has it).
+    let cut: String = reason.chars().take(room.saturating_sub(1)).collect();
+    let cut = cut.trim_end();
+    if cut.chars().count() < REASON_MIN_CHARS {
+        format!("{text} Contact support for details.")
+    } else {
+        format!("{prefix}{cut}…")
+    }
+}
+
+/// The shortest cut of a reason worth sending.
+const REASON_MIN_CHARS: usize = 12;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rejection_names_its_reason_within_two_segments() {
+        let short = approval_sms("Jinnah Hospital", false, Some("License expired"));
+        assert_eq!(short, "CareHub: the registration of Jinnah Hospital was not approved. Reason: License expired");
+        let long = approval_sms("Jinnah Hospital", false, Some(&"x".repeat(500)));
+        assert_eq!(long.chars().count(), SMS_MAX_CHARS);
+        assert!(long.ends_with("x…"), "{long}");
+        let name = "N".repeat(200);
+        let reason = "The license number could not be verified with the national registry of Pakistan";
+        let cut = approval_sms(&name, false, Some(reason));
+        assert!(cut.chars().count() <= SMS_MAX_CHARS, "{cut}");
+        assert!(cut.contains("Reason: The license") && cut.ends_with('…'), "{cut}");
+        let no_room = approval_sms(&"N".repeat(255), false, Some("The license number could not be verified"));
+        assert_eq!(no_room, approval_sms(&"N".repeat(255), false, None), "no room for a readable reason");
+    }
+
+    #[test]
+    fn without_a_reason_the_messages_are_as_before() {
+        assert_eq!(
+            approval_sms("Jinnah Hospital", false, None),
+            "CareHub: the registration of Jinnah Hospital was not approved. Contact support for details."
+        );
+        assert_eq!(
+            approval_sms("Jinnah Hospital", true, Some("fine")),
+            "CareHub: Jinnah Hospital has been approved. You can now sign in."
+        );
+    }
 }
