@@ -15,13 +15,13 @@ const SESSION: &str = "__Host-carehub_console";
 const LOGIN: &str = "__Host-carehub_console_login";
 
 /// A cookie jar and the last page: what a browser keeps between requests.
-struct Browser<'a> {
+pub struct Browser<'a> {
     app: &'a TestApp,
-    cookies: BTreeMap<String, String>,
+    pub cookies: BTreeMap<String, String>,
 }
 
 impl<'a> Browser<'a> {
-    fn new(app: &'a TestApp) -> Self {
+    pub fn new(app: &'a TestApp) -> Self {
         Self { app, cookies: BTreeMap::new() }
     }
 
@@ -42,7 +42,7 @@ impl<'a> Browser<'a> {
         self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 
-    async fn get(&mut self, path: &str) -> (StatusCode, String, Option<String>) {
+    pub async fn get(&mut self, path: &str) -> (StatusCode, String, Option<String>) {
         let response = self
             .app
             .client
@@ -54,7 +54,7 @@ impl<'a> Browser<'a> {
         self.answer(response).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String, Option<String>) {
         let response = self
             .app
             .client
@@ -85,8 +85,25 @@ impl<'a> Browser<'a> {
     }
 }
 
+/// A browser signed in to the console as `user` (an admin), its session made as a finished login
+/// leaves it (password and second factor passed); forms post with CSRF token `test-csrf`.
+pub async fn signed_in<'a>(app: &'a TestApp, user: &TestUser) -> Browser<'a> {
+    let token = format!("test-console-token-{}", user.id);
+    sqlx::query(
+        "insert into console_sessions (token_hash, user_id, stage, csrf) values ($1, $2, 'ACTIVE', 'test-csrf')",
+    )
+    .bind(Sha256::digest(token.as_bytes()).to_vec())
+    .bind(user.id)
+    .execute(&app.db)
+    .await
+    .expect("console session");
+    let mut browser = Browser::new(app);
+    browser.cookies.insert(SESSION.to_owned(), token);
+    browser
+}
+
 /// The value of the first input named `name` in `page`.
-fn field(page: &str, name: &str) -> String {
+pub fn field(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page.find(&marker).unwrap_or_else(|| panic!("no field {name} in {page}")) + marker.len();
     page[start..].split('"').next().expect("value").to_owned()

@@ -13,6 +13,7 @@ mod audit_verifications;
 mod auth;
 mod cli;
 mod console_auth;
+mod console_ops;
 mod contract;
 mod downloads;
 mod helpers;

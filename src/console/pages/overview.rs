@@ -35,7 +35,7 @@ pub async fn page(
         overview::pending_hospitals(&state.db, 10),
         queue_views(&state, 60),
         audit::seal::head(&state.db),
-        audit::unsealed_backlog(&state.db),
+        audit::verify::unsealed_backlog(&state.db),
         probes::readiness(&state.settings),
     );
     let (counts, pending) = (counts?, pending?);
