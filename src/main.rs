@@ -60,6 +60,12 @@ enum Command {
         #[arg(long)]
         promote: bool,
     },
+    /// Forget an admin's console second factor (TOTP and recovery codes) and end their console
+    /// sessions: their next console login enrols a new authenticator.
+    ConsoleResetFactor {
+        #[arg(long)]
+        username: String,
+    },
     /// Measure this machine's password hashing ceiling: hashes per second with every hashing
     /// thread busy (the server's parameters and `auth.hashing_threads`), nothing else running.
     HashRate {
@@ -235,6 +241,11 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             let db = startup::connect_db(&settings).await?;
             startup::migrate(&db).await?;
             println!("{}", cli::admin::create_admin(&db, &username, &email, &password, promote).await?);
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::ConsoleResetFactor { username } => tokio_runtime()?.block_on(async {
+            let db = startup::connect_db(&settings).await?;
+            println!("{}", cli::admin::reset_console_factor(&db, &username).await?);
             Ok(ExitCode::SUCCESS)
         }),
         Command::AuditVerify { head } => tokio_runtime()?.block_on(async {

@@ -69,6 +69,19 @@ pub async fn create_admin(
     Ok(format!("{done} admin '{}' (id {id})", username.as_str()))
 }
 
+/// Forgets the console second factor of admin `username` (an admin who lost both the
+/// authenticator and the recovery codes): the next console login enrols again. Audited.
+pub async fn reset_console_factor(db: &PgPool, username: &str) -> anyhow::Result<String> {
+    let mut tx = db.begin().await?;
+    let Some(id) = crate::console::repo::factors::reset(&mut tx, username).await? else {
+        anyhow::bail!("no admin named '{username}'");
+    };
+    let event = AuditEvent::new("console_mfa_reset").target("user", id).details(json!({ "via": "cli" }));
+    audit::record(&mut tx, &cli_meta("console-reset-factor"), event).await?;
+    tx.commit().await?;
+    Ok(format!("the console second factor of '{username}' (id {id}) is reset: the next console login enrols again"))
+}
+
 /// Verifies the audit trail: the sealed chain, rows left unsealed for over a minute, and (if
 /// given) a head witnessed earlier. `Ok(false)` on any fault; the printed report says which.
 pub async fn audit_verify(db: &PgPool, key: &AuditKey, witnessed: Option<&WitnessedHead>) -> anyhow::Result<bool> {

@@ -208,6 +208,17 @@ async fn an_admin_enrols_a_second_factor_and_each_code_opens_one_login_only(db: 
     let (_, page, _) = third.get("/console/mfa/").await;
     let (status, _, _) = third.post("/console/mfa/", &[("csrf", &field(&page, "csrf")), ("code", &recovery[3])]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a recovery code works once");
+
+    // Lost both: the command line forgets the factor and ends the console sessions.
+    let said = carehub::cli::admin::reset_console_factor(&db, "root").await.expect("reset");
+    assert!(said.contains("reset"), "{said}");
+    assert_eq!(again.get("/console/").await.0, StatusCode::SEE_OTHER, "its sessions ended");
+    let mut fourth = Browser::new(&app);
+    fourth.password(&admin).await;
+    let (_, page, _) = fourth.get("/console/mfa/").await;
+    assert!(page.contains("totp-secret"), "the next login enrols again");
+    assert_eq!(audit_count(&db, "console_mfa_reset").await, 1);
+    assert!(carehub::cli::admin::reset_console_factor(&db, "nobody").await.is_err());
 }
 
 #[sqlx::test]

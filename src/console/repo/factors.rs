@@ -73,3 +73,22 @@ pub async fn recovery_codes_left(db: impl PgExecutor<'_>, user: UserId) -> sqlx:
     .fetch_one(db)
     .await
 }
+
+/// Forgets the second factor of admin `username` (its secret, its recovery codes) and ends its
+/// console sessions: its next console login enrols again. The admin's id, or `None` when no
+/// admin has that username.
+pub async fn reset(conn: &mut PgConnection, username: &str) -> sqlx::Result<Option<UserId>> {
+    let Some(user) = sqlx::query_scalar!(
+        r#"select id as "id: UserId" from users where lower(username) = lower($1) and user_type = 'ADMIN'"#,
+        username
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    sqlx::query!("delete from console_totp where user_id = $1", user.get()).execute(&mut *conn).await?;
+    sqlx::query!("delete from console_recovery_codes where user_id = $1", user.get()).execute(&mut *conn).await?;
+    sqlx::query!("delete from console_sessions where user_id = $1", user.get()).execute(&mut *conn).await?;
+    Ok(Some(user))
+}
