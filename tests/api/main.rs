@@ -10,6 +10,7 @@ mod audit_chain;
 mod audit_logs;
 mod auth;
 mod cli;
+mod console;
 mod contract;
 mod downloads;
 mod helpers;
