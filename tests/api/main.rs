@@ -12,6 +12,7 @@ mod audit_logs;
 mod audit_verifications;
 mod auth;
 mod cli;
+mod console;
 mod console_auth;
 mod console_ops;
 mod contract;
