@@ -61,10 +61,10 @@ fn stats_row(stats: &QueueStats) -> Markup {
     html! {
         tr data-queue=(stats.queue) {
             td { a href=(format!("/console/queues/{}/", stats.queue)) { (stats.queue) } }
-            td.num { (stats.pending) } td.num { (stats.scheduled) } td.num { (stats.active) }
-            td.num { (stats.done) }
-            td.num { @if stats.dead > 0 { span.bad { (stats.dead) } } @else { "0" } }
-            td.num { (stats.workers.len()) }
+            td.num.pending { (stats.pending) } td.num.scheduled { (stats.scheduled) } td.num.running { (stats.active) }
+            td.num.done { (stats.done) }
+            td.num.dead { @if stats.dead > 0 { span.bad { (stats.dead) } } @else { "0" } }
+            td.num.workers { (stats.workers.len()) }
             td.num { (layout::age(stats.oldest_pending_age_seconds)) }
         }
     }

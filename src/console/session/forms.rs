@@ -27,12 +27,14 @@ fn same_token(sent: &str, expected: &str) -> bool {
 /// Refuses a request a browser says came from another site, or whose `Origin` is not this host.
 fn same_origin(req: &HttpRequest) -> Result<(), ConsoleError> {
     let headers = req.headers();
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if !matches!(site, "same-origin" | "none") {
-            return Err(ConsoleError::Forgery);
-        }
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err(ConsoleError::Forgery);
     }
-    if let Some(origin) = headers.get(header::ORIGIN) {
+    // `Origin: null` is what a browser sends from a page under `Referrer-Policy: no-referrer`
+    // (every console page): it says nothing, and `Sec-Fetch-Site` and the token decide.
+    if let Some(origin) = headers.get(header::ORIGIN).filter(|origin| origin.as_bytes() != b"null") {
         let origin = origin.to_str().map_err(|_| ConsoleError::Forgery)?;
         let host = origin.split_once("://").map(|(_, host)| host).ok_or(ConsoleError::Forgery)?;
         if !host.eq_ignore_ascii_case(req.connection_info().host()) {
