@@ -27,10 +27,10 @@ fn same_token(sent: &str, expected: &str) -> bool {
 /// Refuses a request a browser says came from another site, or whose `Origin` is not this host.
 fn same_origin(req: &HttpRequest) -> Result<(), ConsoleError> {
     let headers = req.headers();
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if !matches!(site, "same-origin" | "none") {
-            return Err(ConsoleError::Forgery);
-        }
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err(ConsoleError::Forgery);
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().map_err(|_| ConsoleError::Forgery)?;
