@@ -19,6 +19,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/login/").route(web::get().to(login::page)).route(web::post().to(login::submit)))
             .service(web::resource("/mfa/").route(web::get().to(mfa::page)).route(web::post().to(mfa::submit)))
             .route("/logout/", web::post().to(login::logout))
+            .route("/audit/", web::get().to(pages::audit::page))
+            .route("/audit/verify/", web::post().to(pages::audit::verification::verify))
+            .route("/audit/{id}/", web::get().to(pages::audit::row::page))
+            .route("/recommendations/", web::get().to(pages::recommendations::page))
+            .route("/recommendations/cache/clear/", web::post().to(pages::recommendations::clear_cache))
             .default_service(web::to(|| async { Err::<HttpResponse, _>(super::error::ConsoleError::NotFound) })),
     );
 }
