@@ -98,6 +98,10 @@ pub struct LogFilter<'a> {
     pub action: Option<&'a str>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// Rows about this kind of object (`hospital`, `user`, ...); with `target_id`, about that
+    /// one. A hospital's reading never matches the rows whose target it is not shown.
+    pub target_type: Option<&'a str>,
+    pub target_id: Option<&'a str>,
 }
 
 /// How the sealer runs (built by the `carehub` binary from its configuration).

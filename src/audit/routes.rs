@@ -60,7 +60,15 @@ pub async fn list(
     if action.is_some_and(|a| a.chars().count() > 100) {
         return Err(FieldErrors::single("action", "Ensure this field has no more than 100 characters.").into());
     }
-    let filter = LogFilter { hospital, actor: query.actor.map(UserId), action, since: query.since, until: query.until };
+    let filter = LogFilter {
+        hospital,
+        actor: query.actor.map(UserId),
+        action,
+        since: query.since,
+        until: query.until,
+        target_type: None,
+        target_id: None,
+    };
     let mut conn = state.db.acquire().await?;
     let (count, rows) = repo::list(&mut conn, &filter, page.limit(), page.offset()).await?;
     Ok(web::Json(page.respond(count, rows)?))

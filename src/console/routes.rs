@@ -27,6 +27,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/queues/{queue}/retry-dead/", web::post().to(pages::queues::retry_all))
             .route("/queues/{queue}/jobs/{job_id}/retry/", web::post().to(pages::queues::retry))
             .route("/queues/{queue}/jobs/{job_id}/discard/", web::post().to(pages::queues::discard))
+            .route("/audit/", web::get().to(pages::audit::page))
+            .route("/audit/verify/", web::post().to(pages::audit::verification::verify))
+            .route("/audit/{id}/", web::get().to(pages::audit::row::page))
+            .route("/recommendations/", web::get().to(pages::recommendations::page))
+            .route("/recommendations/cache/clear/", web::post().to(pages::recommendations::clear_cache))
             .default_service(web::to(|| async { Err::<HttpResponse, _>(super::error::ConsoleError::NotFound) })),
     );
 }

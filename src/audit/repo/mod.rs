@@ -52,7 +52,9 @@ fn actions(filter: &LogFilter<'_>) -> Option<Vec<String>> {
 
 /// The matching rows, newest first, and their count. Each filter is "null or matches", so one
 /// statement serves every combination; the planner picks the index of the filter given (actor,
-/// hospital, action, occurred_at).
+/// hospital, action, occurred_at; a target alone has none: the console's filter, read by admins
+/// now and then). A hospital filtering by target never matches a row whose target it is not
+/// shown (the last condition), so a target filter cannot tell it what the masking hides.
 pub async fn list(
     conn: &mut PgConnection,
     filter: &LogFilter<'_>,
@@ -64,12 +66,17 @@ pub async fn list(
         r#"select count(*) as "count!" from audit_log a
            where ($1::bigint is null or a.hospital_id = $1) and ($2::bigint is null or a.actor_id = $2)
              and ($3::text[] is null or a.action = any($3)) and ($4::timestamptz is null or a.occurred_at >= $4)
-             and ($5::timestamptz is null or a.occurred_at < $5)"#,
+             and ($5::timestamptz is null or a.occurred_at < $5)
+             and ($6::text is null or a.target_type = $6) and ($7::text is null or a.target_id = $7)
+             and ($1::bigint is null or num_nonnulls($6::text, $7::text) = 0 or a.action <> all($8))"#,
         filter.hospital as Option<HospitalId>,
         filter.actor as Option<UserId>,
         actions.as_deref(),
         filter.since,
         filter.until,
+        filter.target_type,
+        filter.target_id,
+        &CODE_ACTIONS[..] as &[&str],
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -88,6 +95,8 @@ pub async fn list(
            where ($1::bigint is null or a.hospital_id = $1) and ($2::bigint is null or a.actor_id = $2)
              and ($3::text[] is null or a.action = any($3)) and ($4::timestamptz is null or a.occurred_at >= $4)
              and ($5::timestamptz is null or a.occurred_at < $5)
+             and ($9::text is null or a.target_type = $9) and ($10::text is null or a.target_id = $10)
+             and (num_nonnulls($9::text, $10::text) = 0 or not masked)
            order by a.id desc limit $6 offset $7"#,
         filter.hospital as Option<HospitalId>,
         filter.actor as Option<UserId>,
@@ -97,6 +106,8 @@ pub async fn list(
         limit,
         offset,
         &CODE_ACTIONS[..] as &[&str],
+        filter.target_type,
+        filter.target_id,
     )
     .fetch_all(conn)
     .await?;

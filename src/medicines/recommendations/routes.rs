@@ -6,11 +6,11 @@ use serde_json::json;
 use super::{
     model::{ClearCacheResponse, PendingResponse, Recommendation, RecommendationRequest, RecommendationResponse},
     repo::{self, Stats},
-    service::{Outcome, RecommendError},
+    service::{Outcome, RecommendError, cache},
 };
 use crate::{
     accounts::model::{Principal, UserType},
-    audit::{self, AuditEvent, RequestMeta},
+    audit::RequestMeta,
     errors::FieldErrors,
     http::{
         error::{ApiError, ErrorBody},
@@ -132,18 +132,6 @@ pub async fn clear_cache(
     caller: Principal,
     meta: RequestMeta,
 ) -> Result<web::Json<ClearCacheResponse>, ApiError> {
-    if !caller.is_admin() {
-        return Err(ApiError::Forbidden("Only admins clear the recommendation cache."));
-    }
-    let mut tx = state.db.begin().await?;
-    let removed = repo::clear_cache(&mut tx).await?;
-    audit::record(
-        &mut tx,
-        &meta,
-        AuditEvent::new("recommendation_cache_cleared").by(&caller).details(json!({ "removed": removed })),
-    )
-    .await?;
-    tx.commit().await?;
-    state.recommender.forget_answers();
+    let removed = cache::clear_cache(&state, &caller, &meta).await?;
     Ok(web::Json(ClearCacheResponse { message: format!("Recommendation cache cleared ({removed} answers).") }))
 }

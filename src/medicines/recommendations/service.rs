@@ -22,6 +22,7 @@ use crate::{
     config::{RecommendationSettings, Settings},
 };
 
+pub mod cache;
 mod grounding;
 mod outcome;
 
