@@ -19,6 +19,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/login/").route(web::get().to(login::page)).route(web::post().to(login::submit)))
             .service(web::resource("/mfa/").route(web::get().to(mfa::page)).route(web::post().to(mfa::submit)))
             .route("/logout/", web::post().to(login::logout))
+            .route("/hospitals/", web::get().to(pages::hospitals::list))
+            .route("/hospitals/{id}/", web::get().to(pages::hospitals::detail::page))
+            .route("/hospitals/{id}/approval/", web::post().to(pages::hospitals::approval::submit))
+            .route("/sms/", web::get().to(pages::sms::list))
             .default_service(web::to(|| async { Err::<HttpResponse, _>(super::error::ConsoleError::NotFound) })),
     );
 }

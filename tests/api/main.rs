@@ -10,6 +10,7 @@ mod audit_chain;
 mod audit_logs;
 mod auth;
 mod cli;
+mod console_pages_a;
 mod contract;
 mod downloads;
 mod helpers;

@@ -2,4 +2,6 @@
 //! overviews of its pages (actions go through the contexts' services).
 
 pub mod factors;
+pub mod hospitals;
 pub mod sessions;
+pub mod sms;
