@@ -48,6 +48,3 @@ create trigger users_deactivated_end_console_sessions
     after update of is_active on users
     for each row when (old.is_active and not new.is_active)
     execute function console_sessions_end_on_deactivation();
-
--- The console's overview counts the last day's SMS by status.
-create index sms_messages_created_idx on sms_messages (created_at);

@@ -32,6 +32,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/audit/{id}/", web::get().to(pages::audit::row::page))
             .route("/recommendations/", web::get().to(pages::recommendations::page))
             .route("/recommendations/cache/clear/", web::post().to(pages::recommendations::clear_cache))
+            .route("/hospitals/", web::get().to(pages::hospitals::list))
+            .route("/hospitals/{id}/", web::get().to(pages::hospitals::detail::page))
+            .route("/hospitals/{id}/approval/", web::post().to(pages::hospitals::approval::submit))
+            .route("/sms/", web::get().to(pages::sms::list))
             .default_service(web::to(|| async { Err::<HttpResponse, _>(super::error::ConsoleError::NotFound) })),
     );
 }

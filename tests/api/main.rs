@@ -15,6 +15,7 @@ mod cli;
 mod console;
 mod console_auth;
 mod console_ops;
+mod console_pages_a;
 mod console_pages_b;
 mod contract;
 mod downloads;

@@ -2,7 +2,9 @@
 //! console's own read-only `repo`), what they change goes through the contexts' services.
 
 pub mod audit;
+pub mod hospitals;
 pub mod overview;
 pub mod queues;
-pub mod users;
 pub mod recommendations;
+pub mod sms;
+pub mod users;

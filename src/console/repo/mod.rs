@@ -3,6 +3,8 @@
 
 pub mod audit;
 pub mod factors;
+pub mod hospitals;
 pub mod overview;
 pub mod recommendations;
 pub mod sessions;
+pub mod sms;
