@@ -178,7 +178,7 @@ async fn enrol(
         html! {
             p { "Each of these codes signs you in once if you lose your authenticator. They are shown only now: store them somewhere safe, apart from your password." }
             ul #recovery-codes { @for code in &codes { li { code { (code) } } } }
-            p { a #continue href="/console/?flash=enrolled" { "I have saved them: continue to the console" } }
+            p { a #continue href="/console/" { "I have saved them: continue to the console" } }
         },
     );
     Ok(HttpResponse::Ok()

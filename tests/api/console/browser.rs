@@ -220,8 +220,21 @@ impl Browser {
     }
 
     /// Clicks `css` (a link or a button); a page it opens has loaded when this returns.
+    /// Clicks `css` (a link or a submit button: every click in these tests navigates) and waits
+    /// until the next document has loaded, so what follows reads the new page, not the old one.
     pub async fn click(&self, css: &str) {
+        self.script("window.__carehubOldDocument = true; return null;").await;
         self.find(css).await.click().await.unwrap_or_else(|e| panic!("click `{css}`: {e}"));
+        for _ in 0..100 {
+            let loaded = self
+                .script("return window.__carehubOldDocument === undefined && document.readyState === 'complete';")
+                .await;
+            if loaded == serde_json::Value::Bool(true) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("clicking `{css}` loaded no new page within 5 s");
     }
 
     /// Submits the form `css` with its submit button, as a person does.

@@ -58,7 +58,17 @@ pub async fn check_page(browser: &Browser) {
 async fn fits_a_phone(browser: &Browser, page: &str) {
     browser.resize(PHONE.0, PHONE.1).await;
     let width = browser.script("return document.documentElement.scrollWidth").await;
+    // What sticks out, for the message: the outermost elements whose right edge passes the viewport.
+    let wide = browser
+        .script(
+            "return [...document.querySelectorAll('body *')]
+               .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5
+                            && !(e.parentElement && e.parentElement.getBoundingClientRect().right > window.innerWidth + 0.5))
+               .slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className
+                                      + ' ' + Math.round(e.getBoundingClientRect().right))",
+        )
+        .await;
     browser.resize(DESKTOP.0, DESKTOP.1).await;
     let width = width.as_u64().expect("scrollWidth");
-    assert!(width <= u64::from(PHONE.0), "{page}: {width} px wide at {} px: it scrolls sideways", PHONE.0);
+    assert!(width <= u64::from(PHONE.0), "{page}: {width} px wide at {} px: it scrolls sideways: {wide}", PHONE.0);
 }

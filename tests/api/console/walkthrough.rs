@@ -70,8 +70,9 @@ async fn an_admin_enrols_a_second_factor_approves_a_hospital_and_retries_its_fai
     let code = authenticator.fresh_code().await;
     browser.fill("#code", &code).await;
     browser.submit("form:has(#code)").await;
+    browser.find("ul#recovery-codes").await;
     let codes = browser.texts("ul#recovery-codes li").await;
-    assert_eq!(codes.len(), 10, "{codes:?}");
+    assert_eq!(codes.len(), 10, "{codes:?} {}", browser.visible_text().await);
     assert_eq!(codes.iter().collect::<BTreeSet<_>>().len(), 10, "recovery codes are distinct");
     inspect(&browser, "recovery-codes").await;
     browser.click("a#continue").await;
