@@ -84,6 +84,12 @@ pub async fn log_in_by_keyboard(browser: &Browser, admin: &TestUser, authenticat
     assert!(!browser.exists("#totp-secret").await, "an enrolled admin is never shown the secret again");
     let code = authenticator.fresh_code().await;
     browser.find("#code").await.send_keys(&format!("{code}{enter}")).await.expect("typed");
-    browser.find("h1").await;
+    // Enter submits and navigates: wait for the overview (the code's page has an h1 too).
+    for _ in 0..100 {
+        if browser.path().await == "/console/" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(browser.path().await, "/console/", "{}", browser.visible_text().await);
 }
