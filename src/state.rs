@@ -40,6 +40,8 @@ pub struct AppState {
     /// The job registry's kinds (queues, names, schedules), built once: the queue statistics
     /// and the console read them. Its handlers never run in this process.
     pub job_kinds: Arc<carehub_workers::Registry>,
+    /// The operations console's per-process memory (the overview's counts).
+    pub console: crate::console::cache::ConsoleCache,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
                 settings.hospitals.directory_cache_seconds,
             )),
             job_kinds: Arc::new(crate::jobs::kinds(&settings)),
+            console: crate::console::cache::ConsoleCache::default(),
             db,
             metrics,
             settings,

@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod cache;
 pub mod charts;
 pub mod error;
 pub mod layout;

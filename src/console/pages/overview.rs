@@ -11,6 +11,7 @@ use crate::{
     audit,
     console::{
         admin::Admin,
+        cache::{COUNTS_FOR, ReadCounts},
         charts,
         error::ConsoleError,
         layout::{self, Nav},
@@ -31,17 +32,18 @@ pub async fn page(
     query: web::Query<Query>,
 ) -> Result<HttpResponse, ConsoleError> {
     let (counts, pending, queues, head, backlog, ready) = tokio::join!(
-        overview::counts(&state.db),
+        counts(&state),
         overview::pending_hospitals(&state.db, 10),
         queue_views(&state, 60),
         audit::seal::head(&state.db),
         audit::verify::unsealed_backlog(&state.db),
         probes::readiness(&state.settings),
     );
-    let (counts, pending) = (counts?, pending?);
+    let (read, pending) = (counts?, pending?);
+    let counts = &*read.counts;
     let body = html! {
         div.grid {
-            (figures(&counts))
+            (figures(counts, read.read_at))
             section.card #services {
                 h2 { "Services" }
                 dl.facts {
@@ -82,10 +84,19 @@ fn probe(probe: Probe) -> Markup {
     } }
 }
 
-fn figures(counts: &Counts) -> Markup {
+/// The counts, as read at most [`COUNTS_FOR`] ago by this process.
+async fn counts(state: &AppState) -> Result<ReadCounts, ConsoleError> {
+    if let Some(read) = state.console.counts() {
+        return Ok(read);
+    }
+    Ok(state.console.keep_counts(overview::counts(&state.db).await?))
+}
+
+fn figures(counts: &Counts, read_at: chrono::DateTime<chrono::Utc>) -> Markup {
     html! {
         section.card #figures {
             h2 { "Today" }
+            p.muted { "As of " (layout::time(read_at)) " (counted at most every " (COUNTS_FOR.as_secs()) " s)." }
             dl.facts {
                 dt { "Hospitals waiting" } dd.stat { (counts.pending_hospitals) }
                 dt { "Approved hospitals" } dd { (counts.approved_hospitals) }
