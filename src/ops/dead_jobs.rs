@@ -38,21 +38,48 @@ fn redis_failed(err: redis::RedisError) -> ApiError {
     ApiError::Internal(err.into())
 }
 
-/// Re-queues dead job `job_id` of `queue` (its attempts start again); 404 when it is not dead.
-pub async fn retry(
+/// What an operator does with one dead job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobAction {
+    /// Back to the queue, its attempts starting again.
+    Retry,
+    /// Removed for good, its payload too.
+    Discard,
+}
+
+impl JobAction {
+    /// The action a path segment names (`retry`, `discard`).
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "retry" => Some(Self::Retry),
+            "discard" => Some(Self::Discard),
+            _ => None,
+        }
+    }
+}
+
+/// Retries or discards dead job `job_id` of `queue`, audited (`job_retried`, `job_discarded`);
+/// 404 when it is not a dead job of that queue.
+pub async fn act(
     state: &AppState,
     caller: &Principal,
     meta: &RequestMeta,
     queue: Queue,
     job_id: &str,
+    action: JobAction,
 ) -> Result<(), ApiError> {
-    policy::require(policy::may_operate(caller), "Only administrators can retry jobs.")?;
+    policy::require(policy::may_operate(caller), "Only administrators can retry or discard jobs.")?;
     let id = self::job_id(job_id)?;
     let mut conn = redis(state).await?;
-    if !stats::retry_dead(&mut conn, &state.settings.jobs.namespace, queue, id).await.map_err(redis_failed)? {
+    let namespace = &state.settings.jobs.namespace;
+    let (done, audited) = match action {
+        JobAction::Retry => (stats::retry_dead(&mut conn, namespace, queue, id).await, "job_retried"),
+        JobAction::Discard => (stats::discard_dead(&mut conn, namespace, queue, id).await, "job_discarded"),
+    };
+    if !done.map_err(redis_failed)? {
         return Err(ApiError::NotFound);
     }
-    let event = AuditEvent::new("job_retried").by(caller).target("job", id).details(json!({ "queue": queue.name() }));
+    let event = AuditEvent::new(audited).by(caller).target("job", id).details(json!({ "queue": queue.name() }));
     audit::record_alone(&state.db, meta, event).await?;
     Ok(())
 }
@@ -73,23 +100,4 @@ pub async fn retry_all(
         .details(json!({ "queue": queue.name(), "jobs": moved }));
     audit::record_alone(&state.db, meta, event).await?;
     Ok(moved)
-}
-
-/// Removes dead job `job_id` of `queue` for good (its payload too); 404 when it is not dead.
-pub async fn discard(
-    state: &AppState,
-    caller: &Principal,
-    meta: &RequestMeta,
-    queue: Queue,
-    job_id: &str,
-) -> Result<(), ApiError> {
-    policy::require(policy::may_operate(caller), "Only administrators can discard jobs.")?;
-    let id = self::job_id(job_id)?;
-    let mut conn = redis(state).await?;
-    if !stats::discard_dead(&mut conn, &state.settings.jobs.namespace, queue, id).await.map_err(redis_failed)? {
-        return Err(ApiError::NotFound);
-    }
-    let event = AuditEvent::new("job_discarded").by(caller).target("job", id).details(json!({ "queue": queue.name() }));
-    audit::record_alone(&state.db, meta, event).await?;
-    Ok(())
 }

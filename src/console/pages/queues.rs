@@ -15,9 +15,10 @@ use crate::{
         charts::{self, Column},
         error::ConsoleError,
         layout::{self, Nav, PER_PAGE},
+        login::NoFields,
         session::Posted,
     },
-    ops::dead_jobs,
+    ops::dead_jobs::{self, JobAction},
     state::AppState,
 };
 
@@ -165,33 +166,22 @@ fn dead_table(base: &str, csrf: &str, dead: &[DeadJob]) -> Markup {
     }
 }
 
-#[derive(Deserialize)]
-pub struct NoFields {}
-
-/// `POST /console/queues/{queue}/jobs/{job_id}/retry/`.
-pub async fn retry(
+/// `POST /console/queues/{queue}/jobs/{job_id}/retry/` and `…/discard/`.
+pub async fn job_action(
     state: web::Data<AppState>,
     meta: RequestMeta,
-    path: web::Path<(String, String)>,
+    path: web::Path<(String, String, String)>,
     posted: Posted<NoFields>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let (name, job) = path.into_inner();
+    let (name, job, action) = path.into_inner();
+    let action = JobAction::parse(&action).ok_or(ConsoleError::NotFound)?;
     let queue = dead_jobs::queue(&state, &name)?;
-    dead_jobs::retry(&state, &posted.session.principal, &meta, queue, &job).await?;
-    Ok(layout::redirect_with(&format!("/console/queues/{}/", queue.name()), "retried"))
-}
-
-/// `POST /console/queues/{queue}/jobs/{job_id}/discard/`.
-pub async fn discard(
-    state: web::Data<AppState>,
-    meta: RequestMeta,
-    path: web::Path<(String, String)>,
-    posted: Posted<NoFields>,
-) -> Result<HttpResponse, ConsoleError> {
-    let (name, job) = path.into_inner();
-    let queue = dead_jobs::queue(&state, &name)?;
-    dead_jobs::discard(&state, &posted.session.principal, &meta, queue, &job).await?;
-    Ok(layout::redirect_with(&format!("/console/queues/{}/", queue.name()), "discarded"))
+    dead_jobs::act(&state, &posted.session.principal, &meta, queue, &job, action).await?;
+    let flash = match action {
+        JobAction::Retry => "retried",
+        JobAction::Discard => "discarded",
+    };
+    Ok(layout::redirect_with(&format!("/console/queues/{}/", queue.name()), flash))
 }
 
 /// `POST /console/queues/{queue}/retry-dead/`.

@@ -11,13 +11,14 @@ pub struct Counts {
     pub sms_sent_24h: i64,
     pub sms_failed_24h: i64,
     pub sms_waiting: i64,
-    /// (role, active, inactive)
+    /// (role, active, inactive), from `accounts::repo::user_counts_by_role`.
     pub users: Vec<(String, i64, i64)>,
 }
 
 /// Hospitals awaiting a decision and approved, confirmed appointments starting today (UTC), the
-/// last 24 hours' SMS by outcome and the ones still waiting, and accounts by role.
-pub async fn counts(db: impl PgExecutor<'_>) -> sqlx::Result<Counts> {
+/// last 24 hours' SMS by outcome and the ones still waiting, and accounts by role (the accounts
+/// context's own count).
+pub async fn counts(db: &sqlx::PgPool) -> sqlx::Result<Counts> {
     let row = sqlx::query!(
         r#"select
              (select count(*) from hospitals where not is_approved and rejected_at is null) as "pending_hospitals!",
@@ -30,14 +31,11 @@ pub async fn counts(db: impl PgExecutor<'_>) -> sqlx::Result<Counts> {
                 as "sms_sent_24h!",
              (select count(*) from sms_messages where created_at > now() - interval '24 hours' and status = 'FAILED')
                 as "sms_failed_24h!",
-             (select count(*) from sms_messages where status in ('QUEUED', 'SENDING', 'RETRY')) as "sms_waiting!",
-             (select coalesce(json_agg(json_build_array(user_type, active, inactive) order by user_type), '[]')
-                from (select user_type, count(*) filter (where is_active) as active,
-                             count(*) filter (where not is_active) as inactive
-                      from users group by user_type) roles) as "users!: sqlx::types::Json<Vec<(String, i64, i64)>>""#
+             (select count(*) from sms_messages where status in ('QUEUED', 'SENDING', 'RETRY')) as "sms_waiting!""#
     )
     .fetch_one(db)
     .await?;
+    let users = crate::accounts::repo::user_counts_by_role(db).await?;
     Ok(Counts {
         pending_hospitals: row.pending_hospitals,
         approved_hospitals: row.approved_hospitals,
@@ -45,7 +43,7 @@ pub async fn counts(db: impl PgExecutor<'_>) -> sqlx::Result<Counts> {
         sms_sent_24h: row.sms_sent_24h,
         sms_failed_24h: row.sms_failed_24h,
         sms_waiting: row.sms_waiting,
-        users: row.users.0,
+        users,
     })
 }
 

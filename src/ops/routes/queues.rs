@@ -94,6 +94,6 @@ pub async fn retry(
     policy::require(policy::may_operate(&caller), "Only administrators can retry jobs.")?;
     let (queue_name, job_id) = path.into_inner();
     let queue = dead_jobs::queue(&state, &queue_name)?;
-    dead_jobs::retry(&state, &caller, &meta, queue, &job_id).await?;
+    dead_jobs::act(&state, &caller, &meta, queue, &job_id, dead_jobs::JobAction::Retry).await?;
     Ok(web::Json(json!({ "message": "Job re-queued.", "queue": queue.name(), "job_id": job_id })))
 }
