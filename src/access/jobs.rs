@@ -8,7 +8,7 @@ use carehub_workers::apalis::prelude::AbortError;
 use carehub_workers::{
     Handler, JobContext, JobResult,
     jobs::{Job, Queue},
-    sms::{SmsError, SmsProvider, sms_name},
+    sms::{SEND_DEADLINE, SmsError, SmsProvider, sms_name, wait_out_send},
 };
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +57,14 @@ async fn send(key: &OtpKey, sms: &SmsProvider, request_id: i64, ctx: &JobContext
     let Some(claimed) = claim(&ctx.db, request_id, &key.seal(request_id, &code)).await? else {
         let delivery = delivery_of(&ctx.db, request_id).await?;
         if delivery.as_deref() == Some("SENDING") {
-            // Another run is sending it (or died mid-send): never sent twice.
+            // Another run is sending it, or died mid-send: never sent twice. Once its deadline
+            // has passed with no outcome recorded, its process is gone, and the code may or may
+            // not have reached the phone (the doctor can ask for another).
+            wait_out_send(|| delivery::sending_ms(&ctx.db, request_id)).await?;
+            if delivery::mark_cut_off(&ctx.db, request_id, SEND_DEADLINE.as_secs_f64()).await? {
+                tracing::warn!(otp_request.id = request_id, "a cut-off send of a code; marked UNKNOWN");
+                return Ok(());
+            }
             return Err(SmsError::Transient("another run of this job is sending the code".into()).into());
         }
         tracing::info!(otp_request.id = request_id, delivery = ?delivery, "code not sent: nothing to send");

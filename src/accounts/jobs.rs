@@ -14,7 +14,7 @@ use carehub_workers::apalis::prelude::AbortError;
 use carehub_workers::{
     Handler, JobContext, JobResult,
     jobs::{Job, Queue, Scheduled},
-    sms::{SmsError, SmsProvider},
+    sms::{SEND_DEADLINE, SmsError, SmsProvider, wait_out_send},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     model::generate_password,
     password::hash_once,
-    repo::password_resets::{claim, delivery_of, mark, withdraw},
+    repo::password_resets::{self, claim, delivery_of, mark, withdraw},
 };
 
 /// Send the temporary password of one reset.
@@ -59,6 +59,13 @@ async fn send(sms: &SmsProvider, reset_id: i64, hours: i64, ctx: &JobContext) ->
     let Some(claimed) = claim(&ctx.db, reset_id, &hash).await? else {
         let delivery = delivery_of(&ctx.db, reset_id).await?;
         if delivery.as_deref() == Some("SENDING") {
+            // As for a code (`access::jobs`): a send past its deadline with no outcome recorded
+            // was cut off; it is marked UNKNOWN (the hospital can reset again), never sent twice.
+            wait_out_send(|| password_resets::sending_ms(&ctx.db, reset_id)).await?;
+            if password_resets::mark_cut_off(&ctx.db, reset_id, SEND_DEADLINE.as_secs_f64()).await? {
+                tracing::warn!(password_reset.id = reset_id, "a cut-off send of a temporary password; marked UNKNOWN");
+                return Ok(());
+            }
             return Err(SmsError::Transient("another run of this job is sending the password".into()).into());
         }
         tracing::info!(password_reset.id = reset_id, delivery = ?delivery, "temporary password not sent: nothing to send");

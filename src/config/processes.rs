@@ -27,6 +27,7 @@ impl Settings {
             backoff_initial: Duration::from_millis(jobs.backoff_initial_ms),
             backoff_max: Duration::from_millis(jobs.backoff_max_ms.max(jobs.backoff_initial_ms)),
             shutdown_timeout: Duration::from_secs(jobs.shutdown_timeout_seconds),
+            orphan_after: Duration::from_secs(jobs.orphan_seconds.max(4)),
             relay_batch: jobs.relay_batch_size.max(1),
             relay_idle: Duration::from_millis(jobs.relay_idle_ms),
         })

@@ -145,6 +145,8 @@ pub struct JobSettings {
     pub backoff_initial_ms: u64,
     pub backoff_max_ms: u64,
     pub shutdown_timeout_seconds: u64,
+    /// A worker silent this long is dead, and its fetched jobs run elsewhere.
+    pub orphan_seconds: u64,
     pub relay_batch_size: i64,
     pub relay_idle_ms: u64,
     pub purge_sessions_schedule: String,

@@ -46,7 +46,7 @@ pub(crate) const DEVELOPER_ENV: [&str; 15] = [
 
 /// The `carehub` binary with `args` against the test's database, on its own queues (a test never
 /// touches a developer's local ones); output discarded unless the caller pipes it.
-fn carehub(args: &[&str], db: &PgPool, port: u16) -> Command {
+pub(crate) fn carehub(args: &[&str], db: &PgPool, port: u16) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_carehub"));
     command
         .args(args)
@@ -110,7 +110,7 @@ fn run_to_end(command: &mut Command, seconds: u64) -> (std::process::ExitStatus,
 }
 
 /// The environment of a production process that passes every start-up check.
-const PRODUCTION: [(&str, &str); 10] = [
+pub(crate) const PRODUCTION: [(&str, &str); 10] = [
     ("CAREHUB_ENV", "production"),
     ("JWT_SECRET", "production-jwt-secret-0123456789abcdef-0123456789"),
     ("OTP_SECRET", "production-otp-secret-0123456789abcdef-0123456789"),
@@ -123,7 +123,7 @@ const PRODUCTION: [(&str, &str); 10] = [
     ("TWILIO_FROM", "+15005550006"),
 ];
 
-fn terminate_and_wait(mut child: Child) -> std::process::ExitStatus {
+pub(crate) fn terminate_and_wait(mut child: Child) -> std::process::ExitStatus {
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(15);

@@ -19,6 +19,7 @@ mod console_pages_a;
 mod console_pages_b;
 mod contract;
 mod downloads;
+mod drills;
 mod helpers;
 mod hospitals;
 mod http;

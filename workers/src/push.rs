@@ -7,12 +7,22 @@ use apalis::prelude::{TaskBuilder, TaskId, TaskSink as _};
 use apalis_redis::{Config, ConnectionManager, RedisStorage};
 use chrono::{DateTime, Utc};
 use futures::{FutureExt as _, future::BoxFuture};
+use std::time::Duration;
 
 use crate::jobs::Job;
 
 /// The storage of job type `J` within `namespace`.
 pub fn storage<J: Job>(conn: ConnectionManager, namespace: &str) -> RedisStorage<J> {
     RedisStorage::new(conn).with_config(Config::default().queue(J::QUEUE.key(namespace)))
+}
+
+/// The storage a worker of `J` fetches from: it beats every quarter of `orphan_after`, and three
+/// missed beats (plus the beat of the worker that notices) make it dead, so its fetched jobs run
+/// elsewhere within `orphan_after` of its last beat.
+pub fn worker_storage<J: Job>(conn: ConnectionManager, namespace: &str, orphan_after: Duration) -> RedisStorage<J> {
+    let beat = (orphan_after / 4).max(Duration::from_secs(1));
+    RedisStorage::new(conn)
+        .with_config(Config::default().queue(J::QUEUE.key(namespace)).heartbeat_interval(beat).missed_heartbeats(3))
 }
 
 /// The task id of an outbox row: a ULID made of the row's creation time and its id.

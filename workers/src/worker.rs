@@ -38,6 +38,9 @@ pub struct WorkerSettings {
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
     pub shutdown_timeout: Duration,
+    /// How long a worker may go without a heartbeat before the jobs it fetched are run by
+    /// another (apalis-redis's orphan window; its own default is 5 minutes).
+    pub orphan_after: Duration,
     pub relay_batch: i64,
     pub relay_idle: Duration,
 }
@@ -103,8 +106,8 @@ pub(crate) fn supervised_worker<J: Job>(
     let policy = RetryPolicy::retries(max_attempts - 1)
         .with_backoff(backoff)
         .retry_if(|err: &BoxDynError| err.downcast_ref::<AbortError>().is_none());
-    let backend =
-        push::storage::<J>(conn.clone(), &settings.namespace).poll_with_strategy(Tick::new(settings.poll_interval));
+    let backend = push::worker_storage::<J>(conn.clone(), &settings.namespace, settings.orphan_after)
+        .poll_with_strategy(Tick::new(settings.poll_interval));
     let queue = kind.queue;
     let concurrency = kind.concurrency;
     let service = JobService::new(
@@ -131,7 +134,7 @@ pub(crate) fn supervised_worker<J: Job>(
     };
     let shutdown = shutdown.clone();
     let timeout = settings.shutdown_timeout;
-    let workers_set = format!("{}:workers", queue.key(&settings.namespace));
+    let queue_key = queue.key(&settings.namespace);
     let mut redis = conn.clone();
     Ok(async move {
         let mut pause = Duration::from_millis(500);
@@ -146,7 +149,7 @@ pub(crate) fn supervised_worker<J: Job>(
                     Ok(())
                 })
                 .await;
-            deregister(&mut redis, &workers_set, &names).await;
+            deregister(&mut redis, &queue_key, &names).await;
             if shutdown.is_cancelled() {
                 break;
             }

@@ -16,7 +16,7 @@ pub async fn claim(db: &PgPool, request_id: i64, sealed: &[u8]) -> sqlx::Result<
     sqlx::query_as!(
         Claimed,
         r#"with claimed as (
-             update otp_requests set delivery = 'SENDING', delivery_attempts = delivery_attempts + 1, code_hmac = $2
+             update otp_requests set delivery = 'SENDING', delivery_attempts = delivery_attempts + 1, code_hmac = $2, sending_since = now()
              where id = $1 and channel = 'SMS' and status = 'PENDING' and delivery in ('QUEUED', 'RETRY')
                    and expires_at > now()
              returning patient_id, doctor_id, expires_at)
@@ -88,4 +88,29 @@ pub async fn expire_undelivered(db: &PgPool) -> sqlx::Result<u64> {
     .execute(db)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// How long ago the request's send was claimed, if it is being sent (by the database's clock).
+pub async fn sending_ms(db: &PgPool, request_id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        r#"select (extract(epoch from now() - coalesce(sending_since, created_at)) * 1000)::bigint as "ms!"
+           from otp_requests where id = $1 and delivery = 'SENDING'"#,
+        request_id,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A send claimed more than `deadline_seconds` ago whose outcome was never recorded (its process
+/// died) is marked `UNKNOWN`: it may or may not have reached the phone. Whether it was.
+pub async fn mark_cut_off(db: &PgPool, request_id: i64, deadline_seconds: f64) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "update otp_requests set delivery = 'UNKNOWN', last_error = 'the sending process stopped before the provider answered'
+         where id = $1 and delivery = 'SENDING' and coalesce(sending_since, created_at) <= now() - make_interval(secs => $2)",
+        request_id,
+        deadline_seconds,
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

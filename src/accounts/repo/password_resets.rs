@@ -58,7 +58,7 @@ pub async fn claim(db: &PgPool, reset_id: i64, hash: &str) -> sqlx::Result<Optio
     sqlx::query_as!(
         Claimed,
         r#"with claimed as (
-               update password_resets r set delivery = 'SENDING', delivery_attempts = delivery_attempts + 1
+               update password_resets r set delivery = 'SENDING', delivery_attempts = delivery_attempts + 1, sending_since = now()
                where r.id = $1 and r.delivery in ('QUEUED', 'RETRY')
                      and not exists (select 1 from password_resets later where later.user_id = r.user_id and later.id > r.id)
                returning r.user_id),
@@ -123,4 +123,29 @@ pub async fn withdraw(db: &PgPool, user: UserId, hash: &str) -> sqlx::Result<()>
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// How long ago the reset's send was claimed, if it is being sent (by the database's clock).
+pub async fn sending_ms(db: &PgPool, reset_id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        r#"select (extract(epoch from now() - coalesce(sending_since, created_at)) * 1000)::bigint as "ms!"
+           from password_resets where id = $1 and delivery = 'SENDING'"#,
+        reset_id,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A send claimed more than `deadline_seconds` ago whose outcome was never recorded (its process
+/// died) is marked `UNKNOWN`: it may or may not have reached the phone. Whether it was.
+pub async fn mark_cut_off(db: &PgPool, reset_id: i64, deadline_seconds: f64) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "update password_resets set delivery = 'UNKNOWN', last_error = 'the sending process stopped before the provider answered'
+         where id = $1 and delivery = 'SENDING' and coalesce(sending_since, created_at) <= now() - make_interval(secs => $2)",
+        reset_id,
+        deadline_seconds,
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -37,8 +37,9 @@ const PURPOSES: [Purpose; 6] = [
     Purpose::Test,
 ];
 
-/// A message's statuses (`sms_messages.status`), as the filter offers them.
-const STATUSES: [&str; 5] = ["QUEUED", "SENDING", "RETRY", "SENT", "FAILED"];
+/// A message's statuses (`sms_messages.status`), as the filter offers them. `UNKNOWN`: its
+/// sending process died mid-send and the provider could not say whether it went out.
+const STATUSES: [&str; 6] = ["QUEUED", "SENDING", "RETRY", "SENT", "FAILED", "UNKNOWN"];
 
 /// The most matches counted for the pager: the table keeps every message ever sent.
 const COUNT_CAP: i64 = 10_000;

@@ -5,7 +5,8 @@
 //! `Sec-Fetch-Site`); `SameSite=Strict` cookies are a third line.
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
-use futures::future::LocalBoxFuture;
+use bytes::BytesMut;
+use futures::{StreamExt as _, future::LocalBoxFuture};
 use serde::{Deserialize, de::DeserializeOwned};
 use sha2::{Digest as _, Sha256};
 
@@ -48,6 +49,26 @@ fn unreadable(_: impl std::fmt::Display) -> ConsoleError {
     ConsoleError::Api(ApiError::Malformed("the form could not be read".into()))
 }
 
+/// The most a console form may carry; the longest field, a rejection's reason, is far shorter.
+const FORM_LIMIT: usize = 64 * 1024;
+
+/// A form's body as sent, up to [`FORM_LIMIT`]. A browser never compresses what it posts, so a
+/// body with a `Content-Encoding` is refused rather than decoded.
+async fn read_form(req: &HttpRequest, mut payload: Payload) -> Result<BytesMut, ConsoleError> {
+    if req.headers().get(header::CONTENT_ENCODING).is_some_and(|coding| coding.as_bytes() != b"identity") {
+        return Err(unreadable("a compressed form"));
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(unreadable)?;
+        if body.len() + chunk.len() > FORM_LIMIT {
+            return Err(ConsoleError::Api(ApiError::PayloadTooLarge));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// A form posted by a console session `S` (the signed-in [`Admin`] unless said otherwise): the
 /// session, and the form's fields as `T` once its CSRF token matched the session's.
 pub struct Posted<T, S = Admin> {
@@ -65,11 +86,11 @@ where
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
-        let body = web::Bytes::from_request(&req, payload);
+        let payload = payload.take();
         Box::pin(async move {
             same_origin(&req)?;
             let session = S::from_request(&req, &mut Payload::None).await?;
-            let body = body.await.map_err(unreadable)?;
+            let body = read_form(&req, payload).await?;
             let sent: CsrfField = serde_urlencoded::from_bytes(&body).unwrap_or_default();
             if !same_token(&sent.csrf, session.csrf()) {
                 return Err(ConsoleError::Forgery);
@@ -95,12 +116,12 @@ impl FromRequest for LoginForm {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
-        let body = web::Bytes::from_request(&req, payload);
+        let payload = payload.take();
         Box::pin(async move {
             same_origin(&req)?;
             let state = req.app_data::<web::Data<AppState>>().ok_or(ConsoleError::Forgery)?;
             let expected = req.cookie(login_cookie_name(&state.settings)).ok_or(ConsoleError::Forgery)?;
-            let body = body.await.map_err(unreadable)?;
+            let body = read_form(&req, payload).await?;
             let sent: CsrfField = serde_urlencoded::from_bytes(&body).unwrap_or_default();
             if !same_token(&sent.csrf, expected.value()) {
                 return Err(ConsoleError::Forgery);

@@ -3,8 +3,13 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
+
+/// The longest a provider call can take (the client's timeout, with a margin): a send claimed
+/// longer ago than this belongs to a run that is gone.
+pub const SEND_DEADLINE: Duration = Duration::from_secs(15);
 
 /// How a send failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -40,6 +45,33 @@ struct TwilioMessage {
 }
 
 #[derive(Deserialize)]
+struct TwilioListed {
+    sid: String,
+    #[serde(default)]
+    body: String,
+    /// RFC 2822, as Twilio writes dates.
+    #[serde(default)]
+    date_created: String,
+}
+
+#[derive(Deserialize)]
+struct TwilioList {
+    #[serde(default)]
+    messages: Vec<TwilioListed>,
+}
+
+/// What the provider says of a send that was cut off before its answer was recorded.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CutOff {
+    /// The provider has the message: its id. It went out; it must not be sent again.
+    Sent(String),
+    /// The provider has no such message: it never arrived, and can be sent.
+    NotSent,
+    /// The provider cannot be asked (or did not answer): it may or may not have gone out.
+    Unknown,
+}
+
+#[derive(Deserialize)]
 struct TwilioError {
     code: Option<i64>,
 }
@@ -71,6 +103,43 @@ impl SmsProvider {
             }
             Self::Twilio { config, client } => send_twilio(config, client, to, body).await,
         }
+    }
+
+    /// Asks the provider whether it took a message to `to` created since `since` whose text
+    /// `matches`: what became of a send cut off between the call and the record of its answer.
+    /// Twilio lists an account's messages by recipient, newest first; the console provider
+    /// cannot be asked.
+    pub async fn cut_off(&self, to: &str, since: DateTime<Utc>, matches: impl Fn(&str) -> bool) -> CutOff {
+        let Self::Twilio { config, client } = self else {
+            return CutOff::Unknown;
+        };
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            config.api_base.trim_end_matches('/'),
+            config.account_sid
+        );
+        let listed = client
+            .get(url)
+            .basic_auth(&config.account_sid, Some(config.auth_token.expose_secret()))
+            .query(&[("To", to), ("From", config.from.as_str()), ("PageSize", "50")])
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status);
+        let Ok(list) = (match listed {
+            Ok(response) => response.json::<TwilioList>().await,
+            Err(err) => Err(err),
+        }) else {
+            return CutOff::Unknown;
+        };
+        // The provider's clock and ours may differ by a little.
+        let since = since - chrono::Duration::seconds(60);
+        list.messages
+            .into_iter()
+            .find(|message| {
+                DateTime::parse_from_rfc2822(&message.date_created).is_ok_and(|created| created >= since)
+                    && matches(&message.body)
+            })
+            .map_or(CutOff::NotSent, |message| CutOff::Sent(message.sid))
     }
 }
 

@@ -1,6 +1,7 @@
 //! All SQL of the `sms_messages` table: a message stored with its job, claimed for sending,
 //! marked sent or unsent; and the same insert as CTEs for a caller's single statement.
 
+use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::SendSms;
@@ -47,16 +48,72 @@ pub struct Claimed {
     pub attempts: i32,
 }
 
-/// The message's status, if it exists.
-pub(crate) async fn status(db: &PgPool, message_id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar!("select status from sms_messages where id = $1", message_id).fetch_optional(db).await
+/// A message another run claimed and has not recorded the outcome of.
+#[derive(Debug)]
+pub struct Sending {
+    pub to_number: String,
+    pub body: String,
+    /// When that run claimed it.
+    pub since: DateTime<Utc>,
+    /// How long ago, by the database's clock.
+    pub age_ms: i64,
+}
+
+/// The message, if it is being sent (claimed, no outcome recorded yet).
+pub(crate) async fn sending(db: &PgPool, message_id: i64) -> sqlx::Result<Option<Sending>> {
+    sqlx::query_as!(
+        Sending,
+        r#"select to_number, body, coalesce(sending_since, started_at, created_at) as "since!",
+                  (extract(epoch from now() - coalesce(sending_since, started_at, created_at)) * 1000)::bigint as "age_ms!"
+           from sms_messages where id = $1 and status = 'SENDING'"#,
+        message_id,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Claims again a message whose claim of `since` was cut off (unless another run did first).
+pub(crate) async fn take_over(db: &PgPool, message_id: i64, since: DateTime<Utc>) -> sqlx::Result<Option<Claimed>> {
+    sqlx::query_as!(
+        Claimed,
+        "update sms_messages set attempts = attempts + 1, sending_since = now() \
+         where id = $1 and status = 'SENDING' and coalesce(sending_since, started_at, created_at) = $2 \
+         returning to_number, body, purpose, attempts",
+        message_id,
+        since,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A cut-off send the provider cannot tell about: it may or may not have gone out. A code's
+/// text is redacted as when sent.
+pub(crate) async fn mark_unknown(
+    db: &PgPool,
+    message_id: i64,
+    provider: &str,
+    since: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "update sms_messages set status = 'UNKNOWN', provider = $3, \
+                last_error = 'the sending process stopped before the provider answered', \
+                body = case when purpose = 'otp' then '[redacted]' else body end \
+         where id = $1 and status = 'SENDING' and coalesce(sending_since, started_at, created_at) = $2",
+        message_id,
+        since,
+        provider,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 /// Claims the message for this attempt unless it is sent, being sent, or a redacted code.
 pub(crate) async fn claim(db: &PgPool, message_id: i64) -> sqlx::Result<Option<Claimed>> {
     sqlx::query_as!(
         Claimed,
-        "update sms_messages set status = 'SENDING', attempts = attempts + 1, started_at = coalesce(started_at, now()) \
+        "update sms_messages set status = 'SENDING', attempts = attempts + 1, started_at = coalesce(started_at, now()), \
+                sending_since = now() \
          where id = $1 and status in ('QUEUED', 'RETRY', 'FAILED') and body <> '[redacted]' \
          returning to_number, body, purpose, attempts",
         message_id,

@@ -6,7 +6,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::{
     SendSms,
-    repo::{self, Claimed},
+    repo::{self, Claimed, Sending},
 };
 use crate::outbox;
 
@@ -49,8 +49,9 @@ pub enum Claim {
     Mine(Claimed),
     /// Already sent (or nothing left to send): the job is done.
     Done,
-    /// Another run claimed it and has not finished (or died mid-send): not ours to resend.
-    InFlight,
+    /// Another run claimed it and has not recorded the outcome: it is still waiting for the
+    /// provider, or it died mid-send.
+    InFlight(Sending),
 }
 
 /// Claims the message for this attempt. A failed message can be claimed again (an operator
@@ -59,6 +60,5 @@ pub async fn claim(db: &PgPool, message_id: i64) -> sqlx::Result<Claim> {
     if let Some(claimed) = repo::claim(db, message_id).await? {
         return Ok(Claim::Mine(claimed));
     }
-    let status = repo::status(db, message_id).await?;
-    Ok(if status.as_deref() == Some("SENDING") { Claim::InFlight } else { Claim::Done })
+    Ok(repo::sending(db, message_id).await?.map_or(Claim::Done, Claim::InFlight))
 }

@@ -96,6 +96,7 @@ async fn run(ns: &str, acts: &[Act], done: u64, dead: u64) {
         backoff_initial: Duration::from_millis(20),
         backoff_max: Duration::from_millis(50),
         shutdown_timeout: Duration::from_secs(5),
+        orphan_after: Duration::from_secs(30),
         relay_batch: 10,
         relay_idle: Duration::from_millis(200),
     };
