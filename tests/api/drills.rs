@@ -87,15 +87,50 @@ impl Twilio {
     }
 }
 
+/// A process of the drill, killed if the drill fails before it stops it (a process left running
+/// would hold the test's database).
+struct Process(Option<Child>);
+
+impl Process {
+    /// SIGKILL, as a host or the kernel's OOM killer does it.
+    fn kill(mut self) {
+        if let Some(mut child) = self.0.take() {
+            child.kill().expect("SIGKILL");
+            child.wait().expect("reaped");
+        }
+    }
+
+    /// SIGTERM and the exit status; failed if it is still running 15 s later.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        terminate_and_wait(self.0.take().expect("running"))
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// A `carehub work` process sending SMS through the stand-in, on the queues of `namespace`.
-fn worker(db: &PgPool, twilio: &MockServer, namespace: &str) -> Child {
-    carehub(&["work"], db, free_port())
-        .envs(PRODUCTION.iter().filter(|(name, _)| name.starts_with("TWILIO_") || *name == "SMS_PROVIDER").copied())
-        .env("TWILIO_API_BASE", twilio.uri())
-        .env("CAREHUB__JOBS__NAMESPACE", namespace)
-        .env("CAREHUB__JOBS__ORPHAN_SECONDS", ORPHAN_SECONDS.to_string())
-        .spawn()
-        .expect("worker starts")
+fn worker(db: &PgPool, twilio: &MockServer, namespace: &str) -> Process {
+    worker_with(db, twilio, namespace, &[])
+}
+
+fn worker_with(db: &PgPool, twilio: &MockServer, namespace: &str, env: &[(&str, &str)]) -> Process {
+    Process(Some(
+        carehub(&["work"], db, free_port())
+            .envs(env.iter().copied())
+            .envs(PRODUCTION.iter().filter(|(name, _)| name.starts_with("TWILIO_") || *name == "SMS_PROVIDER").copied())
+            .env("TWILIO_API_BASE", twilio.uri())
+            .env("CAREHUB__JOBS__NAMESPACE", namespace)
+            .env("CAREHUB__JOBS__ORPHAN_SECONDS", ORPHAN_SECONDS.to_string())
+            .spawn()
+            .expect("worker starts"),
+    ))
 }
 
 async fn queue_messages(db: &PgPool) -> Vec<i64> {
@@ -150,11 +185,10 @@ async fn a_worker_killed_mid_send_leaves_every_sms_sent_once_none_sending_or_dea
     let (twilio, server) = Twilio::start(Duration::from_secs(2)).await;
     let namespace = format!("drill-{}:", uuid::Uuid::new_v4().simple());
     queue_messages(&db).await;
-    let mut first = worker(&db, &server, &namespace);
+    let first = worker(&db, &server, &namespace);
     // Some sent, the next ones in flight (8 at a time, 2 s each).
     wait_until("the first sends", Duration::from_secs(20), async || twilio.received().len() >= 12).await;
-    first.kill().expect("SIGKILL");
-    first.wait().expect("reaped");
+    first.kill();
     let killed = Instant::now();
     let in_flight = statuses(&db).await.get("SENDING").copied().unwrap_or_default();
     assert!(in_flight > 0, "the kill cut sends off: {:?}", statuses(&db).await);
@@ -166,7 +200,7 @@ async fn a_worker_killed_mid_send_leaves_every_sms_sent_once_none_sending_or_dea
     })
     .await;
     let recovered = killed.elapsed();
-    assert!(terminate_and_wait(second).success());
+    assert!(second.terminate().success());
 
     assert_eq!(statuses(&db).await, HashMap::from([("SENT".to_owned(), MESSAGES as i64)]));
     // The sends cut off had reached the provider: asked, it said so, and none went twice.
@@ -203,7 +237,7 @@ async fn a_cut_off_send_is_sent_again_if_it_never_reached_the_provider_and_recor
         statuses(&db).await.get("SENT").copied().unwrap_or_default() == MESSAGES as i64
     })
     .await;
-    assert!(terminate_and_wait(worker).success());
+    assert!(worker.terminate().success());
     assert_eq!(deliveries(&twilio), (MESSAGES, 0, 0));
     let attempts: Vec<i32> = sqlx::query_scalar("select attempts from sms_messages where id = any($1) order by id")
         .bind(&ids[..2])
@@ -226,10 +260,12 @@ async fn a_cut_off_send_the_provider_cannot_be_asked_about_is_unknown_to_operato
     .await
     .expect("cut off");
     // The development provider prints messages and keeps no list: it cannot be asked.
-    let worker = carehub(&["work"], &db, free_port())
-        .env("CAREHUB__JOBS__NAMESPACE", &namespace)
-        .spawn()
-        .expect("worker starts");
+    let worker = Process(Some(
+        carehub(&["work"], &db, free_port())
+            .env("CAREHUB__JOBS__NAMESPACE", &namespace)
+            .spawn()
+            .expect("worker starts"),
+    ));
     wait_until("every message resolved", Duration::from_secs(30), async || {
         statuses(&db).await.get("SENT").copied().unwrap_or_default() == MESSAGES as i64 - 1
     })
@@ -238,7 +274,7 @@ async fn a_cut_off_send_the_provider_cannot_be_asked_about_is_unknown_to_operato
         statuses(&db).await.get("UNKNOWN").copied().unwrap_or_default() == 1
     })
     .await;
-    assert!(terminate_and_wait(worker).success());
+    assert!(worker.terminate().success());
     let (status, error): (String, Option<String>) =
         sqlx::query_as("select status, last_error from sms_messages where id = $1")
             .bind(ids[0])
@@ -258,7 +294,7 @@ async fn a_worker_stopped_by_sigterm_mid_send_finishes_what_it_runs_and_none_is_
     let first = worker(&db, &server, &namespace);
     wait_until("the first sends", Duration::from_secs(20), async || twilio.received().len() >= 12).await;
     let stopping = Instant::now();
-    assert!(terminate_and_wait(first).success(), "exit 0 after SIGTERM");
+    assert!(first.terminate().success(), "exit 0 after SIGTERM");
     let stopped_in = stopping.elapsed();
     assert!(stopped_in < Duration::from_secs(5), "running sends finish (2 s each): {stopped_in:?}");
     assert_eq!(statuses(&db).await.get("SENDING"), None, "nothing left mid-send: {:?}", statuses(&db).await);
@@ -268,12 +304,34 @@ async fn a_worker_stopped_by_sigterm_mid_send_finishes_what_it_runs_and_none_is_
         statuses(&db).await.get("SENT").copied().unwrap_or_default() == MESSAGES as i64
     })
     .await;
-    assert!(terminate_and_wait(second).success());
+    assert!(second.terminate().success());
     assert_eq!(deliveries(&twilio), (MESSAGES, 0, 0));
     let retried: i64 = sqlx::query_scalar("select count(*) from sms_messages where attempts <> 1")
         .fetch_one(&db)
         .await
         .expect("attempts");
     assert_eq!(retried, 0, "no message was tried twice");
+    assert_eq!(dead_jobs(&namespace).await, 0);
+}
+
+#[sqlx::test]
+async fn a_worker_stopped_before_its_sends_finish_hands_them_back_and_the_next_worker_resolves_them_once(db: PgPool) {
+    let (twilio, server) = Twilio::start(Duration::from_secs(4)).await;
+    let namespace = format!("drill-{}:", uuid::Uuid::new_v4().simple());
+    queue_messages(&db).await;
+    // Sends take 4 s; the worker is given 1 s to finish after SIGTERM.
+    let first = worker_with(&db, &server, &namespace, &[("CAREHUB__JOBS__SHUTDOWN_TIMEOUT_SECONDS", "1")]);
+    wait_until("the first sends", Duration::from_secs(20), async || twilio.received().len() >= 4).await;
+    assert!(first.terminate().success(), "exit 0 after SIGTERM, its sends handed back");
+    let cut_off = statuses(&db).await.get("SENDING").copied().unwrap_or_default();
+    assert!(cut_off > 0, "sends were cut off by the stop: {:?}", statuses(&db).await);
+
+    let second = worker(&db, &server, &namespace);
+    wait_until("every message sent", SEND_DEADLINE + Duration::from_secs(20), async || {
+        statuses(&db).await.get("SENT").copied().unwrap_or_default() == MESSAGES as i64
+    })
+    .await;
+    assert!(second.terminate().success());
+    assert_eq!(deliveries(&twilio), (MESSAGES, 0, 0), "{cut_off} cut off, none sent twice");
     assert_eq!(dead_jobs(&namespace).await, 0);
 }
