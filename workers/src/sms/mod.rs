@@ -95,19 +95,19 @@ async fn claim_or_resolve(sms: &SmsProvider, db: &PgPool, id: i64) -> Result<Opt
         CutOff::Sent(provider_id) => {
             repo::mark_sent(db, id, sms.name(), &provider_id).await?;
             tracing::warn!(sms.id = id, "a cut-off send had reached the provider; recorded as sent");
-            metrics::counter!("carehub_sms_cut_off_total", "outcome" => "sent").increment(1);
+            metrics::counter!("sms_cut_off_total", "outcome" => "sent").increment(1);
             Ok(None)
         }
         CutOff::NotSent => {
             let claimed = repo::take_over(db, id, sending.since).await?;
             tracing::warn!(sms.id = id, "a cut-off send never reached the provider; sending it");
-            metrics::counter!("carehub_sms_cut_off_total", "outcome" => "resent").increment(1);
+            metrics::counter!("sms_cut_off_total", "outcome" => "resent").increment(1);
             Ok(claimed)
         }
         CutOff::Unknown => {
             repo::mark_unknown(db, id, sms.name(), sending.since).await?;
             tracing::warn!(sms.id = id, "a cut-off send cannot be checked with the provider; marked UNKNOWN");
-            metrics::counter!("carehub_sms_cut_off_total", "outcome" => "unknown").increment(1);
+            metrics::counter!("sms_cut_off_total", "outcome" => "unknown").increment(1);
             Ok(None)
         }
     }
