@@ -142,7 +142,7 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             let db = startup::connect_db(&settings).await?;
             let app = startup::Application::build(settings.clone(), db, settings.listen_host(false))?;
             tracing::info!(port = app.port(), "serving");
-            app.run_until_stopped().await?;
+            app.run_until(cli::shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }),
         Command::Work => tokio_runtime()?.block_on(async {
@@ -206,7 +206,7 @@ fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<ExitCode> {
             let host = settings.listen_host(true);
             let app = startup::Application::build(settings.clone(), db, host)?;
             tracing::info!(host, port = app.port(), "serving (dev: web, workers, sealer and clock in one process)");
-            let served = app.run_until_stopped().await;
+            let served = app.run_until(cli::shutdown_signal()).await;
             shutdown.cancel();
             workers.await.context("workers task")??;
             sealer.await.context("audit sealer task")?;

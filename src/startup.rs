@@ -23,6 +23,10 @@ use crate::{
 pub struct Application {
     server: Server,
     port: u16,
+    /// A duplicate of the listening socket's descriptor: stopping, the process stops listening
+    /// at once through it (`http::drain`).
+    listener: TcpListener,
+    draining: web::Data<http::drain::Draining>,
 }
 
 impl Application {
@@ -36,11 +40,15 @@ impl Application {
     /// Builds the app on a listener the caller bound (tests bind port 0).
     pub fn with_listener(settings: Arc<Settings>, db: PgPool, listener: TcpListener) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
+        let own_listener = listener.try_clone()?;
+        let draining = web::Data::new(http::drain::Draining::default());
+        let app_draining = draining.clone();
         let state = web::Data::new(AppState::new(settings.clone(), db, ops::metrics::handle())?);
         let origins = settings.http.cors_origins.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(app_draining.clone())
                 .app_data(
                     web::QueryConfig::default()
                         .error_handler(|err, _| ApiError::Malformed(format!("query string - {err}")).into()),
@@ -56,13 +64,16 @@ impl Application {
                 .wrap(http::cors::cors(&origins))
                 .wrap(from_fn(middleware::request_id))
                 .wrap(from_fn(middleware::normalize_trailing_slash))
+                .wrap(from_fn(http::drain::close_when_draining))
         })
         .shutdown_timeout(settings.http.shutdown_timeout_seconds)
+        // Signals are the caller's ([`Self::run_until`]): the stop drains first.
+        .disable_signals()
         .listen(listener)?;
         if settings.http.workers > 0 {
             server = server.workers(settings.http.workers);
         }
-        Ok(Self { server: server.run(), port })
+        Ok(Self { server: server.run(), port, listener: own_listener, draining })
     }
 
     pub fn port(&self) -> u16 {
@@ -73,8 +84,20 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server is stopped (SIGTERM/SIGINT: in-flight requests finish first).
+    /// Serves until the server is stopped through its [`handle`](Self::handle).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// Serves until `stop` resolves (the processes: SIGTERM or SIGINT), then stops without
+    /// cutting a client off ([`http::drain`]): new connections refused at once, every request
+    /// accepted answered, within `http.shutdown_timeout_seconds`.
+    pub async fn run_until(self, stop: impl Future<Output = ()> + 'static) -> std::io::Result<()> {
+        let (listener, draining, server) = (self.listener, self.draining, self.server.handle());
+        actix_web::rt::spawn(async move {
+            stop.await;
+            http::drain::stop(listener, draining, server).await;
+        });
         self.server.await
     }
 }

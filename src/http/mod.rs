@@ -5,6 +5,7 @@
 //! routing).
 
 pub mod cors;
+pub mod drain;
 pub mod error;
 pub mod extract;
 pub mod middleware;

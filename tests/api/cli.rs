@@ -136,7 +136,7 @@ pub(crate) fn terminate_and_wait(mut child: Child) -> std::process::ExitStatus {
     }
 }
 
-async fn wait_for_health(port: u16) {
+pub(crate) async fn wait_for_health(port: u16) {
     let client = reqwest::Client::new();
     for _ in 0..100 {
         if let Ok(response) = client.get(format!("http://127.0.0.1:{port}/healthz")).send().await

@@ -1,10 +1,8 @@
-//! Fault drills: real `carehub` processes meet the faults a Heroku-style host deals them, and
-//! what users and operators see afterwards is checked. Here: a worker killed (SIGKILL) or stopped
-//! (SIGTERM) while SMS are being sent through a slow provider.
+//! Drill 2: a worker killed (SIGKILL) or stopped (SIGTERM) while SMS are being sent through a
+//! slow provider.
 
 use std::{
     collections::HashMap,
-    process::Child,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -20,8 +18,9 @@ use wiremock::{
     matchers::{method, path},
 };
 
+use super::{Process, wait_until};
 use crate::{
-    cli::{PRODUCTION, carehub, free_port, terminate_and_wait},
+    cli::{PRODUCTION, carehub, free_port},
     jobs::redis,
 };
 
@@ -87,34 +86,6 @@ impl Twilio {
     }
 }
 
-/// A process of the drill, killed if the drill fails before it stops it (a process left running
-/// would hold the test's database).
-struct Process(Option<Child>);
-
-impl Process {
-    /// SIGKILL, as a host or the kernel's OOM killer does it.
-    fn kill(mut self) {
-        if let Some(mut child) = self.0.take() {
-            child.kill().expect("SIGKILL");
-            child.wait().expect("reaped");
-        }
-    }
-
-    /// SIGTERM and the exit status; failed if it is still running 15 s later.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        terminate_and_wait(self.0.take().expect("running"))
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 /// A `carehub work` process sending SMS through the stand-in, on the queues of `namespace`.
 fn worker(db: &PgPool, twilio: &MockServer, namespace: &str) -> Process {
     worker_with(db, twilio, namespace, &[])
@@ -150,15 +121,6 @@ async fn statuses(db: &PgPool) -> HashMap<String, i64> {
         .expect("statuses")
         .into_iter()
         .collect()
-}
-
-async fn wait_until(what: &str, within: Duration, mut done: impl AsyncFnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while !done().await {
-        assert!(started.elapsed() < within, "{what}: not within {within:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    started.elapsed()
 }
 
 async fn dead_jobs(namespace: &str) -> i64 {
@@ -201,6 +163,8 @@ async fn a_worker_killed_mid_send_leaves_every_sms_sent_once_none_sending_or_dea
     .await;
     let recovered = killed.elapsed();
     assert!(second.terminate().success());
+    // The drill's figures (shown with --nocapture).
+    eprintln!("drill worker SIGKILL: {in_flight} sends cut off; all {MESSAGES} SENT {recovered:.1?} after the kill");
 
     assert_eq!(statuses(&db).await, HashMap::from([("SENT".to_owned(), MESSAGES as i64)]));
     // The sends cut off had reached the provider: asked, it said so, and none went twice.
