@@ -278,15 +278,28 @@ impl Browser {
     }
 
     /// Sizes the viewport to `width`×`height`. New headless Chromium draws a window frame
-    /// (1280×800 leaves a 1280×657 viewport), so the window is set, measured, and set again.
+    /// (1280×800 leaves a 1280×657 viewport), so the window is set, the viewport measured, and
+    /// the window corrected by the difference until they agree (a loaded machine may apply a
+    /// resize late).
     pub async fn resize(&self, width: u32, height: u32) {
         self.client.set_window_size(width, height).await.expect("window size");
-        let (inner_width, inner_height) = self.viewport().await;
-        if (inner_width, inner_height) != (width, height) {
-            let outer = (width + width.saturating_sub(inner_width), height + height.saturating_sub(inner_height));
-            self.client.set_window_size(outer.0, outer.1).await.expect("window size");
+        let mut viewport = self.viewport().await;
+        for _ in 0..20 {
+            if viewport == (width, height) {
+                return;
+            }
+            let (outer_width, outer_height) = self.client.get_window_size().await.expect("window size");
+            let corrected = |outer: u64, inner: u32, target: u32| {
+                u32::try_from((i64::try_from(outer).unwrap_or(0) + i64::from(target) - i64::from(inner)).max(1))
+                    .unwrap_or(target)
+            };
+            self.client
+                .set_window_size(corrected(outer_width, viewport.0, width), corrected(outer_height, viewport.1, height))
+                .await
+                .expect("window size");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            viewport = self.viewport().await;
         }
-        let viewport = self.viewport().await;
         assert_eq!(viewport, (width, height), "the viewport could not be sized");
     }
 
