@@ -52,12 +52,12 @@ struct Load {
 async fn stream(load: Arc<Load>, index: usize) -> Vec<(Outcome, Option<String>)> {
     let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().expect("client");
     let token = &load.tokens[index % load.tokens.len()];
-    let mut port = if index % 2 == 0 { load.first } else { load.second };
+    let mut port = if index.is_multiple_of(2) { load.first } else { load.second };
     let mut outcomes = Vec::new();
     let mut n = 0;
     while !load.stop.load(Ordering::Relaxed) {
         n += 1;
-        let reason = (n % 2 == 0).then(|| format!("drill-{index}-{n}"));
+        let reason = n.is_multiple_of(2).then(|| format!("drill-{index}-{n}"));
         loop {
             let request = match &reason {
                 Some(reason) => client.post(format!("http://127.0.0.1:{port}/api/appointments/")).json(&json!({
