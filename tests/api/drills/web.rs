@@ -54,7 +54,7 @@ async fn stream(load: Arc<Load>, index: usize) -> Vec<(Outcome, Option<String>)>
     let token = &load.tokens[index % load.tokens.len()];
     let mut port = if index.is_multiple_of(2) { load.first } else { load.second };
     let mut outcomes = Vec::new();
-    let mut n = 0;
+    let mut n: u64 = 0;
     while !load.stop.load(Ordering::Relaxed) {
         n += 1;
         let reason = n.is_multiple_of(2).then(|| format!("drill-{index}-{n}"));
