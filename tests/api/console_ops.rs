@@ -103,3 +103,40 @@ async fn an_admin_finds_an_account_deactivates_it_and_its_logins_end(db: PgPool)
     assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
     assert_eq!(browser.get("/console/").await.0, StatusCode::OK, "still signed in");
 }
+
+#[sqlx::test]
+async fn a_form_over_64_kib_or_compressed_is_refused_unread_and_changes_nothing(db: PgPool) {
+    let app = TestApp::spawn(&db).await;
+    let admin = app.admin().await.user;
+    let patient = app.register_patient("zainab").await;
+    let mut browser = signed_in(&app, &admin).await;
+    let path = format!("/console/users/{}/active/", patient.id);
+
+    let long = "x".repeat(70 * 1024);
+    let (status, page, _) = browser.post(&path, &[("csrf", "test-csrf"), ("active", "false"), ("reason", &long)]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{page}");
+    // A browser never compresses what it posts: a compressed body is not decoded.
+    let compressed = app
+        .client
+        .post(app.url(&path))
+        .header(
+            reqwest::header::COOKIE,
+            browser.cookies.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; "),
+        )
+        .header(reqwest::header::ORIGIN, &app.address)
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(reqwest::header::CONTENT_ENCODING, "gzip")
+        .body("csrf=test-csrf&active=false")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(compressed.status(), StatusCode::BAD_REQUEST);
+
+    let active: bool = sqlx::query_scalar("select is_active from users where id = $1")
+        .bind(patient.id)
+        .fetch_one(&db)
+        .await
+        .expect("user");
+    assert!(active, "neither form changed the account");
+    assert!(app.audit_rows("user_deactivated").await.is_empty());
+}

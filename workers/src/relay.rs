@@ -94,7 +94,7 @@ pub async fn run(db: PgPool, pushers: Pushers, batch: i64, idle: Duration, shutd
                     () = tokio::time::sleep(backoff) => {}
                     () = shutdown.cancelled() => break,
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
+                backoff = (backoff * 2).min(Duration::from_secs(5));
                 continue;
             }
         }

@@ -82,7 +82,8 @@ impl<J: Job> Service<Task<J>> for HandlerService<J> {
 /// (apalis-redis otherwise promotes new jobs only on its 30 s heartbeat).
 ///
 /// The worker is supervised until `shutdown`: restarted after a failure (Redis gone, a payload
-/// that no longer decodes) with a growing pause, so an outage is waited out instead of spun on.
+/// that no longer decodes) with a pause growing to 5 s, so an outage is waited out instead of spun
+/// on, and the worker is back within 5 s of Redis.
 /// Each run is a monitor of its own: a failed worker ends its run, and on shutdown the in-flight
 /// jobs finish (up to `shutdown_timeout`).
 pub(crate) fn supervised_worker<J: Job>(
@@ -161,7 +162,7 @@ pub(crate) fn supervised_worker<J: Job>(
                 () = tokio::time::sleep(pause) => {}
                 () = shutdown.cancelled() => break,
             }
-            pause = (pause * 2).min(Duration::from_secs(30));
+            pause = (pause * 2).min(Duration::from_secs(5));
         }
     }
     .boxed())

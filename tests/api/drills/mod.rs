@@ -1,6 +1,7 @@
 //! Fault drills: real `carehub` processes meet the faults a Heroku-style host deals them (a
 //! process stopped or killed under load), and what users and operators see is checked.
 
+mod redis_outage;
 mod web;
 mod worker;
 
