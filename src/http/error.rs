@@ -105,8 +105,40 @@ impl std::fmt::Debug for ApiError {
     }
 }
 
+/// What a 503 asks the client to wait before trying again, in seconds.
+const RETRY_UNAVAILABLE_SECS: u64 = 5;
+
+/// Whether a server error's cause is the database out of reach (restarting, failing over, the
+/// pool unable to connect within `database.acquire_timeout_seconds`): the client gets 503
+/// `service_unavailable` with `Retry-After`, as for any dependency that does not answer, not a
+/// 500.
+fn database_out_of_reach(cause: &anyhow::Error) -> bool {
+    cause.chain().any(|err| {
+        err.downcast_ref::<sqlx::Error>().is_some_and(|err| match err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+            // Class 08: connection exceptions; 57P01-03: shutting down, crashed, starting up.
+            sqlx::Error::Database(db) => {
+                db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+            }
+            _ => false,
+        })
+    })
+}
+
 impl ApiError {
+    /// A dependency does not answer: [`Self::Unavailable`], or a server error caused by it.
+    fn unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Internal(cause) => database_out_of_reach(cause),
+            _ => false,
+        }
+    }
+
     pub fn code(&self) -> &'static str {
+        if self.unavailable() {
+            return "service_unavailable";
+        }
         match self {
             Self::Validation(_) => "invalid",
             Self::Malformed(_) => "parse_error",
@@ -129,6 +161,11 @@ impl ApiError {
     }
 
     pub fn detail(&self) -> String {
+        if let Self::Internal(_) = self
+            && self.unavailable()
+        {
+            return "The database is not reachable. Try again shortly.".into();
+        }
         match self {
             Self::Validation(_) => "Invalid input.".into(),
             Self::Malformed(reason) => format!("Malformed request - {reason}"),
@@ -156,6 +193,9 @@ impl ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
+        if self.unavailable() {
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
         match self {
             Self::Validation(_) | Self::Malformed(_) | Self::Refused { .. } => StatusCode::BAD_REQUEST,
             Self::NotAuthenticated | Self::InvalidToken | Self::BadCredentials => StatusCode::UNAUTHORIZED,
@@ -174,8 +214,14 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
+        if self.unavailable() {
+            response.insert_header((header::RETRY_AFTER, RETRY_UNAVAILABLE_SECS.to_string()));
+        }
         match self {
             Self::Validation(fields) => return response.json(fields.fields()),
+            Self::Internal(cause) if database_out_of_reach(cause) => {
+                tracing::warn!(error.cause = %Redacted(cause), "request failed: the database is out of reach");
+            }
             Self::Internal(cause) => {
                 tracing::error!(error.cause = %Redacted(cause), "request failed with a server error");
             }

@@ -48,6 +48,28 @@ async fn readyz_names_postgres_when_postgres_is_down(db: PgPool) {
 }
 
 #[sqlx::test]
+async fn with_postgres_out_of_reach_requests_fail_fast_with_503_and_retry_after_never_500(db: PgPool) {
+    let dead = db.connect_options().as_ref().clone().port(1);
+    let app = TestApp::spawn_on(&db, dead, |s| s.database.acquire_timeout_seconds = 1).await;
+
+    let login = app.post("/api/token/", &serde_json::json!({ "username": "zainab", "password": "x" }), None);
+    answered_unavailable("login", login).await;
+    answered_unavailable("directory", app.get("/api/hospitals/", None)).await;
+}
+
+/// The request's answer is 503 `service_unavailable` with `Retry-After`, within 3 s.
+async fn answered_unavailable(what: &str, request: impl Future<Output = reqwest::Response>) {
+    let started = std::time::Instant::now();
+    let response = request.await;
+    let took = started.elapsed();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{what}");
+    assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("5"), "{what}");
+    let body = json_body(response).await;
+    assert_eq!(body["code"], "service_unavailable", "{what}: {body}");
+    assert!(took < std::time::Duration::from_secs(3), "{what} answered in {took:?}, not hung");
+}
+
+#[sqlx::test]
 async fn metrics_count_requests_by_route_template(db: PgPool) {
     let app = TestApp::spawn(&db).await;
     app.get("/api/accounts/me/", None).await;

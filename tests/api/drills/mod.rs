@@ -48,3 +48,11 @@ async fn wait_until(what: &str, within: Duration, mut done: impl AsyncFnMut() ->
     }
     started.elapsed()
 }
+
+/// One drill's figures, as a line `scripts/drill` collects into its table (shown by the test
+/// runner with `--nocapture`): requests made, requests failed (reset, cut short, 5xx, or a job
+/// never run), work lost (a booking answered 201 but not stored, a message never sent), and the
+/// time to recover.
+fn report(drill: &str, requests: usize, failed: usize, lost: usize, recovery: Duration) {
+    eprintln!("\nDRILL\t{drill}\t{requests}\t{failed}\t{lost}\t{:.1}", recovery.as_secs_f64());
+}

@@ -16,7 +16,7 @@ use wiremock::{
     matchers::{method, path},
 };
 
-use super::{Process, wait_until};
+use super::{Process, report, wait_until};
 use crate::{
     cli::{PRODUCTION, carehub, free_port, wait_for_health},
     helpers::TestApp,
@@ -175,6 +175,7 @@ async fn with_redis_gone_bookings_commit_their_sms_wait_and_every_job_runs_once_
     wait_until("web ready again", Duration::from_secs(5), async || readyz(web_port).await.0 == StatusCode::OK).await;
     let recovered = wait_until("every SMS sent", Duration::from_secs(40), async || sent(&db).await == 11).await;
     eprintln!("drill Redis outage {:.1?}: SMS all sent {recovered:.1?} after Redis returned", back - outage);
+    report(&format!("Redis down {:.0?} (20 bookings, 10 SMS)", back - outage), 30, 0, 0, recovered);
 
     // Each message went out once; no process was restarted to get there.
     let bodies: Vec<String> = twilio

@@ -18,7 +18,7 @@ use wiremock::{
     matchers::{method, path},
 };
 
-use super::{Process, wait_until};
+use super::{Process, report, wait_until};
 use crate::{
     cli::{PRODUCTION, carehub, free_port},
     jobs::redis,
@@ -164,6 +164,8 @@ async fn a_worker_killed_mid_send_leaves_every_sms_sent_once_none_sending_or_dea
     let recovered = killed.elapsed();
     assert!(second.terminate().success());
     // The drill's figures (shown with --nocapture).
+    let twice = twilio.received().len().saturating_sub(MESSAGES);
+    report("worker SIGKILL mid-send (30 SMS)", MESSAGES, twice, 0, recovered);
     eprintln!("drill worker SIGKILL: {in_flight} sends cut off; all {MESSAGES} SENT {recovered:.1?} after the kill");
 
     assert_eq!(statuses(&db).await, HashMap::from([("SENT".to_owned(), MESSAGES as i64)]));
