@@ -71,10 +71,11 @@ async fn send(sms: &SmsProvider, job: SendSms, ctx: &JobContext) -> JobResult {
 }
 
 /// Claims the message for this run. One another run claimed is waited for until its outcome is
-/// recorded or the provider call's deadline has passed; if it is still not recorded then, that run was cut off (its
-/// process died) and the provider is asked what became of it: sent (recorded so, not sent
-/// again), not sent (claimed by this run), or unknown (marked `UNKNOWN` for operators: it may
-/// have gone out, so it is not sent again). `None`: nothing for this run to send.
+/// recorded or the provider call's deadline has passed. If it is still not recorded then, that
+/// run was cut off (its process died) and the provider is asked what became of it: sent
+/// (recorded so, not sent again), not sent (claimed by this run), or unknown (marked `UNKNOWN`
+/// for operators: it may have gone out, so it is not sent again). `None`: nothing for this run
+/// to send.
 async fn claim_or_resolve(sms: &SmsProvider, db: &PgPool, id: i64) -> Result<Option<repo::Claimed>, BoxDynError> {
     let mut claim = store::claim(db, id).await?;
     while let store::Claim::InFlight(sending) = &claim
