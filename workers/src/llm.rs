@@ -115,7 +115,7 @@ impl ChatClient {
                 Err(err) => match classify(err) {
                     LlmError::Transient(reason) if attempt < attempts => {
                         tracing::warn!(attempt, %reason, "model call failed; retrying");
-                        tokio::time::sleep(delay).await;
+                        tokio::time::sleep(jittered(delay)).await;
                         delay = delay.saturating_mul(2);
                         attempt += 1;
                     }
@@ -126,10 +126,31 @@ impl ChatClient {
     }
 }
 
+/// A retry's pause: between half of `delay` and all of it, at random, so that the calls a
+/// provider outage failed together do not all come back at the same instant (a retry storm).
+fn jittered(delay: Duration) -> Duration {
+    use rand::RngExt as _;
+    delay.mul_f64(rand::rng().random_range(0.5..=1.0))
+}
+
 impl ChatClient {
     /// The model's API answers its model list within `deadline` (a readiness probe: no tokens
     /// are spent).
-    pub async fn ready(&self, deadline: std::time::Duration) -> bool {
+    pub async fn ready(&self, deadline: Duration) -> bool {
         matches!(tokio::time::timeout(deadline, self.client.models().list()).await, Ok(Ok(_)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retry_pause_is_between_half_the_delay_and_all_of_it_and_not_always_the_same() {
+        let delay = Duration::from_millis(800);
+        let pauses: Vec<Duration> = (0..200).map(|_| jittered(delay)).collect();
+        assert!(pauses.iter().all(|p| *p >= delay / 2 && *p <= delay), "{pauses:?}");
+        let distinct: std::collections::BTreeSet<_> = pauses.iter().collect();
+        assert!(distinct.len() > 100, "spread, not one instant: {} distinct", distinct.len());
     }
 }
